@@ -1,0 +1,73 @@
+"""Everything the command line prints goes through here (stdout for results, stderr for
+messages), so that no other module prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from .flow import Flow
+
+
+def _out() -> TextIO:
+    return sys.stdout
+
+
+def error(message: str) -> None:
+    """A message for the user on stderr, prefixed with ``audit:``."""
+    print(f"audit: {message}", file=sys.stderr)
+
+
+def info(message: str) -> None:
+    """A progress or status line on stderr (keeps stdout for results)."""
+    print(message, file=sys.stderr)
+
+
+def line(text: str = "") -> None:
+    """One line of a result on stdout."""
+    print(text, file=_out())
+
+
+def json_line(obj: Any, compact: bool = True) -> None:
+    """One JSON document on stdout (one line when ``compact``)."""
+    if compact:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    else:
+        text = json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+    print(text, file=_out())
+
+
+def flow_summary(flow: Flow) -> None:
+    """A readable summary of one parsed document."""
+    out = _out()
+    print(f"{flow.file}: {flow.title}", file=out)
+    src = flow.source_system or '""'
+    tgt = flow.target_system or '""'
+    print(f"  systems: {src} -> {tgt}   generated: {flow.generated or '-'}", file=out)
+    print(f"  pairs: {len(flow.pairs)}", file=out)
+    for pair in flow.pairs:
+        if pair.merge_rules:
+            how = "merge on " + " | ".join(f"{r.source} = {r.target}" for r in pair.merge_rules)
+        elif pair.link.every:
+            how = "every record"
+        elif pair.link.condition:
+            how = "conditional"
+        else:
+            how = "no link rule"
+        if pair.link.create_when:
+            how += "; created when related records sync"
+        print(f"  - {pair.heading}", file=out)
+        print(f"      {pair.source_entity} -> {pair.target_entity}: {how}", file=out)
+        if pair.properties:
+            width = max(len(p.source) for p in pair.properties)
+            for p in pair.properties:
+                cond = ""
+                if p.conditions:
+                    cond = "  if " + ", ".join(f"{c.path} has {c.value!r}" for c in p.conditions)
+                dtype = p.datatype or f"? ({p.datatype_raw})"
+                print(f"      {p.source:<{width}} -> {p.target}  [{dtype}]{cond}", file=out)
+        else:
+            print("      (no synchronized properties)", file=out)
+    for warning in flow.warnings:
+        print(f"  warning: {warning}", file=out)
