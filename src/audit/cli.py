@@ -35,14 +35,13 @@ def spec(
     as_json: Annotated[bool, typer.Option("--json", help="JSON (JSON Lines for several documents)")] = False,
 ) -> None:
     """Parse Sesam Talk dataflow documents into flow models."""
-    from .dataflow import parse_file
+    from .dataflow import parse_many
 
     failed = False
     many = len(docs) > 1
-    for doc in docs:
-        try:
-            flow = parse_file(doc)
-        except AuditError as exc:
+    for doc, flow in parse_many(docs):
+        if isinstance(flow, AuditError):
+            exc = flow
             failed = True
             output.error(str(exc))
             if as_json:

@@ -12,9 +12,11 @@ The sentences of a pair section are recognised by their fixed wording (see
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from docutils.utils import new_document
 from .errors import DocumentError
 from .flow import KNOWN_DATATYPES, Condition, Flow, Link, MergeRule, Pair, PropertyMap
 
-__all__ = ["parse_text", "parse_bytes", "parse_file", "split_conditions"]
+__all__ = ["parse_text", "parse_bytes", "parse_file", "parse_many", "split_conditions"]
 
 _CONDITION_BLOCK = re.compile(r"\s*\((Dependant on having .*)\)\s*$", re.DOTALL)
 _CONDITION = re.compile(r"Dependant on having (.*?) in (.*?)(?=Dependant on having |$)", re.DOTALL)
@@ -84,8 +86,17 @@ class _FlowTable(Directive):
         return [node]
 
 
+def _raw(node: nodes.Node) -> str:
+    """The text of a node as written in the document (cells are literal text, so a
+    trailing ``_`` or ``*`` is kept rather than read as markup)."""
+    raw = getattr(node, "rawsource", "")
+    text = raw if isinstance(raw, str) and raw else node.astext()
+    return " ".join(line.strip() for line in text.splitlines()).strip()
+
+
 def _cell_text(cell: nodes.Node) -> str:
-    return " ".join(p.astext() for p in cell.children).strip()
+    parts = [_raw(c) for c in cell.children if not isinstance(c, nodes.system_message)]
+    return " ".join(p for p in parts if p).strip()
 
 
 _DIRECTIVE_LOCK = threading.Lock()
@@ -165,7 +176,7 @@ def _split_heading(
 
 
 def _sentence(paragraph: nodes.paragraph) -> str:
-    return " ".join(line.rstrip() for line in paragraph.astext().splitlines()).strip()
+    return _raw(paragraph)
 
 
 # --------------------------------------------------------------------------- parser
@@ -223,7 +234,7 @@ class _Parser:
                 "not a dataflow document: no title '<A> to <B> Dataflow' between '=' lines", 1
             )
         title_section = top[0]
-        title = title_section[0].astext().strip()
+        title = _raw(title_section[0])
         title_line = _title_line(title_section)
         m = _TITLE.match(title)
         if not m:
@@ -256,7 +267,7 @@ class _Parser:
         builders: dict[str, _PairBuilder] = {}
         order: list[str] = []
         for section in sections:
-            heading = " ".join(line.strip() for line in section[0].astext().splitlines()).strip()
+            heading = _raw(section[0])
             line = _title_line(section)
             if heading.rstrip(".").strip().lower() == "introduction":
                 continue
@@ -452,6 +463,32 @@ def parse_file(path: str | Path) -> Flow:
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror}", file=str(path)) from None
     return parse_bytes(data, str(path))
+
+
+def _parse_or_error(path: str) -> Flow | DocumentError:
+    try:
+        return parse_file(path)
+    except DocumentError as exc:
+        return exc
+
+
+def parse_many(paths: Iterable[str | Path], workers: int | None = None) -> Iterator[tuple[str, Flow | DocumentError]]:
+    """Parse many documents, yielding ``(path, flow or error)`` in argument order.
+
+    docutils' state machine costs some milliseconds a document, so large batches are
+    spread over the machine's cores (``workers``; default: all of them for 32 or more
+    documents, else one).
+    """
+    names = [str(p) for p in paths]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(names) >= 32 else 1
+    if workers <= 1 or len(names) < 2:
+        for name in names:
+            yield name, _parse_or_error(name)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        chunk = max(1, len(names) // (workers * 4))
+        yield from zip(names, pool.map(_parse_or_error, names, chunksize=chunk))
 
 
 def with_file(flow: Flow, file: str) -> Flow:
