@@ -81,3 +81,38 @@ def main(argv: Optional[list[str]] = None) -> int:
             return EXIT_INPUT
         raise
     return rc if isinstance(rc, int) else 0
+
+
+# --------------------------------------------------------------------------- demo data
+DEFAULT_FLOW = Path("data/flows/powerofficego-powerofficego.rst")
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the demo tenants into")] = Path("data/demo"),
+    records: Annotated[int, typer.Option("--records", "-n", help="Records per entity (100 to 1,000,000)")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files")] = 7,
+    mode: Annotated[str, typer.Option("--mode", help="two-tenants, or self (one tenant syncing with itself)")] = "two-tenants",
+    source_api: Annotated[str, typer.Option("--source-api", help="API generation of the source records")] = "v1",
+    target_api: Annotated[str, typer.Option("--target-api", help="API generation of the target records")] = "v2",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",
+    flow_doc: Annotated[Path, typer.Option("--flow", help="The seed dataflow document")] = DEFAULT_FLOW,
+) -> None:
+    """Generate PowerOffice Go demo tenants with planted drift and its expected findings."""
+    from .dataflow import parse_file
+    from .demo import generate
+    from .errors import ConfigError
+
+    choices = {"mode": (mode, ("two-tenants", "self")), "--source-api": (source_api, ("v1", "v2")),
+               "--target-api": (target_api, ("v1", "v2")), "--format": (fmt, ("jsonl", "parquet"))}
+    for name, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    if records < 20:
+        raise ConfigError("--records must be at least 20")
+    flow = parse_file(flow_doc)
+    result = generate(out, flow, records=records, seed=seed, mode=mode,  # type: ignore[arg-type]
+                      source_api=source_api, target_api=target_api, fmt=fmt)  # type: ignore[arg-type]
+    output.info(f"demo tenants written to {result.out}: source {result.source}, target {result.target}")
+    output.info(f"planted: {', '.join(f'{k}={v}' for k, v in result.planted.items())}")
+    output.info(f"expected findings: {result.expected.height} in {result.out / 'expected_findings.csv'}")

@@ -1,0 +1,132 @@
+"""Demo tenants: shaped like the API, deterministic, with planted drift recorded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from audit.dataflow import parse_file
+from audit.demo import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
+
+
+@pytest.fixture(scope="module")
+def flow():
+    return parse_file(SEED)
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_same_seed_gives_identical_files(tmp_path, flow):
+    a = generate(tmp_path / "a", flow, records=50, seed=3)
+    b = generate(tmp_path / "b", flow, records=50, seed=3)
+    files = sorted(p.relative_to(a.out) for p in a.out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b.out) for p in b.out.rglob("*") if p.is_file())
+    for rel in files:
+        assert (a.out / rel).read_bytes() == (b.out / rel).read_bytes(), rel
+
+
+def test_other_seed_gives_other_people(tmp_path, flow):
+    a = generate(tmp_path / "a", flow, records=50, seed=3)
+    b = generate(tmp_path / "b", flow, records=50, seed=4)
+    assert (a.source / "customer.jsonl").read_bytes() != (b.source / "customer.jsonl").read_bytes()
+
+
+def test_source_is_v1_and_target_is_v2_shaped(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=40)
+    v1 = _lines(demo.source / "customer.jsonl")[0]
+    v2 = _lines(demo.target / "customer.jsonl")[0]
+    assert {"id", "lastChanged", "mailAddress"} <= set(v1) and isinstance(v1["mailAddress"], dict)
+    assert {"Id", "LastChangedDateTimeOffset", "MailAddress"} <= set(v2) and "City" in v2["MailAddress"]
+    assert v1["dateOfBirth"].endswith("T00:00:00") and len(v2["DateOfBirth"]) == 10
+
+
+def test_v2_contact_persons_have_no_date_of_birth(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=40)
+    assert all("DateOfBirth" not in r and "dateOfBirth" not in r for r in _lines(demo.target / "contactperson.jsonl"))
+    assert all("dateOfBirth" in r for r in _lines(demo.source / "contactperson.jsonl"))
+
+
+def test_zip_codes_keep_leading_zeros_and_names_use_norwegian_letters(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=200)
+    text = (demo.source / "customer.jsonl").read_text(encoding="utf-8")
+    assert '"zipCode":"0' in text
+    assert any(ch in text for ch in "æøåÆØÅ")
+
+
+def test_address_entity_is_the_mail_addresses_keyed_by_id(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=40)
+    addresses = _lines(demo.target / "address.jsonl")
+    ids = [a["Id"] for a in addresses]
+    assert len(ids) == len(set(ids))
+    customer_addr = {c["MailAddress"]["Id"] for c in _lines(demo.target / "customer.jsonl") if c["MailAddress"]}
+    assert customer_addr <= set(ids)
+
+
+def test_every_kind_of_drift_is_planted_and_expected(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=100)
+    statuses = set(demo.expected["status"])
+    assert statuses == {"mismatch", "missing_in_target", "missing_in_source", "ambiguous_link", "unresolved_property"}
+    assert demo.planted["empty_vs_missing"] >= 2
+    written = pl.read_csv(demo.out / "expected_findings.csv", infer_schema=False)
+    assert written.height == demo.expected.height
+
+
+def test_empty_against_missing_is_planted_but_not_expected(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=100)
+    empty = {r["id"] for r in _lines(demo.source / "contactperson.jsonl") if r["emailAddress"] == ""}
+    missing = {r["Id"] for r in _lines(demo.target / "customer.jsonl") if r.get("EmailAddress") is None}
+    assert empty and empty <= missing
+    email_findings = demo.expected.filter(pl.col("source_property") == "emailAddress")
+    assert not set(email_findings["source_key"]) & {str(i) for i in empty}
+
+
+def test_self_mode_writes_one_tenant(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=60, mode="self")
+    assert demo.source == demo.target == tmp_path / "d" / "tenant"
+    customers = {r["id"] for r in _lines(demo.source / "customer.jsonl")}
+    contacts = {r["id"] for r in _lines(demo.source / "contactperson.jsonl")}
+    assert len(contacts - customers) >= 1  # a contact person whose customer is missing
+    assert "missing_in_source" in set(demo.expected["status"])
+
+
+def test_parquet_format_keeps_nested_structs(tmp_path, flow):
+    demo = generate(tmp_path / "d", flow, records=30, fmt="parquet")
+    frame = pl.read_parquet(demo.target / "customer.parquet")
+    assert frame.schema["MailAddress"].__class__.__name__ == "Struct"
+    assert frame.height == demo.counts["target"]["customer"]
+
+
+def test_demo_data_command_writes_manifest(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "audit", "demo-data", "--out", str(tmp_path / "demo"), "--records", "30",
+         "--flow", str(SEED)], capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())
+    assert manifest["records_per_entity"] == 30 and manifest["generations"] == {"source": "v1", "target": "v2"}
+
+
+def test_demo_data_command_rejects_unknown_mode(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "audit", "demo-data", "--out", str(tmp_path / "demo"), "--mode", "three",
+         "--flow", str(SEED)], capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and "--mode" not in result.stdout and "two-tenants" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_committed_demo_snapshot_is_what_the_generator_makes(tmp_path, flow):
+    manifest = json.loads((ROOT / "data" / "demo" / "manifest.json").read_text())
+    demo = generate(tmp_path / "d", flow, records=manifest["records_per_entity"], seed=manifest["seed"])
+    for rel in ["source/customer.jsonl", "target/contactperson.jsonl", "expected_findings.csv"]:
+        assert (demo.out / rel).read_bytes() == (ROOT / "data" / "demo" / rel).read_bytes(), rel
