@@ -45,13 +45,14 @@ def summary(
     *,
     success: bool = False,
     started_at: str = "2024-05-01T02:00:00+00:00",
-    finished_at: str = "2024-05-01T02:03:10+00:00",
+    finished_at: str | None = None,
     source: str = "tenant-a",
     target: str = "tenant-b",
     flow: str = "data/flows/powerofficego-powerofficego.rst",
     failing_city: int = 2,
 ) -> dict:
     """A summary.json object in the shape the engine writes (two pairs)."""
+    finished_at = finished_at or started_at[:11] + "02:03:10+00:00"
     return {
         "success": success,
         "flow": flow,

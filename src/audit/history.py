@@ -22,6 +22,7 @@ Public API
 - :func:`record_run` adds a run (an ``audit run`` output directory) to a store.
 - :func:`trend` one row per run: time, flow, tenants, success, findings per status.
 - :func:`pair_trend` one row per run and pair: link coverage and mismatch rate.
+- :func:`run_id_for` the id a run directory is recorded under.
 - :func:`diff_last` finding identities new / fixed since the previous run of the same
   flow and tenants; :func:`compare_last` the same with the run ids compared.
 """
@@ -168,11 +169,17 @@ def _parse_time(text: str | None) -> datetime | None:
     return value.astimezone(timezone.utc)
 
 
-def _run_id(summary_path: Path, has_time: bool) -> str:
-    digest = hashlib.sha256(summary_path.read_bytes())
-    if not has_time:
-        # Without a start time two identical summaries of different runs would collide.
-        digest.update(str(summary_path.stat().st_mtime_ns).encode())
+def run_id_for(out_dir: Path) -> str:
+    """The id under which the run in ``out_dir`` is (or would be) recorded.
+
+    A digest of ``summary.json``; when the summary has no start or finish time, the file's
+    modification time is mixed in, so that identical summaries of different runs differ.
+    """
+    summary = read_summary(out_dir)
+    path = Path(out_dir) / SUMMARY_FILE
+    digest = hashlib.sha256(path.read_bytes())
+    if _parse_time(summary.started_at) is None and _parse_time(summary.finished_at) is None:
+        digest.update(str(path.stat().st_mtime_ns).encode())
     return digest.hexdigest()[:16]
 
 
@@ -219,7 +226,7 @@ def record_run(out_dir: Path, store_dir: Path = DEFAULT_STORE) -> RunRecord:
     started = _parse_time(summary.started_at) or _parse_time(summary.finished_at)
     recorded_at = datetime.now(timezone.utc)
     run_time = started or recorded_at
-    run_id = _run_id(out_dir / SUMMARY_FILE, has_time=started is not None)
+    run_id = run_id_for(out_dir)
 
     runs = _runs_dir(store_dir, create=True)
     final = runs / f"{run_time.strftime('%Y%m%dT%H%M%S')}-{run_id}.parquet"
