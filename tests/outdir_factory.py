@@ -17,7 +17,10 @@ from audit.rundir import FINDING_COLUMNS
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 PAIR = "Powerofficego Contactperson to PowerOfficeGo Customer"
-ENTITIES = {PAIR: ("Contactperson", "Customer"), "Powerofficego Supplier to PowerOfficeGo Address": ("Supplier", "Address")}
+ENTITIES = {
+    PAIR: ("Contactperson", "Customer"),
+    "Powerofficego Supplier to PowerOfficeGo Address": ("Supplier", "Address"),
+}
 
 
 def table(text: str) -> pl.DataFrame:
@@ -30,7 +33,9 @@ def table(text: str) -> pl.DataFrame:
     rows = []
     for ln in lines[1:]:
         cells = [c.strip() for c in ln.split("|")]
-        row = {h: (None if c == "null" else "" if c == "-" else c) for h, c in zip(header, cells)}
+        row = {
+            h: (None if c == "null" else "" if c == "-" else c) for h, c in zip(header, cells, strict=True)
+        }
         src, tgt = ENTITIES.get(row["pair"], ("", ""))
         row.setdefault("source_entity", src)
         row.setdefault("target_entity", tgt)

@@ -13,7 +13,10 @@ from audit.errors import InputError
 from audit.history import HistoryError
 
 SUPPLIER = "Powerofficego Supplier to PowerOfficeGo Address"
-HEADER = "pair | source_key | target_key | source_property | target_property | status | source_value | target_value"
+HEADER = (
+    "pair | source_key | target_key | source_property | target_property | status "
+    "| source_value | target_value"
+)
 
 RUN_1 = f"""
 {HEADER}

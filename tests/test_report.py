@@ -20,7 +20,10 @@ from audit.report import ReportData, build_report, render_html
 SRC = Path(__file__).resolve().parents[1] / "src"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SUPPLIER = "Powerofficego Supplier to PowerOfficeGo Address"
-HEADER = "pair | source_key | target_key | source_property | target_property | status | source_value | target_value"
+HEADER = (
+    "pair | source_key | target_key | source_property | target_property | status "
+    "| source_value | target_value"
+)
 
 EARLIER = f"""
 {HEADER}
@@ -47,7 +50,9 @@ def gx_results() -> dict[str, dict]:
 
 
 def _outdirs(tmp_path: Path, gx: dict[str, dict]) -> tuple[Path, Path]:
-    earlier = write_outdir(tmp_path / "earlier", table(EARLIER), summary(started_at="2024-05-01T02:00:00Z"), gx)
+    earlier = write_outdir(
+        tmp_path / "earlier", table(EARLIER), summary(started_at="2024-05-01T02:00:00Z"), gx
+    )
     latest = write_outdir(
         tmp_path / "latest", table(LATEST), summary(started_at="2024-05-02T02:00:00Z", failing_city=2), gx
     )
@@ -197,7 +202,8 @@ def test_property_path_resolution_is_shown(tmp_path, gx_results):
     _, latest = _outdirs(tmp_path, gx_results)
 
     html = build_report(latest, data_docs=False).read_text(encoding="utf-8")
-    resolution = html[html.index('id="resolution-table"'):html.index("</table>", html.index('id="resolution-table"'))]
+    start = html.index('id="resolution-table"')
+    resolution = html[start : html.index("</table>", start)]
 
     assert "<code>mailAddress.city</code> &rarr; <code>MailAddress.City</code>" in resolution
     assert "(alias)" in resolution

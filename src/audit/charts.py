@@ -179,7 +179,8 @@ def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> st
             "run_time": r["run_time"],
             "total": r["findings_total"],
             "outcome": "in sync" if r["success"] else "drift",
-            "label": f"{r['run_time']}: {'in sync' if r['success'] else 'drift'}, {r['findings_total']} findings",
+            "label": f"{r['run_time']}: {'in sync' if r['success'] else 'drift'}, "
+            f"{r['findings_total']} findings",
         }
         for r in runs
     ]

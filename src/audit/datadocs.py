@@ -92,7 +92,9 @@ def build_data_docs(out_dir: Path, results: tuple[GxResult, ...]) -> DataDocs:
             batch = (meta.get("active_batch_definition") or {}).get("data_asset_name") or result.slug
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-                run_id=RunIdentifier(run_name=run.get("run_name") or result.slug, run_time=run.get("run_time")),
+                run_id=RunIdentifier(
+                    run_name=run.get("run_name") or result.slug, run_time=run.get("run_time")
+                ),
                 batch_identifier=batch,
             )
             context.validation_results_store.set(key, loaded)

@@ -311,8 +311,8 @@ def _read_file(path: Path, columns: tuple[str, ...] | None) -> pl.DataFrame:
             f"{path}: unreadable history file ({type(exc).__name__}: {exc}); "
             "move it out of the store to go on (nothing was changed)"
         ) from None
-    if frame.height != 1 or "schema_version" in frame.columns and frame["schema_version"][0] is None:
-        raise HistoryError(f"{path}: not a run history file (expected one row)")
+    if frame.height != 1 or ("schema_version" in frame.columns and frame["schema_version"][0] is None):
+        raise HistoryError(f"{path}: not a run history file (expected one row with a layout version)")
     if "schema_version" in frame.columns and frame["schema_version"][0] > SCHEMA_VERSION:
         raise HistoryError(
             f"{path}: written by a newer toolkit (layout {frame['schema_version'][0]}, "

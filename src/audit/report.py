@@ -201,9 +201,8 @@ class ReportData:
         findings = read_findings(out_dir)
         gx_results = read_gx_results(out_dir)
 
-        known = [s for s in STATUSES]
-        extra = sorted(set(findings["status"].drop_nulls().to_list()) - set(known))
-        order = {s: i for i, s in enumerate([*known, *extra])}
+        extra = sorted(set(findings["status"].drop_nulls().to_list()) - set(STATUSES))
+        order = {s: i for i, s in enumerate([*STATUSES, *extra])}
         counts = dict(findings.group_by("status").len().iter_rows())
         status_counts = {s: int(counts.get(s, 0)) for s in order}
 
@@ -219,9 +218,8 @@ class ReportData:
             ranked = ranked.with_columns(pl.lit(None, dtype=pl.Boolean).alias("new"))
         # New findings first within a status, then the engine's own order.
         shown = ranked.sort(["_rank", "new", "_row"], descending=[False, True, False], nulls_last=True)
-        rows = tuple(
-            FindingRow(**r) for r in shown.head(max_rows).select([*FINDING_COLUMNS, "new"]).iter_rows(named=True)
-        )
+        shown = shown.head(max_rows).select([*FINDING_COLUMNS, "new"])
+        rows = tuple(FindingRow(**r) for r in shown.iter_rows(named=True))
 
         pages = getattr(data_docs, "pages", {}) if data_docs is not None else {}
         gx = tuple(
@@ -277,14 +275,13 @@ def _history_view(store: Path, out_dir: Path, summary: RunSummary) -> tuple[Hist
     """The history section and the :class:`audit.history.RunDiff` of the run in ``out_dir``."""
     import polars as pl
 
-    from .history import compare_last, pair_trend, run_id_for, trend
+    from .history import TREND_COLUMNS, compare_last, pair_trend, run_id_for, trend
 
     run_id = run_id_for(out_dir)
     diff = compare_last(store, run_id=run_id)
     series = trend(store, flow=summary.flow, source=summary.source, target=summary.target)
-    status_cols = [c for c in series.columns if c not in {"run_id", "run_time", "flow", "flow_title", "source",
-                                                           "target", "success", "findings_total",
-                                                           "mismatch_rate"}]
+    not_counts = {*TREND_COLUMNS, "mismatch_rate"}
+    status_cols = [c for c in series.columns if c not in not_counts]
     runs = tuple(
         TrendPoint(
             run_id=r["run_id"],
