@@ -279,11 +279,18 @@ def record_run(out_dir: Path, store_dir: Path = DEFAULT_STORE) -> RunRecord:
     os.close(fd)
     try:
         frame.write_parquet(tmp_name)
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp made it private; use the usual mode
         os.replace(tmp_name, final)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return _record(row, final, created=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _record(row: dict[str, Any], file: Path, created: bool) -> RunRecord:
