@@ -275,6 +275,20 @@ def test_cli_exits_2_naming_the_missing_file(tmp_path, missing):
     assert not (out / "report.html").exists()
 
 
+def test_cli_exits_2_naming_a_corrupt_history_file_and_keeps_it(tmp_path, gx_results):
+    earlier, latest = _outdirs(tmp_path, gx_results)
+    store = tmp_path / "history"
+    build_report(earlier, history=store, data_docs=False)
+    damaged = next((store / "runs").glob("*.parquet"))
+    damaged.write_bytes(b"not parquet")
+
+    done = _cli(str(latest), "--history", str(store), "--no-data-docs")
+
+    assert done.returncode == 2
+    assert str(damaged) in done.stderr
+    assert damaged.read_bytes() == b"not parquet"
+
+
 # -- the page in a real browser -------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ depend on them.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def build_data_docs(out_dir: Path, results: tuple[GxResult, ...]) -> DataDocs:
 
     out_dir = Path(out_dir).resolve()
     site_dir = out_dir / DOCS_DIR
+    # A rebuild must not keep pages of results that are no longer in gx/.
+    shutil.rmtree(site_dir / "validations", ignore_errors=True)
     context = gx.get_context(
         project_config=DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
