@@ -63,6 +63,11 @@ def to_svg(chart: Any, id_prefix: str) -> str:
     return svg.replace("<svg ", f'<svg data-chart="{html.escape(id_prefix)}" role="img" ', 1)
 
 
+def _count_axis():  # noqa: N802 - reads as the constant it stands for
+    """Axis for counts: whole numbers only."""
+    return _alt().Axis(tickMinStep=1, format="d")
+
+
 def _alt():
     import altair as alt
 
@@ -102,7 +107,7 @@ def link_coverage(pairs: Iterable[Mapping[str, Any]]) -> str:
             )
     chart = _base(rows).mark_bar().encode(
         y=alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("records:Q", title="records"),
+        x=alt.X("records:Q", title="records", axis=_count_axis()),
         color=alt.Color(
             "outcome:N",
             title="link outcome",
@@ -146,7 +151,7 @@ def findings_by_status(counts: Mapping[str, int]) -> str:
     rows = [{"status": s, "findings": n, "label": f"{s}: {n}"} for s, n in counts.items()]
     chart = _base(rows).mark_bar().encode(
         y=alt.Y("status:N", title=None, sort=list(counts)),
-        x=alt.X("findings:Q", title="findings"),
+        x=alt.X("findings:Q", title="findings", axis=_count_axis()),
         color=alt.Color(
             "status:N",
             scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
@@ -190,7 +195,7 @@ def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> st
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y("findings:Q", title="findings"),
+            y=alt.Y("findings:Q", title="findings", axis=_count_axis()),
             color=alt.Color(
                 "status:N",
                 scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),

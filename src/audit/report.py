@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .rundir import (
     FINDING_COLUMNS,
@@ -35,6 +35,9 @@ from .rundir import (
     read_gx_results,
     read_summary,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .datadocs import DataDocs
 
 #: Findings rendered into the HTML table at most (all of them stay in findings.csv/.parquet).
 DEFAULT_MAX_ROWS = 5000
@@ -168,7 +171,7 @@ class ReportData:
         out_dir: Path,
         history: Path | None = None,
         max_rows: int = DEFAULT_MAX_ROWS,
-        data_docs: Any | None = None,
+        data_docs: DataDocs | None = None,
     ) -> ReportData:
         """Read the report data of the run in ``out_dir``.
 
@@ -221,7 +224,7 @@ class ReportData:
         shown = shown.head(max_rows).select([*FINDING_COLUMNS, "new"])
         rows = tuple(FindingRow(**r) for r in shown.iter_rows(named=True))
 
-        pages = getattr(data_docs, "pages", {}) if data_docs is not None else {}
+        pages = data_docs.pages if data_docs is not None else {}
         gx = tuple(
             GxSuite(
                 file=r.file.relative_to(out_dir).as_posix(),
@@ -245,7 +248,7 @@ class ReportData:
             max_rows=max_rows,
             findings_files=files,
             gx=gx,
-            data_docs=getattr(data_docs, "index", None),
+            data_docs=data_docs.index if data_docs is not None else None,
             history=view,
             warnings=tuple(warnings),
         )
