@@ -63,7 +63,7 @@ def to_svg(chart: Any, id_prefix: str) -> str:
     return svg.replace("<svg ", f'<svg data-chart="{html.escape(id_prefix)}" role="img" ', 1)
 
 
-def _count_axis():  # noqa: N802 - reads as the constant it stands for
+def _count_axis():
     """Axis for counts: whole numbers only."""
     return _alt().Axis(tickMinStep=1, format="d")
 
