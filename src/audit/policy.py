@@ -9,6 +9,7 @@ its values are dates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import poweroffice
 from .errors import ConfigError
+from .flow import Pair, PropertyMap, entity_file_stem
+from .paths import SPECIAL_ID_CELLS
 
 __all__ = [
     "Policy",
@@ -29,6 +32,8 @@ __all__ = [
     "default_policy",
     "load_policy",
     "default_policy_text",
+    "PlannedProperty",
+    "plan_pair",
 ]
 
 Mode = Literal["compare", "informational", "ignore"]
@@ -224,3 +229,68 @@ def load_policy(path: str | Path | None = None, overrides: Iterable[PropertyRule
     if extra:
         policy = policy.model_copy(update={"properties": list(policy.properties) + extra})
     return policy
+
+
+# --------------------------------------------------------------------------- pair plan
+@dataclass(frozen=True)
+class PlannedProperty:
+    """One flow property with the policy applied: what the audit will check, before any
+    data is seen (the suites and the engine both start from this).
+
+    Attributes
+    ----------
+    index : int
+        Position in the pair's property table.
+    key : str
+        Stable suffix of the compact columns (``p03_firstName__firstName``).
+    prop : PropertyMap
+        The flow's property row.
+    treatment : PropertyTreatment
+        Mode, normalizers and date handling from the policy.
+    link_key : bool
+        True for ``id -> id`` in a pair without merge rules: the property is the link key
+        itself, so its values are not compared (they are equal by construction when
+        linking by id, and different by design in a links file); the target value's type
+        is still checked.
+    """
+
+    index: int
+    key: str
+    prop: PropertyMap
+    treatment: PropertyTreatment
+    link_key: bool
+
+    @property
+    def mode(self) -> str:
+        return self.treatment.mode
+
+    @property
+    def checks_equal(self) -> bool:
+        return self.mode in ("compare", "informational") and not self.link_key
+
+    @property
+    def checks_type(self) -> bool:
+        return self.mode == "compare"
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", path).strip("_") or "x"
+
+
+def _is_id(entity: str, path: str) -> bool:
+    return path.strip().lower() in SPECIAL_ID_CELLS or "id" in _names(entity, path)
+
+
+def plan_pair(pair: Pair, policy: Policy) -> list[PlannedProperty]:
+    """The pair's properties with the policy applied, in document order."""
+    out = []
+    source_stem = entity_file_stem(pair.source_entity)
+    target_stem = entity_file_stem(pair.target_entity)
+    for index, prop in enumerate(pair.properties):
+        treatment = policy.rule_for(pair.heading, source_stem, prop.source, target_stem, prop.target)
+        link_key = (
+            not pair.merge_rules and _is_id(source_stem, prop.source) and _is_id(target_stem, prop.target)
+        )
+        key = f"p{index:02d}_{_slug(prop.source)}__{_slug(prop.target)}"
+        out.append(PlannedProperty(index, key, prop, treatment, link_key))
+    return out
