@@ -299,7 +299,7 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Non
     id_column = _find_id_column(frame)
     if frame.height == 0:
         if id_column is None:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("id"))
+            frame = frame.with_columns(pl.Series("id", [], dtype=pl.String))
             id_column = "id"
         return EntityFrame(entity, frame, id_column, file)
     if id_column is None:

@@ -108,7 +108,24 @@ def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> 
         suite,
         result_format={"result_format": "BASIC", "partial_unexpected_count": partial_unexpected_count},
     )
-    return result.to_json_dict()
+    return _compact_exceptions(result.to_json_dict())
+
+
+def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop GX's Python tracebacks (an expectation on a column that does not exist, i.e. an
+    unresolved property, raises inside GX); keep the message."""
+    for item in data.get("results", []):
+        info = item.get("exception_info") or {}
+        if "raised_exception" not in info:  # keyed by metric: {metric: {...}}
+            messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+            item["exception_info"] = {
+                "raised_exception": True,
+                "exception_traceback": None,
+                "exception_message": "; ".join(dict.fromkeys(m for m in messages if m)) or None,
+            }
+        elif info.get("exception_traceback"):
+            info["exception_traceback"] = None
+    return data
 
 
 def critical_success(result: dict[str, Any]) -> bool:
