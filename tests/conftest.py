@@ -62,7 +62,9 @@ def pair(source: str, target: str, props=(), rules=(), every: bool = True) -> Pa
 
 
 def flow(*pairs: Pair) -> Flow:
-    return Flow(title="A to B Dataflow", source_system="A", target_system="B", generated=None, pairs=tuple(pairs))
+    return Flow(
+        title="A to B Dataflow", source_system="A", target_system="B", generated=None, pairs=tuple(pairs)
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import polars as pl
+from conftest import records
 
 from audit.links import RuleColumns, match_ids, match_links_file, match_rules, resolve_links
-
-from conftest import records
 
 
 def _frame(table: str) -> pl.DataFrame:
@@ -20,31 +19,31 @@ def _link(source: pl.DataFrame, target: pl.DataFrame, *rules: tuple[str, str]):
 
 
 def test_any_merge_rule_row_links():
-    source = _frame('''
+    source = _frame("""
         id | email      | orgno
         1  | "a@x.no"   | "111"
         2  | "b@x.no"   | "222"
-    ''')
-    target = _frame('''
+    """)
+    target = _frame("""
         Id | email      | orgno
         10 | "a@x.no"   | "999"
         20 | "zz@x.no"  | "222"
-    ''')
+    """)
     result = _link(source, target, ("email", "email"), ("orgno", "orgno"))
     assert sorted(result.linked.rows()) == [("1", "10"), ("2", "20")]
 
 
 def test_empty_or_null_values_never_link():
-    source = _frame('''
+    source = _frame("""
         id | email
         1  | ""
         2  | null
-    ''')
-    target = _frame('''
+    """)
+    target = _frame("""
         Id | email
         10 | ""
         20 | null
-    ''')
+    """)
     result = _link(source, target, ("email", "email"))
     assert result.linked.height == 0
     assert sorted(result.missing_in_target["source_key"]) == ["1", "2"]
@@ -52,15 +51,15 @@ def test_empty_or_null_values_never_link():
 
 
 def test_one_record_matching_two_counterparts_is_ambiguous_not_picked():
-    source = _frame('''
+    source = _frame("""
         id | email
         1  | "a@x.no"
-    ''')
-    target = _frame('''
+    """)
+    target = _frame("""
         Id | email
         10 | "a@x.no"
         20 | "a@x.no"
-    ''')
+    """)
     result = _link(source, target, ("email", "email"))
     assert result.linked.height == 0
     assert result.ambiguous.select("source_key", "target_key").rows() == [("1", "10"), ("1", "20")]
@@ -68,59 +67,62 @@ def test_one_record_matching_two_counterparts_is_ambiguous_not_picked():
 
 def test_links_are_transitive_across_rule_rows():
     # 1 matches 10 by email, 2 matches 10 by orgno: one merged entity with two sources.
-    source = _frame('''
+    source = _frame("""
         id | email    | orgno
         1  | "a@x.no" | "111"
         2  | "b@x.no" | "222"
-    ''')
-    target = _frame('''
+    """)
+    target = _frame("""
         Id | email    | orgno
         10 | "a@x.no" | "222"
-    ''')
+    """)
     result = _link(source, target, ("email", "email"), ("orgno", "orgno"))
     assert result.linked.height == 0
-    assert result.ambiguous.select("source_key", "target_key", "rule").rows() == [("1", "10", 0), ("2", "10", 1)]
+    assert result.ambiguous.select("source_key", "target_key", "rule").rows() == [
+        ("1", "10", 0),
+        ("2", "10", 1),
+    ]
 
 
 def test_a_chain_through_several_records_is_one_ambiguous_component():
     # 1-10 (email), 2-10 (orgno), 2-20 (email): record 1 has one direct match but sits in
     # a component with two targets.
-    source = _frame('''
+    source = _frame("""
         id | email    | orgno
         1  | "a@x.no" | "111"
         2  | "b@x.no" | "222"
-    ''')
-    target = _frame('''
+    """)
+    target = _frame("""
         Id | email    | orgno
         10 | "a@x.no" | "222"
         20 | "b@x.no" | "333"
-    ''')
+    """)
     result = _link(source, target, ("email", "email"), ("orgno", "orgno"))
     assert result.linked.height == 0
     assert result.ambiguous.height == 3
 
 
 def test_the_same_pair_matched_by_two_rows_is_one_link():
-    source = _frame('''
+    source = _frame("""
         id | email    | orgno
         1  | "a@x.no" | "111"
-    ''')
-    target = _frame('''
+    """)
+    target = _frame("""
         Id | email    | orgno
         10 | "a@x.no" | "111"
-    ''')
+    """)
     assert _link(source, target, ("email", "email"), ("orgno", "orgno")).linked.rows() == [("1", "10")]
 
 
 def test_numbers_and_texts_of_the_same_id_link():
-    source = _frame('''
+    source = _frame("""
         id | mailAddress.id
         1  | 100
-    ''').unnest("mailAddress", separator=".")
-    target = _frame('''
+    """).unnest("mailAddress", separator=".")
+    target = _frame("""
         Id | ref
         100 | "100"
-    ''')
+    """)
     assert _link(source, target, ("mailAddress.id", "ref")).linked.rows() == [("1", "100")]
 
 

@@ -7,7 +7,10 @@ from audit.paths import resolve_path
 
 def test_exact_column_name_resolves_exactly():
     assert resolve_path("mailAddress.city", ["id", "mailAddress.city"], "customer").to_dict() == {
-        "path": "mailAddress.city", "column": "mailAddress.city", "via": "exact"}
+        "path": "mailAddress.city",
+        "column": "mailAddress.city",
+        "via": "exact",
+    }
 
 
 def test_other_casing_resolves_case_insensitively():

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import pair, prop
 
 from audit.errors import ConfigError
 from audit.policy import default_policy, load_policy, plan_pair
-
-from conftest import pair, prop
 
 
 def test_last_changed_is_informational_by_default():
@@ -16,7 +15,9 @@ def test_last_changed_is_informational_by_default():
 
 
 def test_v2_stamp_matches_the_last_changed_rule_through_the_alias_table():
-    t = default_policy().rule_for("P", "customer", "LastChangedDateTimeOffset", "customer", "LastChangedDateTimeOffset")
+    t = default_policy().rule_for(
+        "P", "customer", "LastChangedDateTimeOffset", "customer", "LastChangedDateTimeOffset"
+    )
     assert t.mode == "informational"
 
 
@@ -36,11 +37,17 @@ def test_missing_in_source_does_not_fail_by_default():
 
 def test_user_rule_is_added_after_the_defaults_and_wins(tmp_path):
     path = tmp_path / "policy.yaml"
-    path.write_text("properties:\n  - path: lastChanged\n    mode: compare\n"
-                    "  - path: emailAddress\n    normalizers: [trim, casefold]\n", encoding="utf-8")
+    path.write_text(
+        "properties:\n  - path: lastChanged\n    mode: compare\n"
+        "  - path: emailAddress\n    normalizers: [trim, casefold]\n",
+        encoding="utf-8",
+    )
     policy = load_policy(path)
     assert policy.rule_for("P", "customer", "lastChanged", "customer", "lastChanged").mode == "compare"
-    assert policy.rule_for("P", "customer", "emailAddress", "customer", "EmailAddress").normalizers == ("trim", "casefold")
+    assert policy.rule_for("P", "customer", "emailAddress", "customer", "EmailAddress").normalizers == (
+        "trim",
+        "casefold",
+    )
     assert policy.empty_equals_missing is True
 
 
@@ -59,11 +66,15 @@ def test_unknown_setting_is_a_config_error_naming_it(tmp_path):
 
 
 def test_id_to_id_in_every_pair_without_merge_rules_is_the_link_key():
-    planned = plan_pair(pair("Contactperson", "Customer", [prop("id", "id"), prop("firstName", "firstName")]),
-                        default_policy())
+    planned = plan_pair(
+        pair("Contactperson", "Customer", [prop("id", "id"), prop("firstName", "firstName")]),
+        default_policy(),
+    )
     assert [p.link_key for p in planned] == [True, False]
 
 
 def test_id_to_id_in_a_merge_rule_pair_is_compared():
-    planned = plan_pair(pair("Supplier", "Customer", [prop("id", "id")], rules=[("name", "name")]), default_policy())
+    planned = plan_pair(
+        pair("Supplier", "Customer", [prop("id", "id")], rules=[("name", "name")]), default_policy()
+    )
     assert planned[0].link_key is False

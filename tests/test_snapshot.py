@@ -6,11 +6,10 @@ import json
 
 import polars as pl
 import pytest
+from conftest import records
 
 from audit.errors import SnapshotError
 from audit.snapshot import Snapshot, frame_from_records, read_links_file, read_snapshot
-
-from conftest import records
 
 
 def _write_jsonl(path, recs):
@@ -18,10 +17,13 @@ def _write_jsonl(path, recs):
 
 
 def test_nested_objects_become_dotted_columns():
-    ef = frame_from_records(records('''
+    ef = frame_from_records(
+        records("""
         Id | MailAddress.City | MailAddress.ZipCode
         1  | Oslo             | "0150"
-    '''), "customer")
+    """),
+        "customer",
+    )
     assert ef.frame.columns == ["Id", "MailAddress.City", "MailAddress.ZipCode"]
     assert ef.frame.row(0) == (1, "Oslo", "0150")
 
@@ -32,14 +34,17 @@ def test_v2_records_are_recognised_by_their_pascal_case_id():
 
 
 def test_json_array_file_reads_like_jsonl(tmp_path):
-    recs = records('''
+    recs = records("""
         id | mailAddress.city
         1  | Oslo
         2  | Bergen
-    ''')
+    """)
     (tmp_path / "customer.json").write_text(json.dumps(recs), encoding="utf-8")
     ef = read_snapshot(tmp_path, ["Customer"]).entity("Customer")
-    assert ef.frame.to_dicts() == [{"id": 1, "mailAddress.city": "Oslo"}, {"id": 2, "mailAddress.city": "Bergen"}]
+    assert ef.frame.to_dicts() == [
+        {"id": 1, "mailAddress.city": "Oslo"},
+        {"id": 2, "mailAddress.city": "Bergen"},
+    ]
 
 
 def test_parquet_nested_structs_are_flattened(tmp_path):
@@ -73,13 +78,17 @@ def test_invalid_json_line_is_named(tmp_path):
 
 
 def test_number_and_string_in_one_field_is_mixed_types():
-    with pytest.raises(SnapshotError, match=r":3: mixed types in field 'zipCode': a number here, a string at line 1"):
+    with pytest.raises(
+        SnapshotError, match=r":3: mixed types in field 'zipCode': a number here, a string at line 1"
+    ):
         frame_from_records([{"id": 1, "zipCode": "0150"}, {"id": 2}, {"id": 3, "zipCode": 150}], "customer")
 
 
 def test_object_and_scalar_in_one_field_is_mixed_types():
     with pytest.raises(SnapshotError, match=r"mixed types in field 'mailAddress'"):
-        frame_from_records([{"id": 1, "mailAddress": {"city": "Oslo"}}, {"id": 2, "mailAddress": "Oslo"}], "customer")
+        frame_from_records(
+            [{"id": 1, "mailAddress": {"city": "Oslo"}}, {"id": 2, "mailAddress": "Oslo"}], "customer"
+        )
 
 
 def test_integers_and_decimals_are_one_type():

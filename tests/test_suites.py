@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import flow, pair, prop
 
 from audit.dataflow import parse_file
 from audit.policy import default_policy
 from audit.suites import build_suite, suite_dict, suite_path, suite_text
-
-from conftest import flow, pair, prop
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = sorted((ROOT / "data" / "flows").glob("*.rst"))
@@ -59,6 +58,7 @@ def test_missing_in_source_is_a_warning_level_expectation_by_default():
 def test_suite_json_round_trips_through_gx():
     import great_expectations as gx
 
-    data = json.loads(suite_text(flow(pair("A", "B", [prop("x", "x")])), pair("A", "B", [prop("x", "x")]),
-                                 default_policy()))
+    data = json.loads(
+        suite_text(flow(pair("A", "B", [prop("x", "x")])), pair("A", "B", [prop("x", "x")]), default_policy())
+    )
     assert len(gx.ExpectationSuite(**data).expectations) == len(data["expectations"])

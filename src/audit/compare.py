@@ -227,7 +227,9 @@ def _checks_exprs(check: PropertyCheck, schema: pl.Schema) -> list[pl.Expr]:
         else:
             ok = t_typed[1]
         present = t_text.is_not_null()
-        out.append(pl.when(applies & present).then(ok.fill_null(False).cast(pl.Int8)).alias(typeok_column(check.key)))
+        out.append(
+            pl.when(applies & present).then(ok.fill_null(False).cast(pl.Int8)).alias(typeok_column(check.key))
+        )
     return out
 
 

@@ -134,7 +134,8 @@ def _ambiguous_rows(
             sub.join(sv, on="source_key", how="left")
             .join(tv, on="target_key", how="left")
             .with_columns(
-                pl.lit(rc.source_path).alias("source_property"), pl.lit(rc.target_path).alias("target_property")
+                pl.lit(rc.source_path).alias("source_property"),
+                pl.lit(rc.target_path).alias("target_property"),
             )
             .drop("rule")
         )
@@ -174,8 +175,12 @@ def audit_pair(
     for index, rule in enumerate(pair.merge_rules):
         rs, rt = _resolve(rule.source, se), _resolve(rule.target, te)
         rules_summary.append(
-            {"source": rule.source, "target": rule.target, "source_resolution": rs.to_dict(),
-             "target_resolution": rt.to_dict()}
+            {
+                "source": rule.source,
+                "target": rule.target,
+                "source_resolution": rs.to_dict(),
+                "target_resolution": rt.to_dict(),
+            }
         )
         if rs.unresolved or rt.unresolved:
             unresolved.append((rule.source, rule.target))
@@ -208,8 +213,11 @@ def audit_pair(
         empty_s = link.missing_in_target.head(0)
         empty_t = link.missing_in_source.head(0)
         link = replace(link, missing_in_target=empty_s, missing_in_source=empty_t)
-    parts.append(fnd.link_findings(ctx, link.missing_in_target, link.missing_in_source,
-                                   _ambiguous_rows(link, se, te, rules)))
+    parts.append(
+        fnd.link_findings(
+            ctx, link.missing_in_target, link.missing_in_source, _ambiguous_rows(link, se, te, rules)
+        )
+    )
 
     # 3. properties
     plan = plan_pair(pair, policy)
@@ -238,7 +246,9 @@ def audit_pair(
         if rs.unresolved or rt.unresolved:
             unresolved.append((prop.source, prop.target))
         elif not (rs.resolved and rt.resolved):  # an empty entity: nothing to compare
-            null_columns += [typeok_column(planned.key)] + ([eq_column(planned.key)] if planned.checks_equal else [])
+            null_columns += [typeok_column(planned.key)] + (
+                [eq_column(planned.key)] if planned.checks_equal else []
+            )
         s_col = t_col = None
         if rs.resolved:
             s_col = s_needed.setdefault(rs.column, f"s::{rs.column}")
@@ -262,9 +272,15 @@ def audit_pair(
                 evaluable = False
             if column:
                 condition.append((column, tuple(values)))
-            cond_summary.append({"path": path, "values": values, "side": side,
-                                 "column": cs.column if side == "source" else ct.column if side else None,
-                                 "evaluable": column is not None})
+            cond_summary.append(
+                {
+                    "path": path,
+                    "values": values,
+                    "side": side,
+                    "column": cs.column if side == "source" else ct.column if side else None,
+                    "evaluable": column is not None,
+                }
+            )
         if cond_summary:
             entry["conditions"] = cond_summary
             if not evaluable:
@@ -294,9 +310,15 @@ def audit_pair(
         if planned.mode == "compare" and check.resolved:
             parts.append(
                 fnd.property_findings(
-                    ctx, compared, planned.key, planned.prop.source, planned.prop.target,
-                    check.source_column, check.target_column,
-                    mismatch=planned.checks_equal, type_violation=True,
+                    ctx,
+                    compared,
+                    planned.key,
+                    planned.prop.source,
+                    planned.prop.target,
+                    check.source_column,
+                    check.target_column,
+                    mismatch=planned.checks_equal,
+                    type_violation=True,
                 )
             )
     parts.append(fnd.unresolved_findings(ctx, unresolved))
@@ -307,7 +329,10 @@ def audit_pair(
         for prefix in ("eq__", "typeok__"):
             col = prefix + entry["key"]
             if col in compared.columns:
-                count_exprs += [pl.col(col).count().alias(f"n:{col}"), (pl.col(col) == 0).sum().alias(f"f:{col}")]
+                count_exprs += [
+                    pl.col(col).count().alias(f"n:{col}"),
+                    (pl.col(col) == 0).sum().alias(f"f:{col}"),
+                ]
     counts = compared.select(count_exprs).row(0, named=True) if count_exprs else {}
     for entry in prop_summaries:
         if entry["mode"] == "ignore":
@@ -321,8 +346,11 @@ def audit_pair(
             entry.update(failing=0, differing=unequal)
         else:
             entry.update(mismatch=unequal, type_violation=badtype, failing=unequal + badtype)
-        resolved = "source_resolution" in entry and entry["source_resolution"]["via"] is not None and entry[
-            "target_resolution"]["via"] is not None
+        resolved = (
+            "source_resolution" in entry
+            and entry["source_resolution"]["via"] is not None
+            and entry["target_resolution"]["via"] is not None
+        )
         if not resolved:
             entry["unresolved"] = [
                 side for side in ("source", "target") if entry[f"{side}_resolution"]["via"] is None
@@ -450,8 +478,10 @@ def run_audit(
             progress(pair.heading)
         se = source.entity(pair.source_entity)
         te = target.entity(pair.target_entity)
-        table = None if pair.merge_rules else links.get(
-            (entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity))
+        table = (
+            None
+            if pair.merge_rules
+            else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
         )
         results.append(audit_pair(flow, pair, se, te, policy, table))
     all_findings = fnd.concat_findings([r.findings for r in results], [p.heading for p in flow.pairs])
@@ -498,10 +528,13 @@ def write_outputs(result: AuditResult, out_dir: str | Path) -> dict[str, Path]:
     frame = result.findings.select(fnd.FINDINGS_COLUMNS)
     frame.write_parquet(paths["findings_parquet"])
     frame.write_csv(paths["findings_csv"])
-    paths["summary"].write_text(json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n",
-                                encoding="utf-8")
+    paths["summary"].write_text(
+        json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
     for slug, gx_result in result.gx_results.items():
         path = out / "gx" / f"{slug}.json"
-        path.write_text(json.dumps(gx_result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(gx_result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        )
         paths[f"gx:{slug}"] = path
     return paths

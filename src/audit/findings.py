@@ -31,8 +31,16 @@ import polars as pl
 
 from .compare import text_expr
 
-__all__ = ["FINDINGS_COLUMNS", "FINDINGS_SCHEMA", "PairContext", "empty_findings", "link_findings",
-           "property_findings", "unresolved_findings", "concat_findings"]
+__all__ = [
+    "FINDINGS_COLUMNS",
+    "FINDINGS_SCHEMA",
+    "PairContext",
+    "empty_findings",
+    "link_findings",
+    "property_findings",
+    "unresolved_findings",
+    "concat_findings",
+]
 
 FINDINGS_COLUMNS = (
     "pair",
@@ -51,7 +59,14 @@ FINDINGS_SCHEMA = {c: pl.String for c in FINDINGS_COLUMNS}
 _STATUS_ORDER = {
     s: i
     for i, s in enumerate(
-        ("unresolved_property", "ambiguous_link", "missing_in_target", "missing_in_source", "mismatch", "type_violation")
+        (
+            "unresolved_property",
+            "ambiguous_link",
+            "missing_in_target",
+            "missing_in_source",
+            "mismatch",
+            "type_violation",
+        )
     )
 }
 
@@ -168,7 +183,9 @@ def concat_findings(parts: Sequence[pl.DataFrame], pair_order: Sequence[str] = (
     pair_rank = {p: i for i, p in enumerate(pair_order)}
     return (
         out.with_columns(
-            pl.col("pair").replace_strict(pair_rank, default=len(pair_rank), return_dtype=pl.Int32).alias("_p"),
+            pl.col("pair")
+            .replace_strict(pair_rank, default=len(pair_rank), return_dtype=pl.Int32)
+            .alias("_p"),
             pl.col("status").replace_strict(_STATUS_ORDER, default=99, return_dtype=pl.Int32).alias("_s"),
         )
         .sort(["_p", "_s", "source_key", "target_key", "source_property", "target_property"], nulls_last=True)

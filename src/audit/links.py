@@ -114,10 +114,12 @@ def match_rules(
     parts = []
     for index, rule in enumerate(rules):
         left = source.select(
-            as_text(pl.col(source_key), source.schema[source_key]).alias("source_key"), _norm_key(pl.col(rule.source_column), source.schema[rule.source_column]).alias("v")
+            as_text(pl.col(source_key), source.schema[source_key]).alias("source_key"),
+            _norm_key(pl.col(rule.source_column), source.schema[rule.source_column]).alias("v"),
         ).drop_nulls("v")
         right = target.select(
-            as_text(pl.col(target_key), target.schema[target_key]).alias("target_key"), _norm_key(pl.col(rule.target_column), target.schema[rule.target_column]).alias("v")
+            as_text(pl.col(target_key), target.schema[target_key]).alias("target_key"),
+            _norm_key(pl.col(rule.target_column), target.schema[rule.target_column]).alias("v"),
         ).drop_nulls("v")
         joined = left.join(right, on="v", how="inner").select(
             "source_key", "target_key", pl.lit(index, dtype=pl.Int32).alias("rule")
@@ -126,9 +128,7 @@ def match_rules(
     if not parts:
         return pl.DataFrame(schema=_EDGE_SCHEMA)
     return (
-        pl.concat(parts)
-        .group_by("source_key", "target_key", maintain_order=True)
-        .agg(pl.col("rule").min())
+        pl.concat(parts).group_by("source_key", "target_key", maintain_order=True).agg(pl.col("rule").min())
     )
 
 
@@ -141,7 +141,9 @@ def match_ids(source_keys: pl.Series, target_keys: pl.Series) -> pl.DataFrame:
     )
 
 
-def match_links_file(links: pl.DataFrame, source_keys: pl.Series, target_keys: pl.Series) -> tuple[pl.DataFrame, int]:
+def match_links_file(
+    links: pl.DataFrame, source_keys: pl.Series, target_keys: pl.Series
+) -> tuple[pl.DataFrame, int]:
     """Candidate links from an explicit links table (``source_id, target_id``).
 
     Returns the candidate links and the number of rows naming a record that does not
@@ -214,7 +216,9 @@ def resolve_links(
     if method not in LINK_METHODS:
         raise ValueError(f"unknown link method {method!r}")
     edges = edges.select(
-        pl.col("source_key").cast(pl.String), pl.col("target_key").cast(pl.String), pl.col("rule").cast(pl.Int32)
+        pl.col("source_key").cast(pl.String),
+        pl.col("target_key").cast(pl.String),
+        pl.col("rule").cast(pl.Int32),
     ).unique(subset=["source_key", "target_key"], keep="first", maintain_order=True)
     stats = dict(stats or {})
     if edges.height:
@@ -225,7 +229,9 @@ def resolve_links(
         with_comp = with_comp.join(sizes, on="component")
         one = (pl.col("n_s") == 1) & (pl.col("n_t") == 1)
         linked = with_comp.filter(one).select("source_key", "target_key")
-        ambiguous = with_comp.filter(~one).select("source_key", "target_key", "rule").sort("source_key", "target_key")
+        ambiguous = (
+            with_comp.filter(~one).select("source_key", "target_key", "rule").sort("source_key", "target_key")
+        )
     else:
         linked = pl.DataFrame(schema={"source_key": pl.String, "target_key": pl.String})
         ambiguous = pl.DataFrame(schema=_EDGE_SCHEMA)

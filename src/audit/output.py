@@ -85,7 +85,8 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
         cov_text = "-" if cov is None else f"{cov:.1%}"
         print(f"  {pair['pair']}", file=out)
         print(
-            f"    link {pair['link_method']}: {pair['linked']}/{pair['source_records']} source records linked "
+            f"    link {pair['link_method']}: {pair['linked']}/{pair['source_records']} "
+            "source records linked "
             f"({cov_text}); target records {pair['target_records']}; "
             f"missing_in_target {pair['missing_in_target']}, missing_in_source {pair['missing_in_source']}, "
             f"ambiguous {pair['ambiguous_links']}",

@@ -135,7 +135,12 @@ class PropertyTreatment:
     rule: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "normalizers": list(self.normalizers), "date": self.date, "rule": self.rule}
+        return {
+            "mode": self.mode,
+            "normalizers": list(self.normalizers),
+            "date": self.date,
+            "rule": self.rule,
+        }
 
 
 def _names(entity: str, path: str) -> set[str]:

@@ -395,7 +395,9 @@ def read_snapshot(directory: str | Path, entities: Iterable[str] | None = None) 
                 f"(expected {stem}.jsonl, {stem}.json or {stem}.parquet)"
             )
         if len(found) > 1:
-            raise SnapshotError(f"{root}: entity {stem!r} has more than one file: {', '.join(p.name for p in found)}")
+            raise SnapshotError(
+                f"{root}: entity {stem!r} has more than one file: {', '.join(p.name for p in found)}"
+            )
         frames[stem] = read_entity_file(found[0], stem)
         files[stem] = str(found[0])
     return Snapshot(entities=frames, directory=str(root), files=files)
@@ -436,7 +438,9 @@ def links_file_name(source_entity: str, target_entity: str) -> str:
     return f"{entity_file_stem(source_entity)}-{entity_file_stem(target_entity)}.csv"
 
 
-def read_links_dir(directory: str | Path | None, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], pl.DataFrame]:
+def read_links_dir(
+    directory: str | Path | None, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], pl.DataFrame]:
     """The links files present in ``directory`` for the given ``(source, target)`` entity
     pairs, keyed by the pair's entity stems. A missing directory is an error; a missing
     file just means the pair has no explicit links."""

@@ -91,8 +91,14 @@ def build_suite(flow: Flow, pair: Pair, policy: Policy):
     """
     gx, gxe = _gx()
     base = {"pair": pair.heading}
-    failing_links = [s for s in ("missing_in_target", "missing_in_source", "ambiguous_link") if s in policy.fail_on.failing()]
-    tolerated = [s for s in ("missing_in_target", "missing_in_source", "ambiguous_link") if s not in failing_links]
+    failing_links = [
+        s
+        for s in ("missing_in_target", "missing_in_source", "ambiguous_link")
+        if s in policy.fail_on.failing()
+    ]
+    tolerated = [
+        s for s in ("missing_in_target", "missing_in_source", "ambiguous_link") if s not in failing_links
+    ]
     exps: list[Any] = [
         gxe.ExpectColumnValuesToBeInSet(
             column=LINK_COLUMN,

@@ -56,9 +56,9 @@ def validation_frame(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
     ):
         if height:
             others.append(
-                pl.DataFrame({LINK_COLUMN: pl.repeat(status, height, eager=True, dtype=pl.String)}).with_columns(
-                    [pl.lit(None, dtype=schema[c]).alias(c) for c in compact]
-                )
+                pl.DataFrame(
+                    {LINK_COLUMN: pl.repeat(status, height, eager=True, dtype=pl.String)}
+                ).with_columns([pl.lit(None, dtype=schema[c]).alias(c) for c in compact])
             )
     return pl.concat([linked, *others], how="vertical") if others else linked
 
