@@ -146,3 +146,87 @@ def report(
 
     path = build_report(out_dir, history=history, max_rows=max_rows, data_docs=data_docs)
     output.line(str(path))
+
+
+# =========================================================================== audit engine
+# `audit run` and `audit suites`. Heavy modules (polars, Great Expectations) are imported
+# inside the commands.
+
+
+def _progress():
+    """A progress callback (tqdm on stderr) when stderr is a terminal, else ``None``."""
+    if not sys.stderr.isatty():
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc="audit", unit="pair", file=sys.stderr, leave=False)
+
+    def step(text: str) -> None:
+        bar.set_description_str(text[:60])
+        bar.update(1)
+
+    return step, bar
+
+
+@app.command("run")
+def run_command(
+    flow: Annotated[Path, typer.Option("--flow", help="Dataflow document (.rst)", show_default=False)],
+    source: Annotated[Path, typer.Option("--source", help="Source snapshot directory", show_default=False)],
+    target: Annotated[Path, typer.Option("--target", help="Target snapshot directory", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Output directory", show_default=False)],
+    links: Annotated[
+        Optional[Path], typer.Option("--links", help="Directory of <source>-<target>.csv links files")
+    ] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Audit policy file (YAML)")] = None,
+) -> None:
+    """Audit two snapshots against a flow; exit 0 in sync, 1 on drift, 2 on bad input."""
+    from .dataflow import parse_file
+    from .engine import run_audit, write_outputs
+    from .policy import load_policy
+
+    parsed = parse_file(flow)
+    policy = load_policy(config)
+    step, bar = _progress()
+    try:
+        result = run_audit(parsed, source, target, links_dir=links, policy=policy, progress=step)
+    finally:
+        if bar is not None:
+            bar.close()
+    write_outputs(result, out)
+    output.audit_summary(result.summary, str(out))
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("suites")
+def suites_command(
+    flow: Annotated[
+        Optional[list[Path]],
+        typer.Option("--flow", help="Dataflow document(s); default: every data/flows/*.rst"),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory of the suites")] = Path("expectations"),
+    config: Annotated[Optional[Path], typer.Option("--config", help="Audit policy file (YAML)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Only report stale suites (exit 1 if any)")] = False,
+) -> None:
+    """Regenerate the Great Expectations suites (one per pair) from flow documents."""
+    from .dataflow import parse_file
+    from .errors import ConfigError
+    from .policy import load_policy
+    from .suites import suite_path, suite_text, write_suites
+
+    docs = list(flow or sorted(Path("data/flows").glob("*.rst")))
+    if not docs:
+        raise ConfigError("no flow documents: give --flow DOC (data/flows/*.rst is empty or missing)")
+    policy = load_policy(config)
+    stale = []
+    for doc in docs:
+        parsed = parse_file(doc)
+        if check:
+            for pair in parsed.pairs:
+                path = suite_path(out, parsed, pair)
+                if not path.is_file() or path.read_text(encoding="utf-8") != suite_text(parsed, pair, policy):
+                    stale.append(path)
+                    output.line(f"stale: {path}")
+        else:
+            for path in write_suites(parsed, out, policy):
+                output.line(str(path))
+    raise typer.Exit(1 if stale else 0)

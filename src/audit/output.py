@@ -71,3 +71,39 @@ def flow_summary(flow: Flow) -> None:
             print("      (no synchronized properties)", file=out)
     for warning in flow.warnings:
         print(f"  warning: {warning}", file=out)
+
+
+# --------------------------------------------------------------------------- audit run
+def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: int = 3) -> None:
+    """A short human summary of an ``audit run``: per pair the link coverage and the
+    properties with the most failing records."""
+    out = _out()
+    verdict = "IN SYNC" if summary.get("success") else "DRIFT"
+    print(f"audit: {verdict}  ({summary.get('findings', 0)} finding rows)", file=out)
+    for pair in summary.get("pairs", []):
+        cov = pair.get("link_coverage")
+        cov_text = "-" if cov is None else f"{cov:.1%}"
+        print(f"  {pair['pair']}", file=out)
+        print(
+            f"    link {pair['link_method']}: {pair['linked']}/{pair['source_records']} "
+            "source records linked "
+            f"({cov_text}); target records {pair['target_records']}; "
+            f"missing_in_target {pair['missing_in_target']}, missing_in_source {pair['missing_in_source']}, "
+            f"ambiguous {pair['ambiguous_links']}",
+            file=out,
+        )
+        props = [p for p in pair.get("properties", []) if p.get("failing") or p.get("unresolved")]
+        props.sort(key=lambda p: (-(p.get("failing") or 0), p["source"]))
+        for prop in props[:worst]:
+            if prop.get("unresolved"):
+                what = "unresolved on " + " and ".join(prop["unresolved"])
+            else:
+                what = f"{prop['failing']}/{prop['checked']} failing"
+            print(f"    {prop['source']} -> {prop['target']}: {what}", file=out)
+        if len(props) > worst:
+            print(f"    ... {len(props) - worst} more properties with findings", file=out)
+    counts = {k: v for k, v in summary.get("status_counts", {}).items() if v}
+    if counts:
+        print("  findings: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
+    if out_dir:
+        print(f"  written to {out_dir}", file=out)

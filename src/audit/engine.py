@@ -1,0 +1,540 @@
+"""The audit of one flow: snapshots -> links -> comparison -> validation -> findings.
+
+:func:`run_audit` is the Python API the command line, the nightly notebook and the
+write-back call. Given :class:`~audit.snapshot.Snapshot` objects it touches no file and
+prints nothing; given directories it reads them through :mod:`audit.snapshot` first.
+:func:`write_outputs` writes a result into an output directory in the ``audit run``
+format (``findings.parquet``, ``findings.csv``, ``summary.json``, ``gx/<pair>.json``).
+
+Per pair the steps are, in order (each its own module):
+
+1. resolve the flow's paths against both frames (:mod:`audit.paths`);
+2. link the records (:mod:`audit.links`): merge rules, else a links file, else ids;
+3. put linked records side by side and compare each property (:mod:`audit.compare`);
+4. validate the compact agreement columns with the pair's GX suite
+   (:mod:`audit.suites`, :mod:`audit.validate`);
+5. collect every failing record into the findings table (:mod:`audit.findings`).
+
+The audit succeeds when no finding has a status the policy fails on. The GX verdict over
+``critical`` expectations is recorded next to it (``gx.critical_success``) and agrees
+with it by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import findings as fnd
+from .compare import PropertyCheck, compare_linked, eq_column, text_expr, typeok_column
+from .errors import ConfigError
+from .flow import Flow, Pair, entity_file_stem
+from .links import LinkResult, RuleColumns, match_ids, match_links_file, match_rules, resolve_links
+from .paths import Resolution, resolve_path
+from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
+from .snapshot import EntityFrame, Snapshot, read_links_dir, read_snapshot
+from .suites import build_suite, pair_slug, suite_dict
+from .validate import critical_success, validate, validation_frame
+
+__all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """The audit of one pair."""
+
+    heading: str
+    slug: str
+    findings: pl.DataFrame
+    summary: dict[str, Any]
+    gx_result: dict[str, Any]
+    suite: dict[str, Any]
+    success: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.summary)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The audit of one flow.
+
+    Attributes
+    ----------
+    findings : pl.DataFrame
+        Every problem, one row each, with exactly the contract columns (all text).
+    summary : dict
+        The content of ``summary.json``.
+    success : bool
+        True when no finding has a status the policy fails on.
+    gx_results : dict
+        Great Expectations validation result (JSON-ready) per pair slug.
+    suites : dict
+        The expectation suite (JSON-ready) per pair slug.
+    pairs : tuple of PairResult
+    """
+
+    findings: pl.DataFrame
+    summary: dict[str, Any]
+    success: bool
+    gx_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    suites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pairs: tuple[PairResult, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """``0`` in sync, ``1`` drift."""
+        return 0 if self.success else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.summary)
+
+
+# --------------------------------------------------------------------------- helpers
+def _resolve(path: str, ef: EntityFrame) -> Resolution:
+    return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, has_records=ef.height > 0)
+
+
+def _key_frame(ef: EntityFrame, name: str, columns: Mapping[str, str]) -> pl.DataFrame:
+    """``name`` (the id as text) plus the needed value columns renamed."""
+    frame = ef.frame
+    exprs = [text_expr(pl.col(ef.id_column), frame.schema[ef.id_column]).alias(name)]
+    exprs += [pl.col(col).alias(alias) for col, alias in columns.items()]
+    return frame.select(exprs)
+
+
+def _ambiguous_rows(
+    link: LinkResult, se: EntityFrame, te: EntityFrame, rules: list[tuple[int, RuleColumns]]
+) -> pl.DataFrame:
+    """Ambiguous candidate links with, for merge rules, the matching rule's paths and values."""
+    amb = link.ambiguous
+    if not amb.height or not rules:
+        return amb.select("source_key", "target_key")
+    parts = []
+    for position, (_, rc) in enumerate(rules):
+        sub = amb.filter(pl.col("rule") == position)
+        if not sub.height:
+            continue
+        sv = se.frame.select(
+            text_expr(pl.col(se.id_column), se.frame.schema[se.id_column]).alias("source_key"),
+            text_expr(pl.col(rc.source_column), se.frame.schema[rc.source_column]).alias("source_value"),
+        )
+        tv = te.frame.select(
+            text_expr(pl.col(te.id_column), te.frame.schema[te.id_column]).alias("target_key"),
+            text_expr(pl.col(rc.target_column), te.frame.schema[rc.target_column]).alias("target_value"),
+        )
+        parts.append(
+            sub.join(sv, on="source_key", how="left")
+            .join(tv, on="target_key", how="left")
+            .with_columns(
+                pl.lit(rc.source_path).alias("source_property"),
+                pl.lit(rc.target_path).alias("target_property"),
+            )
+            .drop("rule")
+        )
+    return pl.concat(parts) if parts else amb.select("source_key", "target_key")
+
+
+# --------------------------------------------------------------------------- one pair
+def audit_pair(
+    flow: Flow,
+    pair: Pair,
+    se: EntityFrame,
+    te: EntityFrame,
+    policy: Policy,
+    links_table: pl.DataFrame | None = None,
+) -> PairResult:
+    """Audit one pair of entity frames.
+
+    Parameters
+    ----------
+    flow : Flow
+        The flow (for the suite name).
+    pair : Pair
+        The pair to audit.
+    se, te : EntityFrame
+        Source and target entity frames.
+    policy : Policy
+    links_table : pl.DataFrame, optional
+        Explicit links (``source_id, target_id``) for a pair without merge rules.
+    """
+    ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
+    unresolved: list[tuple[str, str]] = []
+    parts: list[pl.DataFrame] = []
+
+    # 1-2. merge rules and links
+    rules: list[tuple[int, RuleColumns]] = []
+    rules_summary = []
+    for index, rule in enumerate(pair.merge_rules):
+        rs, rt = _resolve(rule.source, se), _resolve(rule.target, te)
+        rules_summary.append(
+            {
+                "source": rule.source,
+                "target": rule.target,
+                "source_resolution": rs.to_dict(),
+                "target_resolution": rt.to_dict(),
+            }
+        )
+        if rs.unresolved or rt.unresolved:
+            unresolved.append((rule.source, rule.target))
+        if rs.resolved and rt.resolved:
+            rules.append((index, RuleColumns(rule.source, rule.target, rs.column, rt.column)))
+    s_keys = se.frame.get_column(se.id_column)
+    t_keys = te.frame.get_column(te.id_column)
+    stats: dict[str, Any] = {}
+    linkable = True
+    if pair.merge_rules:
+        method = "merge_rules"
+        edges = match_rules(se.frame, te.frame, [rc for _, rc in rules], se.id_column, te.id_column)
+        linkable = bool(rules) or se.height == 0 or te.height == 0
+    elif links_table is not None:
+        method = "links_file"
+        edges, dangling = match_links_file(links_table, s_keys, t_keys)
+        stats["links_file_rows"] = links_table.height
+        stats["links_file_dangling_rows"] = dangling
+    else:
+        method = "id"
+        edges = match_ids(s_keys, t_keys)
+    link = resolve_links(method, edges, s_keys, t_keys, stats)
+    if method == "merge_rules":
+        per_rule = link.stats.pop("candidate_links_per_rule", {})
+        for position, (index, _) in enumerate(rules):
+            rules_summary[index]["candidate_links"] = per_rule.get(position, 0)
+    if not linkable:
+        # No merge rule resolved: nothing can link, and listing every record as missing
+        # would bury the real cause (the unresolved_property rows).
+        empty_s = link.missing_in_target.head(0)
+        empty_t = link.missing_in_source.head(0)
+        link = replace(link, missing_in_target=empty_s, missing_in_source=empty_t)
+    parts.append(
+        fnd.link_findings(
+            ctx, link.missing_in_target, link.missing_in_source, _ambiguous_rows(link, se, te, rules)
+        )
+    )
+
+    # 3. properties
+    plan = plan_pair(pair, policy)
+    s_needed: dict[str, str] = {}
+    t_needed: dict[str, str] = {}
+    checks: list[PropertyCheck] = []
+    prop_summaries: list[dict[str, Any]] = []
+    null_columns: list[str] = []
+    for planned in plan:
+        prop = planned.prop
+        entry: dict[str, Any] = {
+            "key": planned.key,
+            "source": prop.source,
+            "target": prop.target,
+            "datatype": prop.datatype,
+            "mode": "link_key" if planned.link_key and planned.mode != "ignore" else planned.mode,
+            **{k: v for k, v in planned.treatment.to_dict().items() if k != "mode"},
+        }
+        prop_summaries.append(entry)
+        if planned.mode == "ignore":
+            entry.update(checked=0, failing=0)
+            continue
+        rs, rt = _resolve(prop.source, se), _resolve(prop.target, te)
+        entry["source_resolution"] = rs.to_dict()
+        entry["target_resolution"] = rt.to_dict()
+        if rs.unresolved or rt.unresolved:
+            unresolved.append((prop.source, prop.target))
+        elif not (rs.resolved and rt.resolved):  # an empty entity: nothing to compare
+            null_columns += [typeok_column(planned.key)] + (
+                [eq_column(planned.key)] if planned.checks_equal else []
+            )
+        s_col = t_col = None
+        if rs.resolved:
+            s_col = s_needed.setdefault(rs.column, f"s::{rs.column}")
+        if rt.resolved:
+            t_col = t_needed.setdefault(rt.column, f"t::{rt.column}")
+        # conditions: same path -> any of its values; different paths -> all must hold
+        by_path: dict[str, list[str]] = {}
+        for cond in prop.conditions:
+            by_path.setdefault(cond.path, []).append(cond.value)
+        condition = []
+        evaluable = True
+        cond_summary = []
+        for path, values in by_path.items():
+            cs, ct = _resolve(path, se), _resolve(path, te)
+            if cs.resolved:
+                column, side = s_needed.setdefault(cs.column, f"s::{cs.column}"), "source"
+            elif ct.resolved:
+                column, side = t_needed.setdefault(ct.column, f"t::{ct.column}"), "target"
+            else:
+                column, side = None, None
+                evaluable = False
+            if column:
+                condition.append((column, tuple(values)))
+            cond_summary.append(
+                {
+                    "path": path,
+                    "values": values,
+                    "side": side,
+                    "column": cs.column if side == "source" else ct.column if side else None,
+                    "evaluable": column is not None,
+                }
+            )
+        if cond_summary:
+            entry["conditions"] = cond_summary
+            if not evaluable:
+                entry["note"] = "condition path resolves on neither side: property checked on no record"
+        checks.append(
+            PropertyCheck(
+                key=planned.key,
+                source_column=s_col,
+                target_column=t_col,
+                datatype=prop.datatype,
+                normalizers=planned.treatment.normalizers,
+                date=planned.treatment.date,
+                empty_equals_missing=policy.empty_equals_missing,
+                check_equal=planned.checks_equal,
+                check_type=True,
+                condition=tuple(condition),
+                condition_evaluable=evaluable,
+            )
+        )
+    linked = link.linked.join(_key_frame(se, "source_key", s_needed), on="source_key", how="left").join(
+        _key_frame(te, "target_key", t_needed), on="target_key", how="left"
+    )
+    compared = compare_linked(linked, checks)
+    if null_columns:
+        compared = compared.with_columns([pl.lit(None, dtype=pl.Int8).alias(c) for c in null_columns])
+    for planned, check in zip([p for p in plan if p.mode != "ignore"], checks, strict=True):
+        if planned.mode == "compare" and check.resolved:
+            parts.append(
+                fnd.property_findings(
+                    ctx,
+                    compared,
+                    planned.key,
+                    planned.prop.source,
+                    planned.prop.target,
+                    check.source_column,
+                    check.target_column,
+                    mismatch=planned.checks_equal,
+                    type_violation=True,
+                )
+            )
+    parts.append(fnd.unresolved_findings(ctx, unresolved))
+
+    # counts per property, in one pass
+    count_exprs = []
+    for entry in prop_summaries:
+        for prefix in ("eq__", "typeok__"):
+            col = prefix + entry["key"]
+            if col in compared.columns:
+                count_exprs += [
+                    pl.col(col).count().alias(f"n:{col}"),
+                    (pl.col(col) == 0).sum().alias(f"f:{col}"),
+                ]
+    counts = compared.select(count_exprs).row(0, named=True) if count_exprs else {}
+    for entry in prop_summaries:
+        if entry["mode"] == "ignore":
+            continue
+        eq, ty = eq_column(entry["key"]), typeok_column(entry["key"])
+        unequal = int(counts.get(f"f:{eq}") or 0)
+        badtype = int(counts.get(f"f:{ty}") or 0)
+        checked = counts.get(f"n:{eq}") if f"n:{eq}" in counts else counts.get(f"n:{ty}", 0)
+        entry["checked"] = int(checked or 0)
+        if entry["mode"] == "informational":
+            entry.update(failing=0, differing=unequal)
+        else:
+            entry.update(mismatch=unequal, type_violation=badtype, failing=unequal + badtype)
+        resolved = (
+            "source_resolution" in entry
+            and entry["source_resolution"]["via"] is not None
+            and entry["target_resolution"]["via"] is not None
+        )
+        if not resolved:
+            entry["unresolved"] = [
+                side for side in ("source", "target") if entry[f"{side}_resolution"]["via"] is None
+            ]
+
+    # 4. validation
+    suite = build_suite(flow, pair, policy)
+    vframe = validation_frame(link, compared)
+    vframe = vframe.with_columns([pl.lit(None, dtype=pl.Int8).alias(f"rule__{i:02d}") for i, _ in rules])
+    gx_result = validate(vframe, suite, policy.gx_partial_unexpected_count)
+
+    # 5. findings and summary
+    pair_findings = fnd.concat_findings(parts, [pair.heading])
+    status_counts = {s: 0 for s in STATUSES}
+    for status, n in pair_findings.group_by("status").len().iter_rows():
+        status_counts[status] = int(n)
+    failing = policy.fail_on.failing()
+    success = not any(status_counts[s] for s in failing)
+    slug = pair_slug(pair)
+    summary = {
+        "pair": pair.heading,
+        "slug": slug,
+        "source_entity": pair.source_entity,
+        "target_entity": pair.target_entity,
+        "source_file": se.file,
+        "target_file": te.file,
+        "source_generation": se.generation,
+        "target_generation": te.generation,
+        "source_records": se.height,
+        "target_records": te.height,
+        "linked": link.linked.height,
+        "link_method": method,
+        "link_coverage": round(link.linked.height / se.height, 6) if se.height else None,
+        "missing_in_target": link.missing_in_target.height,
+        "missing_in_source": link.missing_in_source.height,
+        "ambiguous_links": link.ambiguous.height,
+        "link": {**link.stats, "linkable": linkable, "merge_rules": rules_summary},
+        "properties": prop_summaries,
+        "status_counts": status_counts,
+        "success": success,
+        "gx": {
+            "file": f"gx/{slug}.json",
+            "success": bool(gx_result.get("success")),
+            "critical_success": critical_success(gx_result),
+            "evaluated_expectations": len(gx_result.get("results", [])),
+        },
+    }
+    return PairResult(pair.heading, slug, pair_findings, summary, gx_result, suite_dict(suite), success)
+
+
+# --------------------------------------------------------------------------- the flow
+def _as_flow(flow: Flow | str | Path) -> Flow:
+    if isinstance(flow, Flow):
+        return flow
+    from .dataflow import parse_file
+
+    return parse_file(flow)
+
+
+def _as_policy(policy: Policy | str | Path | None) -> Policy:
+    if policy is None:
+        return default_policy()
+    if isinstance(policy, Policy):
+        return policy
+    return load_policy(policy)
+
+
+def _as_snapshot(snap: Snapshot | str | Path, entities: list[str]) -> Snapshot:
+    if isinstance(snap, Snapshot):
+        return snap
+    return read_snapshot(snap, entities)
+
+
+def run_audit(
+    flow: Flow | str | Path,
+    source: Snapshot | str | Path,
+    target: Snapshot | str | Path,
+    links_dir: str | Path | None = None,
+    policy: Policy | str | Path | None = None,
+    links: Mapping[tuple[str, str], pl.DataFrame] | None = None,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit every pair of a flow.
+
+    Parameters
+    ----------
+    flow : Flow or path
+        The parsed flow, or a dataflow document to parse.
+    source, target : Snapshot or path
+        The two tenants' snapshots (or snapshot directories; the same directory may be
+        given twice). The source holds the pairs' source entities, the target their
+        target entities.
+    links_dir : path, optional
+        Directory of explicit links files (``<source>-<target>.csv``).
+    policy : Policy or path, optional
+        The audit policy, or a policy file; default: the shipped default policy.
+    links : mapping, optional
+        Explicit links already read, keyed by ``(source stem, target stem)``; used
+        instead of ``links_dir``.
+    progress : callable, optional
+        Called with a short text before each pair.
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    SnapshotError, ConfigError, DocumentError
+        Bad input (exit code 2).
+    """
+    flow = _as_flow(flow)
+    policy = _as_policy(policy)
+    if not flow.pairs:
+        raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
+    source_dir = None if isinstance(source, Snapshot) else str(source)
+    target_dir = None if isinstance(target, Snapshot) else str(target)
+    source = _as_snapshot(source, [p.source_entity for p in flow.pairs])
+    target = _as_snapshot(target, [p.target_entity for p in flow.pairs])
+    if links is None:
+        links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
+    results: list[PairResult] = []
+    for pair in flow.pairs:
+        if progress:
+            progress(pair.heading)
+        se = source.entity(pair.source_entity)
+        te = target.entity(pair.target_entity)
+        table = (
+            None
+            if pair.merge_rules
+            else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
+        )
+        results.append(audit_pair(flow, pair, se, te, policy, table))
+    all_findings = fnd.concat_findings([r.findings for r in results], [p.heading for p in flow.pairs])
+    status_counts = {s: sum(r.summary["status_counts"][s] for r in results) for s in STATUSES}
+    success = all(r.success for r in results)
+    summary = {
+        "success": success,
+        "flow": {"title": flow.title, "file": flow.file},
+        "source": source_dir or source.directory,
+        "target": target_dir or target.directory,
+        "links": str(links_dir) if links_dir is not None else None,
+        "failing_statuses": sorted(policy.fail_on.failing(), key=STATUSES.index),
+        "status_counts": status_counts,
+        "findings": all_findings.height,
+        "pairs": [r.summary for r in results],
+        "policy": policy.to_dict(),
+    }
+    return AuditResult(
+        findings=all_findings,
+        summary=summary,
+        success=success,
+        gx_results={r.slug: r.gx_result for r in results},
+        suites={r.slug: r.suite for r in results},
+        pairs=tuple(results),
+    )
+
+
+def write_outputs(result: AuditResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``findings.parquet``, ``findings.csv``, ``summary.json`` and
+    ``gx/<pair slug>.json`` into ``out_dir`` (created when missing).
+
+    Returns
+    -------
+    dict
+        What was written, by kind.
+    """
+    out = Path(out_dir)
+    (out / "gx").mkdir(parents=True, exist_ok=True)
+    paths = {
+        "findings_parquet": out / "findings.parquet",
+        "findings_csv": out / "findings.csv",
+        "summary": out / "summary.json",
+    }
+    frame = result.findings.select(fnd.FINDINGS_COLUMNS)
+    frame.write_parquet(paths["findings_parquet"])
+    frame.write_csv(paths["findings_csv"])
+    paths["summary"].write_text(
+        json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    for slug, gx_result in result.gx_results.items():
+        path = out / "gx" / f"{slug}.json"
+        path.write_text(
+            json.dumps(gx_result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        )
+        paths[f"gx:{slug}"] = path
+    return paths

@@ -1,0 +1,252 @@
+"""Records of two entities -> links between them (frames in, frames out).
+
+Per pair the link method is the first that applies:
+
+1. ``merge_rules``: the pair's merge table. Each row is an alternative (OR): a source
+   record and a target record link when, for any row, the source value equals the target
+   value (compared as trimmed text). A null or empty value never links.
+2. ``links_file``: explicit ``source_id,target_id`` rows (a pair without merge rules whose
+   links directory holds ``<source>-<target>.csv``). Rows naming a record that does not
+   exist are dropped and counted as ``dangling``.
+3. ``id``: a source record links to the target record with the same id.
+
+Links are transitive, as Sesam merges are: the candidate links form a bipartite graph,
+and every connected component of it is one merged entity. A component with exactly one
+record on each side is a link. A component holding more than one record on either side
+is ambiguous: every candidate link in it becomes an ``ambiguous_link`` finding and none
+of them is picked silently (so two source records matching one target through two
+different rows are both reported, not just the second). A record in no component has no
+counterpart: ``missing_in_target`` (a source record) or ``missing_in_source`` (a target
+record).
+
+Keys are the records' ids as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .compare import as_text
+
+__all__ = ["LinkResult", "RuleColumns", "match_rules", "match_ids", "match_links_file", "resolve_links"]
+
+LINK_METHODS = ("merge_rules", "links_file", "id")
+
+_EDGE_SCHEMA = {"source_key": pl.String, "target_key": pl.String, "rule": pl.Int32}
+
+
+@dataclass(frozen=True)
+class RuleColumns:
+    """One merge rule bound to columns: the source column must equal the target column.
+
+    ``source_path``/``target_path`` keep the flow's paths for findings and the summary.
+    """
+
+    source_path: str
+    target_path: str
+    source_column: str
+    target_column: str
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """The links of one pair.
+
+    Attributes
+    ----------
+    method : str
+        ``merge_rules``, ``links_file`` or ``id``.
+    linked : pl.DataFrame
+        ``source_key, target_key``: one row per one-to-one link.
+    ambiguous : pl.DataFrame
+        ``source_key, target_key, rule``: every candidate link inside an ambiguous
+        component (``rule`` is the index of the first merge rule that matched, or null).
+    missing_in_target : pl.DataFrame
+        ``source_key``: source records without a counterpart.
+    missing_in_source : pl.DataFrame
+        ``target_key``: target records no source record links to.
+    stats : dict
+        Counts for the summary (candidate links per rule, dangling links file rows,
+        ambiguous records per side).
+    """
+
+    method: str
+    linked: pl.DataFrame
+    ambiguous: pl.DataFrame
+    missing_in_target: pl.DataFrame
+    missing_in_source: pl.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _norm_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    text = as_text(expr, dtype).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def match_rules(
+    source: pl.DataFrame,
+    target: pl.DataFrame,
+    rules: Sequence[RuleColumns],
+    source_key: str,
+    target_key: str,
+) -> pl.DataFrame:
+    """Candidate links from merge rules (rows OR'ed, null/empty never links).
+
+    Parameters
+    ----------
+    source, target : pl.DataFrame
+        The two entities' frames.
+    rules : sequence of RuleColumns
+        The resolved merge rules, in document order (unresolved rules left out).
+    source_key, target_key : str
+        Id columns of the two frames.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``source_key, target_key, rule`` (String, String, Int32): one row per linked
+        pair of records, ``rule`` the first rule (document order) that matched.
+    """
+    parts = []
+    for index, rule in enumerate(rules):
+        left = source.select(
+            as_text(pl.col(source_key), source.schema[source_key]).alias("source_key"),
+            _norm_key(pl.col(rule.source_column), source.schema[rule.source_column]).alias("v"),
+        ).drop_nulls("v")
+        right = target.select(
+            as_text(pl.col(target_key), target.schema[target_key]).alias("target_key"),
+            _norm_key(pl.col(rule.target_column), target.schema[rule.target_column]).alias("v"),
+        ).drop_nulls("v")
+        joined = left.join(right, on="v", how="inner").select(
+            "source_key", "target_key", pl.lit(index, dtype=pl.Int32).alias("rule")
+        )
+        parts.append(joined)
+    if not parts:
+        return pl.DataFrame(schema=_EDGE_SCHEMA)
+    return (
+        pl.concat(parts).group_by("source_key", "target_key", maintain_order=True).agg(pl.col("rule").min())
+    )
+
+
+def match_ids(source_keys: pl.Series, target_keys: pl.Series) -> pl.DataFrame:
+    """Candidate links ``id <-> id``: the same id text on both sides."""
+    s = pl.DataFrame({"source_key": as_text(source_keys)})
+    t = pl.DataFrame({"target_key": as_text(target_keys)})
+    return s.join(t, left_on="source_key", right_on="target_key", how="inner").select(
+        "source_key", pl.col("source_key").alias("target_key"), pl.lit(None, dtype=pl.Int32).alias("rule")
+    )
+
+
+def match_links_file(
+    links: pl.DataFrame, source_keys: pl.Series, target_keys: pl.Series
+) -> tuple[pl.DataFrame, int]:
+    """Candidate links from an explicit links table (``source_id, target_id``).
+
+    Returns the candidate links and the number of rows naming a record that does not
+    exist on its side (dangling rows, dropped).
+    """
+    rows = links.select(
+        as_text(pl.col("source_id")).str.strip_chars().alias("source_key"),
+        as_text(pl.col("target_id")).str.strip_chars().alias("target_key"),
+    ).unique()
+    s = pl.DataFrame({"source_key": as_text(source_keys)})
+    t = pl.DataFrame({"target_key": as_text(target_keys)})
+    kept = rows.join(s, on="source_key", how="semi").join(t, on="target_key", how="semi")
+    edges = kept.with_columns(pl.lit(None, dtype=pl.Int32).alias("rule"))
+    return edges, rows.height - kept.height
+
+
+def _components(edges: pl.DataFrame) -> pl.DataFrame:
+    """Connected components of the bipartite candidate graph by min-label propagation.
+
+    Returns ``edges`` with a ``component`` column (smallest node number in it).
+    """
+    s_nodes = edges.select("source_key").unique(maintain_order=True).with_row_index("s", offset=0)
+    offset = s_nodes.height
+    t_nodes = edges.select("target_key").unique(maintain_order=True).with_row_index("t", offset=offset)
+    e = edges.join(s_nodes, on="source_key").join(t_nodes, on="target_key").select("s", "t")
+    ls = s_nodes.select("s", pl.col("s").alias("l"))
+    lt = t_nodes.select("t", pl.col("t").alias("l"))
+    while True:
+        el = (
+            e.join(ls, on="s")
+            .join(lt, on="t", suffix="_t")
+            .select("s", "t", pl.min_horizontal("l", "l_t").alias("m"))
+        )
+        new_s = el.group_by("s").agg(pl.col("m").min())
+        new_t = el.group_by("t").agg(pl.col("m").min())
+        ls2 = ls.join(new_s, on="s", how="left").select("s", pl.min_horizontal("l", "m").alias("l"))
+        lt2 = lt.join(new_t, on="t", how="left").select("t", pl.min_horizontal("l", "m").alias("l"))
+        changed = (
+            ls2.join(ls, on="s", suffix="_old").filter(pl.col("l") != pl.col("l_old")).height
+            + lt2.join(lt, on="t", suffix="_old").filter(pl.col("l") != pl.col("l_old")).height
+        )
+        ls, lt = ls2, lt2
+        if changed == 0:
+            break
+    comp = s_nodes.join(ls, on="s").select("source_key", pl.col("l").alias("component"))
+    return edges.join(comp, on="source_key", how="left")
+
+
+def resolve_links(
+    method: str,
+    edges: pl.DataFrame,
+    source_keys: pl.Series,
+    target_keys: pl.Series,
+    stats: dict[str, Any] | None = None,
+) -> LinkResult:
+    """Turn candidate links into one-to-one links, ambiguous components and the records
+    without counterpart.
+
+    Parameters
+    ----------
+    method : str
+        The link method that produced ``edges``.
+    edges : pl.DataFrame
+        ``source_key, target_key, rule`` candidate links.
+    source_keys, target_keys : pl.Series
+        Every record id of each side.
+    stats : dict, optional
+        Extra counts to keep in the result.
+    """
+    if method not in LINK_METHODS:
+        raise ValueError(f"unknown link method {method!r}")
+    edges = edges.select(
+        pl.col("source_key").cast(pl.String),
+        pl.col("target_key").cast(pl.String),
+        pl.col("rule").cast(pl.Int32),
+    ).unique(subset=["source_key", "target_key"], keep="first", maintain_order=True)
+    stats = dict(stats or {})
+    if edges.height:
+        with_comp = _components(edges)
+        sizes = with_comp.group_by("component").agg(
+            pl.col("source_key").n_unique().alias("n_s"), pl.col("target_key").n_unique().alias("n_t")
+        )
+        with_comp = with_comp.join(sizes, on="component")
+        one = (pl.col("n_s") == 1) & (pl.col("n_t") == 1)
+        linked = with_comp.filter(one).select("source_key", "target_key")
+        ambiguous = (
+            with_comp.filter(~one).select("source_key", "target_key", "rule").sort("source_key", "target_key")
+        )
+    else:
+        linked = pl.DataFrame(schema={"source_key": pl.String, "target_key": pl.String})
+        ambiguous = pl.DataFrame(schema=_EDGE_SCHEMA)
+    s_all = pl.DataFrame({"source_key": as_text(source_keys)})
+    t_all = pl.DataFrame({"target_key": as_text(target_keys)})
+    missing_in_target = s_all.join(edges, on="source_key", how="anti").select("source_key")
+    missing_in_source = t_all.join(edges, on="target_key", how="anti").select("target_key")
+    stats.update(
+        {
+            "candidate_links": edges.height,
+            "ambiguous_source_records": ambiguous.get_column("source_key").n_unique(),
+            "ambiguous_target_records": ambiguous.get_column("target_key").n_unique(),
+        }
+    )
+    if method == "merge_rules":
+        counts = edges.group_by("rule").len()
+        stats["candidate_links_per_rule"] = {int(r): int(n) for r, n in counts.iter_rows() if r is not None}
+    return LinkResult(method, linked, ambiguous, missing_in_target, missing_in_source, stats)

@@ -1,0 +1,457 @@
+"""Snapshot directory -> one polars frame per entity, nested objects flattened.
+
+A snapshot directory holds one file per entity, named by the entity's snapshot stem
+(:func:`audit.flow.entity_file_stem`): ``customer.jsonl`` (one API record per line),
+``customer.json`` (one JSON array) or ``customer.parquet`` (nested structs or dotted
+column names). Records are kept exactly as the API returned them; the only change is that
+nested objects become dotted columns (``{"MailAddress": {"City": "Oslo"}}`` ->
+``MailAddress.City``). Lists stay list columns.
+
+This is the one module of the audit that reads record files. Everything it rejects is a
+:class:`~audit.errors.SnapshotError` (exit 2) naming the file and the line or record:
+
+- a snapshot that lacks an entity file the flow needs (or holds two formats of it);
+- bytes that are not UTF-8 (file and line);
+- a line that is not a JSON object (file and line);
+- one field holding values of different JSON types in different records (say a number
+  in one record and a string in another; integers and decimals count as one type);
+- a record without an id, or an id used by two records.
+
+Reading is fast for big files: polars parses the JSON Lines, pyarrow re-checks the
+inferred schema strictly (polars silently turns a field that mixes numbers and strings
+into strings), and only when one of them objects does a slow line-by-line scan run to
+name the exact line and field.
+
+It also reads explicit links files (``<source entity>-<target entity>.csv``), which are
+input files of the same run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import SnapshotError
+from .flow import entity_file_stem
+
+__all__ = [
+    "EntityFrame",
+    "Snapshot",
+    "read_snapshot",
+    "read_entity_file",
+    "frame_from_records",
+    "flatten",
+    "read_links_dir",
+    "read_links_file",
+    "SUFFIXES",
+]
+
+#: Accepted entity file suffixes, in the order they are looked for.
+SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+@dataclass(frozen=True)
+class EntityFrame:
+    """The records of one entity as a flat polars frame.
+
+    Attributes
+    ----------
+    entity : str
+        Snapshot stem of the entity (``customer``).
+    frame : pl.DataFrame
+        One row per record, nested objects flattened to dotted columns.
+    id_column : str
+        The column holding the record id (``id`` on v1, ``Id`` on v2).
+    file : str
+        Where the records came from (a path, or ``<records:NAME>`` for inline records).
+    """
+
+    entity: str
+    frame: pl.DataFrame
+    id_column: str
+    file: str
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    @property
+    def generation(self) -> str:
+        """``"v2"`` when the id column is PascalCase (``Id``), else ``"v1"``."""
+        return "v2" if self.id_column[:1].isupper() else "v1"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The entity frames of one tenant, keyed by entity stem."""
+
+    entities: Mapping[str, EntityFrame]
+    directory: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def entity(self, name: str) -> EntityFrame:
+        """The frame of entity ``name`` (a flow entity name or its stem)."""
+        stem = entity_file_stem(name)
+        try:
+            return self.entities[stem]
+        except KeyError:
+            where = self.directory or "<records>"
+            raise SnapshotError(
+                f"{where}: snapshot lacks an entity file for {name!r} "
+                f"(expected {stem}.jsonl, {stem}.json or {stem}.parquet)"
+            ) from None
+
+    @classmethod
+    def from_records(cls, records: Mapping[str, Iterable[Mapping[str, Any]]]) -> Snapshot:
+        """A snapshot from in-memory records, ``{"customer": [{...}, ...]}``; read with the
+        same rules as files (used by tests and notebooks)."""
+        entities = {}
+        for name, recs in records.items():
+            stem = entity_file_stem(name)
+            entities[stem] = frame_from_records(list(recs), stem)
+        return cls(entities=entities, directory=None)
+
+
+# --------------------------------------------------------------------------- flatten
+def flatten(frame: pl.DataFrame, sep: str = ".") -> pl.DataFrame:
+    """Nested struct columns become dotted columns, recursively; other columns stay.
+
+    A struct with no fields (every record held ``{}``) is dropped: it carries no value.
+    """
+    while any(isinstance(dt, pl.Struct) for dt in frame.dtypes):
+        exprs: list[pl.Expr] = []
+        for name, dtype in frame.schema.items():
+            if isinstance(dtype, pl.Struct):
+                for fld in dtype.fields:
+                    exprs.append(pl.col(name).struct.field(fld.name).alias(f"{name}{sep}{fld.name}"))
+            else:
+                exprs.append(pl.col(name))
+        frame = frame.select(exprs)
+    return frame
+
+
+# --------------------------------------------------------------------------- reading
+def _kind(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def _scan_types(records: Iterable[tuple[int, Any]], file: str, unit: str) -> None:
+    """Raise on the first record that is not an object or whose field changes JSON type.
+
+    ``records`` yields ``(number, parsed record)``; ``unit`` is ``line`` or ``record``.
+    """
+    seen: dict[str, tuple[str, int]] = {}
+
+    def walk(node: dict[str, Any], prefix: str, number: int) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            kind = _kind(value)
+            if kind is None:
+                continue
+            first = seen.get(path)
+            if first is None:
+                seen[path] = (kind, number)
+            elif first[0] != kind:
+                raise SnapshotError(
+                    f"{file}:{number}: mixed types in field {path!r}: {_a(kind)} here, "
+                    f"{_a(first[0])} at {unit} {first[1]}"
+                )
+            if kind == "object":
+                walk(value, path + ".", number)
+
+    for number, record in records:
+        if not isinstance(record, dict):
+            raise SnapshotError(f"{file}:{number}: {unit} is not a JSON object")
+        walk(record, "", number)
+
+
+def _jsonl_lines(data: bytes, file: str) -> Iterable[tuple[int, Any]]:
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SnapshotError(f"{file}:{number}: not valid JSON ({exc.msg})") from None
+
+
+def _check_utf8(data: bytes, file: str) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SnapshotError(f"{file}:{line}: bytes that are not UTF-8 (offset {exc.start})") from None
+
+
+def _strict_recheck(data: bytes, frame: pl.DataFrame) -> bool:
+    """True when pyarrow, told the schema polars inferred, reads the same bytes without
+    complaint. pyarrow refuses a string column that holds a bare number, which polars
+    would have quietly turned into text."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    def plain(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_large_string(t):
+            return pa.string()
+        if pa.types.is_large_list(t) or pa.types.is_list(t):
+            return pa.list_(plain(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, plain(f.type)) for f in t])
+        return t
+
+    schema = pa.schema([pa.field(f.name, plain(f.type)) for f in frame.head(0).to_arrow().schema])
+    try:
+        pj.read_json(
+            io.BytesIO(data),
+            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
+            read_options=pj.ReadOptions(block_size=max(1 << 20, min(len(data) + 1, 1 << 26))),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _read_jsonl(data: bytes, file: str) -> pl.DataFrame:
+    _check_utf8(data, file)
+    if not data.strip():
+        return pl.DataFrame()
+    if not data.endswith(b"\n"):
+        data = data + b"\n"
+    try:
+        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+    except Exception:  # polars refuses mixed shapes; find the line ourselves
+        _scan_types(_jsonl_lines(data, file), file, "line")
+        raise SnapshotError(f"{file}: could not be read as JSON Lines") from None
+    if not _strict_recheck(data, frame):
+        _scan_types(_jsonl_lines(data, file), file, "line")
+    return frame
+
+
+def _read_json(data: bytes, file: str) -> pl.DataFrame:
+    _check_utf8(data, file)
+    try:
+        records = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{file}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if isinstance(records, dict) and isinstance(records.get("data"), list):
+        records = records["data"]  # a v1 response envelope, kept as returned
+    if not isinstance(records, list):
+        raise SnapshotError(f"{file}: expected a JSON array of records")
+    _scan_types(enumerate(records, start=1), file, "record")
+    if not records:
+        return pl.DataFrame()
+    return pl.from_dicts(records, infer_schema_length=None)
+
+
+def _read_parquet(path: Path, file: str) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:
+        raise SnapshotError(f"{file}: not a readable parquet file ({exc})") from None
+
+
+def _line_of_record(data: bytes | None, index: int) -> str:
+    """``line N`` of the ``index``-th (0-based) non-blank JSON line, or ``record N``."""
+    if data is None:
+        return f"record {index + 1}"
+    count = -1
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if raw.strip():
+            count += 1
+            if count == index:
+                return f"line {number}"
+    return f"record {index + 1}"
+
+
+def _find_id_column(frame: pl.DataFrame) -> str | None:
+    for name in ("id", "Id"):
+        if name in frame.columns:
+            return name
+    for name in frame.columns:
+        if name.lower() == "id":
+            return name
+    return None
+
+
+def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | None) -> EntityFrame:
+    """Flatten and check ids: every record has one, and no two records share one."""
+    frame = flatten(frame)
+    id_column = _find_id_column(frame)
+    if frame.height == 0:
+        if id_column is None:
+            frame = frame.with_columns(pl.Series("id", [], dtype=pl.String))
+            id_column = "id"
+        return EntityFrame(entity, frame, id_column, file)
+    if id_column is None:
+        raise SnapshotError(f"{file}: records have no 'id' field")
+    ids = frame.get_column(id_column)
+    if isinstance(ids.dtype, (pl.List, pl.Struct, pl.Array)):
+        raise SnapshotError(f"{file}: the id field {id_column!r} is not a scalar")
+    text = ids.cast(pl.String)
+    missing = (text.is_null() | (text.str.strip_chars() == "")).arg_true()
+    if missing.len():
+        where = _line_of_record(data, int(missing[0]))
+        raise SnapshotError(
+            f"{file}: {where}: record without an id ({missing.len()} such record(s) in the file)"
+        )
+    dup = frame.select(pl.col(id_column).cast(pl.String).is_duplicated()).to_series().arg_true()
+    if dup.len():
+        first = int(dup[0])
+        key = text[first]
+        rows = text.eq(key).arg_true().to_list()[:3]
+        where = ", ".join(_line_of_record(data, r) for r in rows)
+        raise SnapshotError(f"{file}: duplicate id {key!r} ({where}; {dup.len()} records share ids)")
+    return EntityFrame(entity, frame, id_column, file)
+
+
+def read_entity_file(path: str | Path, entity: str | None = None) -> EntityFrame:
+    """Read one entity file (``.jsonl``, ``.json`` or ``.parquet``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    entity : str, optional
+        Entity stem; defaults to the file stem.
+
+    Raises
+    ------
+    SnapshotError
+        When the file cannot be used (see the module docstring).
+    """
+    path = Path(path)
+    file = str(path)
+    entity = entity_file_stem(entity or path.stem)
+    if path.suffix == ".parquet":
+        return _entity_frame(_read_parquet(path, file), entity, file, None)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SnapshotError(f"{file}: cannot read ({exc.strerror})") from None
+    if path.suffix == ".json":
+        return _entity_frame(_read_json(data, file), entity, file, None)
+    if path.suffix == ".jsonl":
+        return _entity_frame(_read_jsonl(data, file), entity, file, data)
+    raise SnapshotError(f"{file}: unknown snapshot file type (expected {', '.join(SUFFIXES)})")
+
+
+def frame_from_records(records: list[Mapping[str, Any]], entity: str) -> EntityFrame:
+    """Records in memory, read by exactly the rules of a ``.jsonl`` file."""
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    file = f"<records:{entity}>"
+    return _entity_frame(_read_jsonl(data, file), entity_file_stem(entity), file, data)
+
+
+def read_snapshot(directory: str | Path, entities: Iterable[str] | None = None) -> Snapshot:
+    """Read the entity files of a snapshot directory.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The snapshot directory.
+    entities : iterable of str, optional
+        Entity names (flow names or stems) to read; each must have a file. Default: every
+        entity file in the directory.
+
+    Raises
+    ------
+    SnapshotError
+        A missing directory, a missing or doubled entity file, or a bad file.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise SnapshotError(f"{root}: snapshot directory does not exist")
+    if entities is None:
+        stems = sorted({p.stem for p in root.iterdir() if p.suffix in SUFFIXES and p.is_file()})
+    else:
+        stems = list(dict.fromkeys(entity_file_stem(e) for e in entities))
+    frames: dict[str, EntityFrame] = {}
+    files: dict[str, str] = {}
+    for stem in stems:
+        found = [root / f"{stem}{suffix}" for suffix in SUFFIXES if (root / f"{stem}{suffix}").is_file()]
+        if not found:
+            raise SnapshotError(
+                f"{root}: snapshot lacks an entity file for {stem!r} "
+                f"(expected {stem}.jsonl, {stem}.json or {stem}.parquet)"
+            )
+        if len(found) > 1:
+            raise SnapshotError(
+                f"{root}: entity {stem!r} has more than one file: {', '.join(p.name for p in found)}"
+            )
+        frames[stem] = read_entity_file(found[0], stem)
+        files[stem] = str(found[0])
+    return Snapshot(entities=frames, directory=str(root), files=files)
+
+
+# --------------------------------------------------------------------------- links files
+def read_links_file(path: str | Path) -> pl.DataFrame:
+    """An explicit links file: CSV with columns ``source_id,target_id``, read as text.
+
+    Returns a frame with String columns ``source_id`` and ``target_id``, blank cells
+    dropped, duplicate rows removed.
+    """
+    path = Path(path)
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except Exception as exc:
+        raise SnapshotError(f"{path}: not a readable links CSV ({exc})") from None
+    missing = {"source_id", "target_id"} - set(frame.columns)
+    if missing:
+        raise SnapshotError(f"{path}: links file lacks column(s) {', '.join(sorted(missing))}")
+    return (
+        frame.select(
+            pl.col("source_id").str.strip_chars(),
+            pl.col("target_id").str.strip_chars(),
+        )
+        .filter(
+            pl.col("source_id").is_not_null()
+            & (pl.col("source_id") != "")
+            & pl.col("target_id").is_not_null()
+            & (pl.col("target_id") != "")
+        )
+        .unique(maintain_order=True)
+    )
+
+
+def links_file_name(source_entity: str, target_entity: str) -> str:
+    """``<source stem>-<target stem>.csv``."""
+    return f"{entity_file_stem(source_entity)}-{entity_file_stem(target_entity)}.csv"
+
+
+def read_links_dir(
+    directory: str | Path | None, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], pl.DataFrame]:
+    """The links files present in ``directory`` for the given ``(source, target)`` entity
+    pairs, keyed by the pair's entity stems. A missing directory is an error; a missing
+    file just means the pair has no explicit links."""
+    if directory is None:
+        return {}
+    root = Path(directory)
+    if not root.is_dir():
+        raise SnapshotError(f"{root}: links directory does not exist")
+    out: dict[tuple[str, str], pl.DataFrame] = {}
+    for source, target in pairs:
+        path = root / links_file_name(source, target)
+        if path.is_file():
+            out[(entity_file_stem(source), entity_file_stem(target))] = read_links_file(path)
+    return out

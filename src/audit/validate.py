@@ -1,0 +1,137 @@
+"""Compact validation frame + suite -> Great Expectations validation result.
+
+:func:`validation_frame` gathers, for one pair, the ``link`` status of every record (or
+candidate link) and the compact ``eq__``/``typeok__`` columns of the linked rows (see
+:mod:`audit.suites` for why GX looks at these and not at the records). :func:`validate`
+runs a suite over it with an ephemeral, in-memory GX context (no files, analytics and
+progress bars off) and returns GX's own result as a JSON-ready dict.
+
+GX's overall ``success`` is false as soon as any expectation fails, warnings included;
+:func:`critical_success` gives the verdict over ``critical`` expectations only, which is
+what the policy's ``fail_on`` means.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from typing import Any
+
+import polars as pl
+
+from .links import LinkResult
+from .suites import LINK_COLUMN
+
+__all__ = ["validation_frame", "validate", "critical_success"]
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+_names = itertools.count()
+
+
+def validation_frame(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
+    """One row per linked pair, unlinked record and ambiguous candidate link.
+
+    Parameters
+    ----------
+    link : LinkResult
+    compared : pl.DataFrame
+        The linked frame after :func:`audit.compare.compare_linked`.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``link`` (String) plus every ``eq__*``/``typeok__*`` column (Int8, null outside
+        linked rows).
+    """
+    compact = [c for c in compared.columns if c.startswith(("eq__", "typeok__"))]
+    linked = compared.select(pl.lit("linked").alias(LINK_COLUMN), *compact)
+    schema = linked.schema
+    others = []
+    for status, height in (
+        ("missing_in_target", link.missing_in_target.height),
+        ("missing_in_source", link.missing_in_source.height),
+        ("ambiguous_link", link.ambiguous.height),
+    ):
+        if height:
+            others.append(
+                pl.DataFrame(
+                    {LINK_COLUMN: pl.repeat(status, height, eager=True, dtype=pl.String)}
+                ).with_columns([pl.lit(None, dtype=schema[c]).alias(c) for c in compact])
+            )
+    return pl.concat([linked, *others], how="vertical") if others else linked
+
+
+def _batch_definition():
+    with _lock:
+        if "source" not in _state:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
+
+            config = DataContextConfig(
+                store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                analytics_enabled=False,
+                progress_bars=ProgressBarsConfig(globally=False),
+            )
+            context = gx.get_context(project_config=config, mode="ephemeral")
+            _state["source"] = context.data_sources.add_pandas("audit")
+        asset = _state["source"].add_dataframe_asset(f"pair_{next(_names)}")
+        return asset.add_batch_definition_whole_dataframe("all")
+
+
+def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> dict[str, Any]:
+    """Validate the compact frame of one pair against its suite.
+
+    Parameters
+    ----------
+    frame : pl.DataFrame
+        From :func:`validation_frame`.
+    suite : great_expectations.ExpectationSuite
+    partial_unexpected_count : int
+        How many unexpected values GX lists per expectation.
+
+    Returns
+    -------
+    dict
+        GX's ``ExpectationSuiteValidationResult`` as JSON-ready data.
+    """
+    # Int8 columns with nulls become float64/NaN in pandas, which GX treats as missing.
+    pdf = frame.to_pandas()
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": pdf})
+    result = batch.validate(
+        suite,
+        result_format={"result_format": "BASIC", "partial_unexpected_count": partial_unexpected_count},
+    )
+    return _compact_exceptions(result.to_json_dict())
+
+
+def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop GX's Python tracebacks (an expectation on a column that does not exist, i.e. an
+    unresolved property, raises inside GX); keep the message."""
+    for item in data.get("results", []):
+        info = item.get("exception_info") or {}
+        if "raised_exception" not in info:  # keyed by metric: {metric: {...}}
+            messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+            item["exception_info"] = {
+                "raised_exception": True,
+                "exception_traceback": None,
+                "exception_message": "; ".join(dict.fromkeys(m for m in messages if m)) or None,
+            }
+        elif info.get("exception_traceback"):
+            info["exception_traceback"] = None
+    return data
+
+
+def critical_success(result: dict[str, Any]) -> bool:
+    """True when every ``critical`` expectation of a GX result succeeded."""
+    for item in result.get("results", []):
+        config = item.get("expectation_config") or {}
+        if config.get("severity", "critical") == "critical" and not item.get("success"):
+            return False
+    return True

@@ -1,0 +1,148 @@
+"""Linking: merge rules (OR, transitive, never on empty), links files, ids."""
+
+from __future__ import annotations
+
+import polars as pl
+from conftest import records
+
+from audit.links import RuleColumns, match_ids, match_links_file, match_rules, resolve_links
+
+
+def _frame(table: str) -> pl.DataFrame:
+    return pl.DataFrame(records(table))
+
+
+def _link(source: pl.DataFrame, target: pl.DataFrame, *rules: tuple[str, str]):
+    rcs = [RuleColumns(s, t, s, t) for s, t in rules]
+    edges = match_rules(source, target, rcs, "id", "Id")
+    return resolve_links("merge_rules", edges, source["id"], target["Id"])
+
+
+def test_any_merge_rule_row_links():
+    source = _frame("""
+        id | email      | orgno
+        1  | "a@x.no"   | "111"
+        2  | "b@x.no"   | "222"
+    """)
+    target = _frame("""
+        Id | email      | orgno
+        10 | "a@x.no"   | "999"
+        20 | "zz@x.no"  | "222"
+    """)
+    result = _link(source, target, ("email", "email"), ("orgno", "orgno"))
+    assert sorted(result.linked.rows()) == [("1", "10"), ("2", "20")]
+
+
+def test_empty_or_null_values_never_link():
+    source = _frame("""
+        id | email
+        1  | ""
+        2  | null
+    """)
+    target = _frame("""
+        Id | email
+        10 | ""
+        20 | null
+    """)
+    result = _link(source, target, ("email", "email"))
+    assert result.linked.height == 0
+    assert sorted(result.missing_in_target["source_key"]) == ["1", "2"]
+    assert sorted(result.missing_in_source["target_key"]) == ["10", "20"]
+
+
+def test_one_record_matching_two_counterparts_is_ambiguous_not_picked():
+    source = _frame("""
+        id | email
+        1  | "a@x.no"
+    """)
+    target = _frame("""
+        Id | email
+        10 | "a@x.no"
+        20 | "a@x.no"
+    """)
+    result = _link(source, target, ("email", "email"))
+    assert result.linked.height == 0
+    assert result.ambiguous.select("source_key", "target_key").rows() == [("1", "10"), ("1", "20")]
+
+
+def test_links_are_transitive_across_rule_rows():
+    # 1 matches 10 by email, 2 matches 10 by orgno: one merged entity with two sources.
+    source = _frame("""
+        id | email    | orgno
+        1  | "a@x.no" | "111"
+        2  | "b@x.no" | "222"
+    """)
+    target = _frame("""
+        Id | email    | orgno
+        10 | "a@x.no" | "222"
+    """)
+    result = _link(source, target, ("email", "email"), ("orgno", "orgno"))
+    assert result.linked.height == 0
+    assert result.ambiguous.select("source_key", "target_key", "rule").rows() == [
+        ("1", "10", 0),
+        ("2", "10", 1),
+    ]
+
+
+def test_a_chain_through_several_records_is_one_ambiguous_component():
+    # 1-10 (email), 2-10 (orgno), 2-20 (email): record 1 has one direct match but sits in
+    # a component with two targets.
+    source = _frame("""
+        id | email    | orgno
+        1  | "a@x.no" | "111"
+        2  | "b@x.no" | "222"
+    """)
+    target = _frame("""
+        Id | email    | orgno
+        10 | "a@x.no" | "222"
+        20 | "b@x.no" | "333"
+    """)
+    result = _link(source, target, ("email", "email"), ("orgno", "orgno"))
+    assert result.linked.height == 0
+    assert result.ambiguous.height == 3
+
+
+def test_the_same_pair_matched_by_two_rows_is_one_link():
+    source = _frame("""
+        id | email    | orgno
+        1  | "a@x.no" | "111"
+    """)
+    target = _frame("""
+        Id | email    | orgno
+        10 | "a@x.no" | "111"
+    """)
+    assert _link(source, target, ("email", "email"), ("orgno", "orgno")).linked.rows() == [("1", "10")]
+
+
+def test_numbers_and_texts_of_the_same_id_link():
+    source = _frame("""
+        id | mailAddress.id
+        1  | 100
+    """).unnest("mailAddress", separator=".")
+    target = _frame("""
+        Id | ref
+        100 | "100"
+    """)
+    assert _link(source, target, ("mailAddress.id", "ref")).linked.rows() == [("1", "100")]
+
+
+def test_id_linking_pairs_equal_ids():
+    edges = match_ids(pl.Series([1, 2, 3]), pl.Series(["2", "3", "4"]))
+    result = resolve_links("id", edges, pl.Series([1, 2, 3]), pl.Series(["2", "3", "4"]))
+    assert sorted(result.linked.rows()) == [("2", "2"), ("3", "3")]
+    assert result.missing_in_target["source_key"].to_list() == ["1"]
+    assert result.missing_in_source["target_key"].to_list() == ["4"]
+
+
+def test_links_file_rows_naming_unknown_records_are_dropped_and_counted():
+    links = pl.DataFrame({"source_id": ["1", "2", "9"], "target_id": ["10", "20", "10"]})
+    edges, dangling = match_links_file(links, pl.Series([1, 2]), pl.Series([10, 20]))
+    assert sorted(edges.select("source_key", "target_key").rows()) == [("1", "10"), ("2", "20")]
+    assert dangling == 1
+
+
+def test_links_file_linking_one_source_to_two_targets_is_ambiguous():
+    links = pl.DataFrame({"source_id": ["1", "1"], "target_id": ["10", "20"]})
+    edges, _ = match_links_file(links, pl.Series([1]), pl.Series([10, 20]))
+    result = resolve_links("links_file", edges, pl.Series([1]), pl.Series([10, 20]))
+    assert result.ambiguous.height == 2 and result.linked.height == 0

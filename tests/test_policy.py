@@ -1,0 +1,80 @@
+"""The policy file: documented default, user overrides, per-property treatment."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import pair, prop
+
+from audit.errors import ConfigError
+from audit.policy import default_policy, load_policy, plan_pair
+
+
+def test_last_changed_is_informational_by_default():
+    t = default_policy().rule_for("P", "contactperson", "lastChanged", "customer", "lastChanged")
+    assert t.mode == "informational"
+
+
+def test_v2_stamp_matches_the_last_changed_rule_through_the_alias_table():
+    t = default_policy().rule_for(
+        "P", "customer", "LastChangedDateTimeOffset", "customer", "LastChangedDateTimeOffset"
+    )
+    assert t.mode == "informational"
+
+
+def test_ordinary_property_is_compared_without_normalizers_by_default():
+    t = default_policy().rule_for("P", "customer", "firstName", "customer", "firstName")
+    assert (t.mode, t.normalizers) == ("compare", ())
+
+
+def test_date_of_birth_is_compared_as_a_date():
+    assert default_policy().rule_for("P", "contactperson", "dateOfBirth", "customer", "dateOfBirth").date
+
+
+def test_missing_in_source_does_not_fail_by_default():
+    failing = default_policy().fail_on.failing()
+    assert "missing_in_source" not in failing and "mismatch" in failing
+
+
+def test_user_rule_is_added_after_the_defaults_and_wins(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "properties:\n  - path: lastChanged\n    mode: compare\n"
+        "  - path: emailAddress\n    normalizers: [trim, casefold]\n",
+        encoding="utf-8",
+    )
+    policy = load_policy(path)
+    assert policy.rule_for("P", "customer", "lastChanged", "customer", "lastChanged").mode == "compare"
+    assert policy.rule_for("P", "customer", "emailAddress", "customer", "EmailAddress").normalizers == (
+        "trim",
+        "casefold",
+    )
+    assert policy.empty_equals_missing is True
+
+
+def test_user_file_without_inheritance_starts_from_nothing(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("inherit_defaults: false\nempty_equals_missing: false\n", encoding="utf-8")
+    policy = load_policy(path)
+    assert policy.properties == [] and policy.empty_equals_missing is False
+
+
+def test_unknown_setting_is_a_config_error_naming_it(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("properties:\n  - path: x\n    mode: sometimes\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"properties\.\d+\.mode"):
+        load_policy(path)
+
+
+def test_id_to_id_in_every_pair_without_merge_rules_is_the_link_key():
+    planned = plan_pair(
+        pair("Contactperson", "Customer", [prop("id", "id"), prop("firstName", "firstName")]),
+        default_policy(),
+    )
+    assert [p.link_key for p in planned] == [True, False]
+
+
+def test_id_to_id_in_a_merge_rule_pair_is_compared():
+    planned = plan_pair(
+        pair("Supplier", "Customer", [prop("id", "id")], rules=[("name", "name")]), default_policy()
+    )
+    assert planned[0].link_key is False

@@ -1,0 +1,131 @@
+"""Snapshot directories -> flat frames, and the bad input that must stop a run."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from conftest import records
+
+from audit.errors import SnapshotError
+from audit.snapshot import Snapshot, frame_from_records, read_links_file, read_snapshot
+
+
+def _write_jsonl(path, recs):
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+
+
+def test_nested_objects_become_dotted_columns():
+    ef = frame_from_records(
+        records("""
+        Id | MailAddress.City | MailAddress.ZipCode
+        1  | Oslo             | "0150"
+    """),
+        "customer",
+    )
+    assert ef.frame.columns == ["Id", "MailAddress.City", "MailAddress.ZipCode"]
+    assert ef.frame.row(0) == (1, "Oslo", "0150")
+
+
+def test_v2_records_are_recognised_by_their_pascal_case_id():
+    assert frame_from_records([{"Id": 1}], "customer").generation == "v2"
+    assert frame_from_records([{"id": 1}], "customer").generation == "v1"
+
+
+def test_json_array_file_reads_like_jsonl(tmp_path):
+    recs = records("""
+        id | mailAddress.city
+        1  | Oslo
+        2  | Bergen
+    """)
+    (tmp_path / "customer.json").write_text(json.dumps(recs), encoding="utf-8")
+    ef = read_snapshot(tmp_path, ["Customer"]).entity("Customer")
+    assert ef.frame.to_dicts() == [
+        {"id": 1, "mailAddress.city": "Oslo"},
+        {"id": 2, "mailAddress.city": "Bergen"},
+    ]
+
+
+def test_parquet_nested_structs_are_flattened(tmp_path):
+    pl.DataFrame({"Id": [1], "MailAddress": [{"City": "Oslo"}]}).write_parquet(tmp_path / "customer.parquet")
+    ef = read_snapshot(tmp_path, ["customer"]).entity("customer")
+    assert ef.frame.columns == ["Id", "MailAddress.City"]
+
+
+def test_parquet_dotted_column_names_are_kept(tmp_path):
+    pl.DataFrame({"Id": [1], "MailAddress.City": ["Oslo"]}).write_parquet(tmp_path / "customer.parquet")
+    ef = read_snapshot(tmp_path, ["customer"]).entity("customer")
+    assert ef.frame.columns == ["Id", "MailAddress.City"]
+
+
+def test_missing_entity_file_names_the_entity(tmp_path):
+    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1}])
+    with pytest.raises(SnapshotError, match=r"lacks an entity file for 'contactperson'"):
+        read_snapshot(tmp_path, ["Customer", "Contactperson"])
+
+
+def test_non_utf8_line_is_named(tmp_path):
+    (tmp_path / "customer.jsonl").write_bytes(b'{"id": 1}\n{"id": 2, "name": "\xff"}\n')
+    with pytest.raises(SnapshotError, match=r"customer\.jsonl:2: bytes that are not UTF-8"):
+        read_snapshot(tmp_path, ["customer"])
+
+
+def test_invalid_json_line_is_named(tmp_path):
+    (tmp_path / "customer.jsonl").write_text('{"id": 1}\n{"id": 2,\n', encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"customer\.jsonl:2: not valid JSON"):
+        read_snapshot(tmp_path, ["customer"])
+
+
+def test_number_and_string_in_one_field_is_mixed_types():
+    with pytest.raises(
+        SnapshotError, match=r":3: mixed types in field 'zipCode': a number here, a string at line 1"
+    ):
+        frame_from_records([{"id": 1, "zipCode": "0150"}, {"id": 2}, {"id": 3, "zipCode": 150}], "customer")
+
+
+def test_object_and_scalar_in_one_field_is_mixed_types():
+    with pytest.raises(SnapshotError, match=r"mixed types in field 'mailAddress'"):
+        frame_from_records(
+            [{"id": 1, "mailAddress": {"city": "Oslo"}}, {"id": 2, "mailAddress": "Oslo"}], "customer"
+        )
+
+
+def test_integers_and_decimals_are_one_type():
+    ef = frame_from_records([{"id": 1, "amount": 1}, {"id": 2, "amount": 1.5}], "invoice")
+    assert ef.frame.get_column("amount").to_list() == [1.0, 1.5]
+
+
+def test_record_without_id_is_named_by_line(tmp_path):
+    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1}, {"name": "no id"}])
+    with pytest.raises(SnapshotError, match=r"customer\.jsonl: line 2: record without an id"):
+        read_snapshot(tmp_path, ["customer"])
+
+
+def test_duplicate_ids_are_named(tmp_path):
+    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 7}, {"id": 8}, {"id": 7}])
+    with pytest.raises(SnapshotError, match=r"duplicate id '7' \(line 1, line 3"):
+        read_snapshot(tmp_path, ["customer"])
+
+
+def test_empty_entity_file_is_an_entity_without_records(tmp_path):
+    (tmp_path / "address.jsonl").write_text("", encoding="utf-8")
+    assert read_snapshot(tmp_path, ["Address"]).entity("Address").height == 0
+
+
+def test_snapshot_from_records_looks_up_flow_entity_names():
+    snap = Snapshot.from_records({"Contactperson": [{"id": 1}]})
+    assert snap.entity("Contactperson").entity == "contactperson"
+
+
+def test_links_file_reads_ids_as_text_and_drops_blank_rows(tmp_path):
+    path = tmp_path / "contactperson-customer.csv"
+    path.write_text("source_id,target_id\n007,10\n,11\n007,10\n", encoding="utf-8")
+    assert read_links_file(path).rows() == [("007", "10")]
+
+
+def test_links_file_without_the_columns_is_bad_input(tmp_path):
+    path = tmp_path / "contactperson-customer.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match="lacks column"):
+        read_links_file(path)

@@ -1,0 +1,64 @@
+"""The committed expectation suites under expectations/ match what the flow generates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import flow, pair, prop
+
+from audit.dataflow import parse_file
+from audit.policy import default_policy
+from audit.suites import build_suite, suite_dict, suite_path, suite_text
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOWS = sorted((ROOT / "data" / "flows").glob("*.rst"))
+
+
+@pytest.mark.parametrize("doc", FLOWS, ids=[d.name for d in FLOWS])
+def test_committed_suites_are_not_stale(doc):
+    parsed = parse_file(doc)
+    policy = default_policy()
+    for the_pair in parsed.pairs:
+        path = suite_path(ROOT / "expectations", parsed, the_pair)
+        assert path.is_file(), f"{path} missing: run `audit suites`"
+        assert path.read_text(encoding="utf-8") == suite_text(parsed, the_pair, policy), (
+            f"{path} is stale: run `audit suites`"
+        )
+
+
+def _expectations(the_pair, policy=None):
+    data = suite_dict(build_suite(flow(the_pair), the_pair, policy or default_policy()))
+    return [(e["type"], e["kwargs"].get("column"), e["severity"]) for e in data["expectations"]]
+
+
+def test_compared_property_gets_existence_agreement_and_type_expectations():
+    exps = _expectations(pair("Contactperson", "Customer", [prop("firstName", "firstName")]))
+    assert exps[2:] == [
+        ("expect_column_to_exist", "typeok__p00_firstName__firstName", "critical"),
+        ("expect_column_values_to_be_in_set", "eq__p00_firstName__firstName", "critical"),
+        ("expect_column_values_to_be_in_set", "typeok__p00_firstName__firstName", "critical"),
+    ]
+
+
+def test_informational_property_is_only_expected_to_resolve():
+    exps = _expectations(pair("Contactperson", "Customer", [prop("lastChanged", "lastChanged")]))
+    assert exps[2:] == [("expect_column_to_exist", "typeok__p00_lastChanged__lastChanged", "critical")]
+
+
+def test_missing_in_source_is_a_warning_level_expectation_by_default():
+    exps = _expectations(pair("Contactperson", "Customer"))
+    assert exps == [
+        ("expect_column_values_to_be_in_set", "link", "critical"),
+        ("expect_column_values_to_be_in_set", "link", "warning"),
+    ]
+
+
+def test_suite_json_round_trips_through_gx():
+    import great_expectations as gx
+
+    data = json.loads(
+        suite_text(flow(pair("A", "B", [prop("x", "x")])), pair("A", "B", [prop("x", "x")]), default_policy())
+    )
+    assert len(gx.ExpectationSuite(**data).expectations) == len(data["expectations"])
