@@ -481,8 +481,9 @@ def generate(
     else:
         tgt_suppliers = _set(tgt_suppliers, r_moved, "MailAddress.Id", pl.col("MailAddress.Id") + 500_000)
     expect(p_addr, "missing_in_target", skey=ids_s[r_null[0]])
+    rule = p_addr.merge_rules[0]  # the audit names the rule that matched twice
     for i in r_dup:
-        expect(p_addr, "ambiguous_link", skey=ids_s[i], tkey=shared_addr)
+        expect(p_addr, "ambiguous_link", skey=ids_s[i], tkey=shared_addr, sprop=rule.source, tprop=rule.target)
     planted["supplier_without_address"] = 1
     planted["duplicate_merge_key"] = 1
     if not self_mode:
