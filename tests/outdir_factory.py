@@ -60,8 +60,7 @@ def summary(
     finished_at = finished_at or started_at[:11] + "02:03:10+00:00"
     return {
         "success": success,
-        "flow": flow,
-        "flow_title": "Powerofficego to PowerOfficeGo Dataflow",
+        "flow": {"title": "Powerofficego to PowerOfficeGo Dataflow", "file": flow},
         "source": source,
         "target": target,
         "started_at": started_at,
@@ -77,12 +76,12 @@ def summary(
                 "link_method": "id",
                 "missing_in_target": 2,
                 "missing_in_source": 1,
-                "ambiguous": 0,
+                "ambiguous_links": 0,
                 "properties": [
                     {
                         "source": "city",
                         "target": "mailAddress.city",
-                        "policy": "compare",
+                        "mode": "compare",
                         "checked": 8,
                         "failing": failing_city,
                         "source_resolution": {"path": "city", "column": "city", "via": "exact"},
@@ -95,7 +94,7 @@ def summary(
                     {
                         "source": "firstName",
                         "target": "firstName",
-                        "policy": "compare",
+                        "mode": "compare",
                         "checked": 8,
                         "failing": 0,
                         "source_resolution": {"path": "firstName", "column": "FirstName", "via": "alias"},
@@ -104,7 +103,7 @@ def summary(
                     {
                         "source": "faxNumber",
                         "target": "fax",
-                        "policy": "compare",
+                        "mode": "compare",
                         "checked": 0,
                         "failing": 0,
                         "source_resolution": {"path": "faxNumber", "column": None, "via": None},
@@ -122,12 +121,12 @@ def summary(
                 "link_method": "merge_rules",
                 "missing_in_target": 0,
                 "missing_in_source": 0,
-                "ambiguous": 0,
+                "ambiguous_links": 0,
                 "properties": [
                     {
                         "source": "MailAddress.City",
                         "target": "city",
-                        "policy": "compare",
+                        "mode": "compare",
                         "checked": 4,
                         "failing": 1,
                         "source_resolution": {"path": "MailAddress.City", "column": "MailAddress.City",

@@ -23,6 +23,7 @@ with it by construction.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -462,6 +463,7 @@ def run_audit(
     SnapshotError, ConfigError, DocumentError
         Bad input (exit code 2).
     """
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     flow = _as_flow(flow)
     policy = _as_policy(policy)
     if not flow.pairs:
@@ -489,6 +491,8 @@ def run_audit(
     success = all(r.success for r in results)
     summary = {
         "success": success,
+        "started_at": started_at,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "flow": {"title": flow.title, "file": flow.file},
         "source": source_dir or source.directory,
         "target": target_dir or target.directory,

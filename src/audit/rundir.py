@@ -60,8 +60,8 @@ STATUSES = (
 #: Report field -> summary.json key (top level).
 SUMMARY_FIELDS = {
     "success": "success",
-    "flow": "flow",
-    "flow_title": "flow_title",
+    "flow": "flow.file",
+    "flow_title": "flow.title",
     "source": "source",
     "target": "target",
     "started_at": "started_at",
@@ -80,7 +80,7 @@ PAIR_FIELDS = {
     "link_method": "link_method",
     "missing_in_target": "missing_in_target",
     "missing_in_source": "missing_in_source",
-    "ambiguous": "ambiguous",
+    "ambiguous": "ambiguous_links",
     "properties": "properties",
 }
 
@@ -88,7 +88,7 @@ PAIR_FIELDS = {
 PROPERTY_FIELDS = {
     "source": "source",
     "target": "target",
-    "policy": "policy",
+    "policy": "mode",
     "checked": "checked",
     "failing": "failing",
     "source_resolution": "source_resolution",

@@ -112,19 +112,21 @@ def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> 
 
 
 def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
-    """Drop GX's Python tracebacks (an expectation on a column that does not exist, i.e. an
-    unresolved property, raises inside GX); keep the message."""
+    """Replace GX's Python tracebacks (an expectation on a column that does not exist, i.e.
+    an unresolved property, raises inside GX) by the message; Data Docs render the
+    traceback field as text, so it stays a string."""
     for item in data.get("results", []):
         info = item.get("exception_info") or {}
         if "raised_exception" not in info:  # keyed by metric: {metric: {...}}
             messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+            message = "; ".join(dict.fromkeys(m for m in messages if m)) or "expectation raised"
             item["exception_info"] = {
                 "raised_exception": True,
-                "exception_traceback": None,
-                "exception_message": "; ".join(dict.fromkeys(m for m in messages if m)) or None,
+                "exception_traceback": message,
+                "exception_message": message,
             }
         elif info.get("exception_traceback"):
-            info["exception_traceback"] = None
+            info["exception_traceback"] = info.get("exception_message") or "expectation raised"
     return data
 
 
