@@ -281,14 +281,16 @@ class Simulator:
     def start(self) -> Simulator:
         """Bind and serve in a daemon thread; returns ``self`` once it accepts requests."""
         self.bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="po-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="po-simulator", daemon=True
+        )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the command line's mode)."""
         self.bind()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
         if self._server is not None:
