@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,19 @@ CONTACT_PERSONS = [
      "LastChangedDateTimeOffset": "2024-01-03T12:00:00+00:00", "MailAddress": None},
 ]
 
+#: PYTHONPATH made absolute while the working directory is still the project's, so that
+#: subprocesses started from a test's temporary directory still find the package.
+_PYTHONPATH = os.pathsep.join(
+    [str(Path(__file__).resolve().parents[1] / "src")]
+    + [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+
+
+def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The (cleaned) environment for ``python -m audit`` subprocesses, plus ``extra``."""
+    return {**os.environ, "PYTHONPATH": _PYTHONPATH, **(extra or {})}
+
+
 #: A recognisable fake key: it must never show up in logs or command output.
 FAKE_SECRET = "FAKE-SECRET-7f3a9c-do-not-log"
 
@@ -76,8 +90,6 @@ def many_customers(n: int) -> list[dict]:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
     """No POWEROFFICE_* variable and no .env leaks into a test; secrets registry reset."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("POWEROFFICE_") or name == "AUDIT_LOG_LEVEL":
             monkeypatch.delenv(name, raising=False)
