@@ -357,7 +357,8 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """Counters since start (or :meth:`reset_stats`): requests, answers by status,
-        requests by route, records served per entity, 429s, faults, tokens."""
+        requests by route, records served per entity (``customer:fields`` counts rows cut
+        down by ``Fields``), 429s, faults, tokens."""
         with self._stats_lock:
             s = self._stats
             return {
@@ -608,7 +609,10 @@ def _build_app(sim: Simulator) -> Flask:
         if q.get("fields"):
             wanted = {f.strip().lower() for f in q["fields"].split(",")}
             rows = [{k: v for k, v in r.items() if k.lower() in wanted} for r in rows]
-        served(entity, len(rows))
+            # Projected rows (e.g. ids only) are counted apart from whole records.
+            served(f"{entity}:fields", len(rows))
+        else:
+            served(entity, len(rows))
         if not rows and sim.empty_as_204:
             return Response(status=204)
         return _json(rows)
