@@ -1,6 +1,8 @@
-"""Shared fixtures of the connector, fetch and simulator tests (each test module imports
-the fixtures it uses, so the autouse one acts only there): a clean environment, a small fixture snapshot built inline, and a
-running simulator on a free port of 127.0.0.1."""
+"""Shared fixtures of the connector, fetch and simulator tests: a clean environment, a
+small fixture snapshot built inline, and a running simulator on a free port of 127.0.0.1.
+
+Registered by ``conftest.py``; each of those test modules turns ``po_clean_env`` on for
+all its tests with ``pytestmark``, so other modules are not affected."""
 
 from __future__ import annotations
 
@@ -18,36 +20,110 @@ from audit.simulator import running_simulator
 #: A few customers and suppliers with mail addresses, and their contact persons, in v2
 #: shape: Norwegian names, zip codes with leading zeros.
 CUSTOMERS = [
-    {"Id": 1, "Number": 10001, "Name": "Bjørn Ærlig", "FirstName": "Bjørn", "LastName": "Ærlig", "IsPerson": True,
-     "EmailAddress": "bjorn@example.no", "LastChangedDateTimeOffset": "2024-01-01T10:00:00+00:00",
-     "MailAddress": {"Id": 501, "AddressLine1": "Storgata 1", "City": "Oslo", "ZipCode": "0150",
-                     "CountryCode": "NO", "LastChangedDateTimeOffset": "2024-01-01T10:00:00+00:00"}},
-    {"Id": 2, "Number": 10002, "Name": "Åse Øvrebø", "FirstName": "Åse", "LastName": "Øvrebø", "IsPerson": True,
-     "EmailAddress": None, "LastChangedDateTimeOffset": "2024-01-02T10:00:00+00:00",
-     "MailAddress": {"Id": 502, "AddressLine1": "Sjøgata 3", "City": "Tromsø", "ZipCode": "9008",
-                     "CountryCode": "NO", "LastChangedDateTimeOffset": "2024-01-02T10:00:00+00:00"}},
-    {"Id": 4, "Number": 10003, "Name": "Kjøkkenhagen AS", "IsPerson": False, "OrganizationNumber": "987654321",
-     "LastChangedDateTimeOffset": "2024-01-04T09:30:00.1234567+01:00",
-     "MailAddress": {"Id": 504, "AddressLine1": "Økernveien 9", "City": "Oslo", "ZipCode": "0001",
-                     "CountryCode": "NO", "LastChangedDateTimeOffset": "2024-01-04T09:30:00+01:00"}},
+    {
+        "Id": 1,
+        "Number": 10001,
+        "Name": "Bjørn Ærlig",
+        "FirstName": "Bjørn",
+        "LastName": "Ærlig",
+        "IsPerson": True,
+        "EmailAddress": "bjorn@example.no",
+        "LastChangedDateTimeOffset": "2024-01-01T10:00:00+00:00",
+        "MailAddress": {
+            "Id": 501,
+            "AddressLine1": "Storgata 1",
+            "City": "Oslo",
+            "ZipCode": "0150",
+            "CountryCode": "NO",
+            "LastChangedDateTimeOffset": "2024-01-01T10:00:00+00:00",
+        },
+    },
+    {
+        "Id": 2,
+        "Number": 10002,
+        "Name": "Åse Øvrebø",
+        "FirstName": "Åse",
+        "LastName": "Øvrebø",
+        "IsPerson": True,
+        "EmailAddress": None,
+        "LastChangedDateTimeOffset": "2024-01-02T10:00:00+00:00",
+        "MailAddress": {
+            "Id": 502,
+            "AddressLine1": "Sjøgata 3",
+            "City": "Tromsø",
+            "ZipCode": "9008",
+            "CountryCode": "NO",
+            "LastChangedDateTimeOffset": "2024-01-02T10:00:00+00:00",
+        },
+    },
+    {
+        "Id": 4,
+        "Number": 10003,
+        "Name": "Kjøkkenhagen AS",
+        "IsPerson": False,
+        "OrganizationNumber": "987654321",
+        "LastChangedDateTimeOffset": "2024-01-04T09:30:00.1234567+01:00",
+        "MailAddress": {
+            "Id": 504,
+            "AddressLine1": "Økernveien 9",
+            "City": "Oslo",
+            "ZipCode": "0001",
+            "CountryCode": "NO",
+            "LastChangedDateTimeOffset": "2024-01-04T09:30:00+01:00",
+        },
+    },
 ]
 SUPPLIERS = [
-    {"Id": 3, "Number": 20001, "Name": "Fjord Frakt AS", "IsPerson": False,
-     "LastChangedDateTimeOffset": "2024-01-03T10:00:00+00:00",
-     "MailAddress": {"Id": 503, "AddressLine1": "Bryggen 2", "City": "Bergen", "ZipCode": "5003",
-                     "CountryCode": "NO", "LastChangedDateTimeOffset": "2024-01-03T10:00:00+00:00"}},
-    {"Id": 5, "Number": 20002, "Name": "Blåbær Import", "IsPerson": False,
-     "LastChangedDateTimeOffset": "2024-01-05T10:00:00+00:00", "MailAddress": None},
+    {
+        "Id": 3,
+        "Number": 20001,
+        "Name": "Fjord Frakt AS",
+        "IsPerson": False,
+        "LastChangedDateTimeOffset": "2024-01-03T10:00:00+00:00",
+        "MailAddress": {
+            "Id": 503,
+            "AddressLine1": "Bryggen 2",
+            "City": "Bergen",
+            "ZipCode": "5003",
+            "CountryCode": "NO",
+            "LastChangedDateTimeOffset": "2024-01-03T10:00:00+00:00",
+        },
+    },
+    {
+        "Id": 5,
+        "Number": 20002,
+        "Name": "Blåbær Import",
+        "IsPerson": False,
+        "LastChangedDateTimeOffset": "2024-01-05T10:00:00+00:00",
+        "MailAddress": None,
+    },
 ]
 CONTACT_PERSONS = [
-    {"Id": 7, "ContactId": 1, "FirstName": "Kåre", "LastName": "Næss", "EmailAddress": "kare@example.no",
-     "LastChangedDateTimeOffset": "2024-01-01T11:00:00+00:00",
-     "MailAddress": {"AddressLine1": "Storgata 1", "City": "Oslo", "ZipCode": "0150", "CountryCode": "NO"}},
-    {"Id": 8, "ContactId": 3, "FirstName": "Siri", "LastName": "Lønnå",
-     "LastChangedDateTimeOffset": "2024-01-03T11:00:00+00:00",
-     "MailAddress": {"City": "Bergen", "ZipCode": "5003", "CountryCode": "NO"}},
-    {"Id": 9, "ContactId": 3, "FirstName": "Øystein", "LastName": "Håland",
-     "LastChangedDateTimeOffset": "2024-01-03T12:00:00+00:00", "MailAddress": None},
+    {
+        "Id": 7,
+        "ContactId": 1,
+        "FirstName": "Kåre",
+        "LastName": "Næss",
+        "EmailAddress": "kare@example.no",
+        "LastChangedDateTimeOffset": "2024-01-01T11:00:00+00:00",
+        "MailAddress": {"AddressLine1": "Storgata 1", "City": "Oslo", "ZipCode": "0150", "CountryCode": "NO"},
+    },
+    {
+        "Id": 8,
+        "ContactId": 3,
+        "FirstName": "Siri",
+        "LastName": "Lønnå",
+        "LastChangedDateTimeOffset": "2024-01-03T11:00:00+00:00",
+        "MailAddress": {"City": "Bergen", "ZipCode": "5003", "CountryCode": "NO"},
+    },
+    {
+        "Id": 9,
+        "ContactId": 3,
+        "FirstName": "Øystein",
+        "LastName": "Håland",
+        "LastChangedDateTimeOffset": "2024-01-03T12:00:00+00:00",
+        "MailAddress": None,
+    },
 ]
 
 #: PYTHONPATH made absolute while the working directory is still the project's, so that
@@ -80,15 +156,25 @@ def write_snapshot(root: Path, entities: dict[str, list[dict]]) -> Path:
 def many_customers(n: int) -> list[dict]:
     """``n`` generated customers with mail addresses (for paging and benchmarks)."""
     return [
-        {"Id": 1000 + i, "Number": 50000 + i, "Name": f"Kunde {i} Ærø", "IsPerson": False,
-         "LastChangedDateTimeOffset": f"2024-02-01T10:{i // 60 % 60:02d}:{i % 60:02d}+00:00",
-         "MailAddress": {"Id": 9000 + i, "City": "Ålesund", "ZipCode": f"{i % 10000:04d}", "CountryCode": "NO"}}
+        {
+            "Id": 1000 + i,
+            "Number": 50000 + i,
+            "Name": f"Kunde {i} Ærø",
+            "IsPerson": False,
+            "LastChangedDateTimeOffset": f"2024-02-01T10:{i // 60 % 60:02d}:{i % 60:02d}+00:00",
+            "MailAddress": {
+                "Id": 9000 + i,
+                "City": "Ålesund",
+                "ZipCode": f"{i % 10000:04d}",
+                "CountryCode": "NO",
+            },
+        }
         for i in range(n)
     ]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
+@pytest.fixture
+def po_clean_env(monkeypatch, tmp_path):
     """No POWEROFFICE_* variable and no .env leaks into a test; secrets registry reset."""
     for name in list(os.environ):
         if name.startswith("POWEROFFICE_") or name == "AUDIT_LOG_LEVEL":
@@ -102,7 +188,7 @@ def clean_env(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def snapshot_dir(tmp_path) -> Path:
+def po_seed(tmp_path) -> Path:
     return write_snapshot(
         tmp_path / "seed",
         {"customer": CUSTOMERS, "supplier": SUPPLIERS, "contactperson": CONTACT_PERSONS},
@@ -110,8 +196,8 @@ def snapshot_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def sim(snapshot_dir):
-    with running_simulator(snapshot_dir) as s:
+def po_sim(po_seed):
+    with running_simulator(po_seed) as s:
         yield s
 
 
@@ -127,7 +213,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 @pytest.fixture
-def debug_logs(caplog):
+def po_debug_logs(caplog):
     """Capture every log record of the toolkit and of urllib3 at DEBUG."""
     caplog.set_level(logging.DEBUG)
     return caplog

@@ -7,15 +7,11 @@ import socket
 import time
 
 import pytest
-from poweroffice_fixtures import (  # noqa: F401  (fixtures are used by name)
+from poweroffice_fixtures import (
     CUSTOMERS,
     FAKE_SECRET,
-    clean_env,
-    debug_logs,
     many_customers,
     settings_for,
-    sim,
-    snapshot_dir,
     write_snapshot,
 )
 
@@ -25,6 +21,8 @@ from audit.errors import ApiError, ApiUnreachable, AuthError, ConfigError
 from audit.settings import ConnectionSettings
 from audit.simulator import Faults, Keys, running_simulator
 from audit.transport import ApiClient, MalformedResponse, RateLimiter
+
+pytestmark = pytest.mark.usefixtures("po_clean_env")
 
 
 def connector(sim, api="v2", **overrides) -> PowerOfficeConnector:
@@ -63,25 +61,25 @@ def test_token_is_renewed_before_it_expires_without_any_401(tmp_path):
     assert stats["status"].get(401, 0) == 0
 
 
-def test_a_401_gets_a_fresh_token_and_one_retry(sim):
-    conn = connector(sim)
+def test_a_401_gets_a_fresh_token_and_one_retry(po_sim):
+    conn = connector(po_sim)
     list(conn.records("customer"))
-    sim.revoke_tokens()
+    po_sim.revoke_tokens()
     again = list(conn.records("customer"))
-    stats = sim.stats()
+    stats = po_sim.stats()
     assert ids(again) == [1, 2, 4]
     assert stats["status"][401] == 1
     assert stats["tokens_issued"] == 2
 
 
-def test_a_token_refused_right_after_issue_raises_auth_error(snapshot_dir):
-    with running_simulator(snapshot_dir, faults=Faults(early_expiry_rate=1.0)) as sim:
+def test_a_token_refused_right_after_issue_raises_auth_error(po_seed):
+    with running_simulator(po_seed, faults=Faults(early_expiry_rate=1.0)) as sim:
         with pytest.raises(AuthError, match="freshly issued access token"):
             list(connector(sim).records("customer"))
 
 
-def test_wrong_client_key_is_reported_as_application_or_client_key_refusal(snapshot_dir):
-    with running_simulator(snapshot_dir) as sim:
+def test_wrong_client_key_is_reported_as_application_or_client_key_refusal(po_seed):
+    with running_simulator(po_seed) as sim:
         env = {**sim.env(), "POWEROFFICE_CLIENT_KEY": FAKE_SECRET}
         endpoint = ConnectionSettings.from_env(environ=env, dotenv_path=None).endpoint("v2")
         with pytest.raises(AuthError) as caught:
@@ -91,8 +89,8 @@ def test_wrong_client_key_is_reported_as_application_or_client_key_refusal(snaps
     assert FAKE_SECRET not in message
 
 
-def test_wrong_subscription_key_is_reported_as_subscription_key_refusal(snapshot_dir):
-    with running_simulator(snapshot_dir) as sim:
+def test_wrong_subscription_key_is_reported_as_subscription_key_refusal(po_seed):
+    with running_simulator(po_seed) as sim:
         env = {**sim.env(), "POWEROFFICE_SUBSCRIPTION_KEY": FAKE_SECRET}
         endpoint = ConnectionSettings.from_env(environ=env, dotenv_path=None).endpoint("v2")
         with pytest.raises(AuthError) as caught:
@@ -126,28 +124,28 @@ def test_v1_paging_with_skip_and_top_reads_every_record(big_sim):
     assert big_sim.stats()["routes"]["GET /v1/Customer"] == 10
 
 
-def test_v2_incremental_read_returns_only_records_changed_after_since(sim):
-    records = list(connector(sim).records("customer", since="2024-01-02T10:00:00+00:00"))
+def test_v2_incremental_read_returns_only_records_changed_after_since(po_sim):
+    records = list(connector(po_sim).records("customer", since="2024-01-02T10:00:00+00:00"))
     assert ids(records) == [4]
 
 
-def test_v1_incremental_read_includes_records_changed_at_since(sim):
-    records = list(connector(sim, api="v1").records("customer", since="2024-01-02T10:00:00Z"))
+def test_v1_incremental_read_includes_records_changed_at_since(po_sim):
+    records = list(connector(po_sim, api="v1").records("customer", since="2024-01-02T10:00:00Z"))
     assert ids(records) == [2, 4]
 
 
 # -- contact persons ------------------------------------------------------------------
 
 
-def test_v2_contact_persons_are_asked_for_in_batches_of_parents(sim):
-    found = list(connector(sim, contact_batch_size=2).contact_persons([1, 2, 3, 4, 5]))
+def test_v2_contact_persons_are_asked_for_in_batches_of_parents(po_sim):
+    found = list(connector(po_sim, contact_batch_size=2).contact_persons([1, 2, 3, 4, 5]))
     assert ids(found) == [7, 8, 9]
-    assert sim.stats()["routes"]["GET /v2/ContactPersons"] == 3
+    assert po_sim.stats()["routes"]["GET /v2/ContactPersons"] == 3
 
 
-def test_v1_contact_persons_are_read_once_per_parent(sim):
-    found = list(connector(sim, api="v1", concurrency=3).contact_persons([1, 2, 3, 4, 5]))
-    routes = sim.stats()["routes"]
+def test_v1_contact_persons_are_read_once_per_parent(po_sim):
+    found = list(connector(po_sim, api="v1", concurrency=3).contact_persons([1, 2, 3, 4, 5]))
+    routes = po_sim.stats()["routes"]
     assert ids(found) == [7, 8, 9]
     assert [routes[f"GET /v1/Customer/{p}/Contact"] for p in (1, 2, 3, 4, 5)] == [1, 1, 1, 1, 1]
 
@@ -174,10 +172,15 @@ def test_client_side_limiter_keeps_under_the_server_rate_limit_without_429s(tmp_
     assert stats["rate_limited"] == 0
 
 
-def test_retry_after_header_sets_the_wait_before_the_next_attempt(sim):
-    sim.script("GET", "/v2/Customers", status=429, headers={"Retry-After": "1"},
-               body={"statusCode": "429", "message": "Rate limit is exceeded. Try again in 1 seconds."})
-    conn = connector(sim)
+def test_retry_after_header_sets_the_wait_before_the_next_attempt(po_sim):
+    po_sim.script(
+        "GET",
+        "/v2/Customers",
+        status=429,
+        headers={"Retry-After": "1"},
+        body={"statusCode": "429", "message": "Rate limit is exceeded. Try again in 1 seconds."},
+    )
+    conn = connector(po_sim)
     started = time.monotonic()
     records = list(conn.records("customer"))
     assert ids(records) == [1, 2, 4]
@@ -212,8 +215,13 @@ def test_an_api_that_does_not_answer_raises_api_unreachable():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = ConnectionSettings(
-        application_key="a-key", client_key="c-key", subscription_key="s-key",
-        v2_url=f"http://127.0.0.1:{port}/v2", max_attempts=2, backoff_initial=0.01, backoff_max=0.02,
+        application_key="a-key",
+        client_key="c-key",
+        subscription_key="s-key",
+        v2_url=f"http://127.0.0.1:{port}/v2",
+        max_attempts=2,
+        backoff_initial=0.01,
+        backoff_max=0.02,
     )
     with pytest.raises(ApiUnreachable, match="no answer after 2 attempts"):
         list(PowerOfficeConnector(ApiClient(settings.endpoint("v2")), progress=False).records("customer"))
@@ -222,38 +230,40 @@ def test_an_api_that_does_not_answer_raises_api_unreachable():
 # -- malformed answers ----------------------------------------------------------------
 
 
-def test_malformed_json_raises_an_error_naming_the_url(sim):
-    sim.script("GET", "/v2/Customers", body=b'[{"Id": 1, "Name": "Bj')
-    with pytest.raises(MalformedResponse, match=r"customer page 1: http://127\.0\.0\.1:\d+/v2/Customers.*not JSON"):
-        list(connector(sim).records("customer"))
+def test_malformed_json_raises_an_error_naming_the_url(po_sim):
+    po_sim.script("GET", "/v2/Customers", body=b'[{"Id": 1, "Name": "Bj')
+    with pytest.raises(
+        MalformedResponse, match=r"customer page 1: http://127\.0\.0\.1:\d+/v2/Customers.*not JSON"
+    ):
+        list(connector(po_sim).records("customer"))
 
 
-def test_a_record_without_id_raises_an_error_naming_record_and_page(sim):
-    sim.script("GET", "/v2/Customers", body=[{"Id": 1, "Name": "Ola"}, {"Name": "Kari uten Id"}])
+def test_a_record_without_id_raises_an_error_naming_record_and_page(po_sim):
+    po_sim.script("GET", "/v2/Customers", body=[{"Id": 1, "Name": "Ola"}, {"Name": "Kari uten Id"}])
     with pytest.raises(MalformedResponse, match=r"customer record 2 of page 1 from .* has no 'Id'"):
-        list(connector(sim).records("customer"))
+        list(connector(po_sim).records("customer"))
 
 
-def test_a_record_whose_id_is_text_is_rejected_as_an_unexpected_type(sim):
-    sim.script("GET", "/v2/Customers", body=[{"Id": "1", "Name": "Ola"}])
+def test_a_record_whose_id_is_text_is_rejected_as_an_unexpected_type(po_sim):
+    po_sim.script("GET", "/v2/Customers", body=[{"Id": "1", "Name": "Ola"}])
     with pytest.raises(MalformedResponse, match=r"has Id='1' \(str\); expected an integer"):
-        list(connector(sim).records("customer"))
+        list(connector(po_sim).records("customer"))
 
 
-def test_a_v2_page_that_is_an_object_instead_of_a_list_is_rejected(sim):
-    sim.script("GET", "/v2/Customers", body={"data": []})
+def test_a_v2_page_that_is_an_object_instead_of_a_list_is_rejected(po_sim):
+    po_sim.script("GET", "/v2/Customers", body={"data": []})
     with pytest.raises(MalformedResponse, match="JSON dict where a list was expected"):
-        list(connector(sim).records("customer"))
+        list(connector(po_sim).records("customer"))
 
 
-def test_a_v1_answer_with_success_false_is_an_api_error(sim):
-    sim.script("GET", "/v1/Customer", body={"success": False, "message": "Noe gikk galt", "data": None})
+def test_a_v1_answer_with_success_false_is_an_api_error(po_sim):
+    po_sim.script("GET", "/v1/Customer", body={"success": False, "message": "Noe gikk galt", "data": None})
     with pytest.raises(ApiError, match="success=false: Noe gikk galt"):
-        list(connector(sim, api="v1").records("customer"))
+        list(connector(po_sim, api="v1").records("customer"))
 
 
-def test_a_mail_address_without_id_is_a_warning_not_a_silent_skip(sim):
-    conn = connector(sim)
+def test_a_mail_address_without_id_is_a_warning_not_a_silent_skip(po_sim):
+    conn = connector(po_sim)
     assert conn.mail_address("customer", {"Id": 1, "MailAddress": {"City": "Oslo"}}) is None
     assert conn.warnings == ["customer 1: its MailAddress has no integer 'Id'; skipped"]
 
@@ -268,15 +278,21 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
         "POWEROFFICE_V1_URL=http://file.example/\n",
         encoding="utf-8",
     )
-    settings = ConnectionSettings.from_env(environ={"POWEROFFICE_CLIENT_KEY": "from-env-client"}, dotenv_path=dotenv)
+    settings = ConnectionSettings.from_env(
+        environ={"POWEROFFICE_CLIENT_KEY": "from-env-client"}, dotenv_path=dotenv
+    )
     assert settings.application_key.get_secret_value() == "from-file-app"
     assert settings.client_key.get_secret_value() == "from-env-client"
     assert settings.v1_url == "http://file.example"
 
 
 def test_token_url_defaults_to_each_generations_own_endpoint():
-    settings = ConnectionSettings(application_key="a-key", client_key="c-key", subscription_key="s-key",
-                                  v2_url="https://goapi.poweroffice.net/Demo/v2")
+    settings = ConnectionSettings(
+        application_key="a-key",
+        client_key="c-key",
+        subscription_key="s-key",
+        v2_url="https://goapi.poweroffice.net/Demo/v2",
+    )
     assert settings.endpoint("v2").token_url == "https://goapi.poweroffice.net/Demo/OAuth/Token"
     assert settings.endpoint("v1").token_url == "https://api.poweroffice.net/OAuth/Token"
 
@@ -289,16 +305,18 @@ def test_missing_subscription_key_for_v2_is_a_config_error_naming_the_variable()
         settings.endpoint("v2")
 
 
-def test_a_fake_key_never_appears_in_debug_logs(snapshot_dir, debug_logs):
-    keys = Keys(application_key=FAKE_SECRET, client_key="klient-nøkkel-123", subscription_key="abonnement-456")
-    with running_simulator(snapshot_dir, keys=keys) as sim:
+def test_a_fake_key_never_appears_in_debug_logs(po_seed, po_debug_logs):
+    keys = Keys(
+        application_key=FAKE_SECRET, client_key="klient-nøkkel-123", subscription_key="abonnement-456"
+    )
+    with running_simulator(po_seed, keys=keys) as sim:
         conn = connector(sim)
         list(conn.records("customer"))
         sim.revoke_tokens()
         list(conn.records("supplier"))
         token = conn.client.tokens.get()
     basic = base64.b64encode(f"{FAKE_SECRET}:klient-nøkkel-123".encode()).decode()
-    text = debug_logs.text
+    text = po_debug_logs.text
     assert "GET" in text  # the requests were logged
     assert FAKE_SECRET not in text
     assert basic not in text

@@ -96,9 +96,13 @@ def fetch(
     entities: Annotated[
         Optional[str], typer.Option("--entities", help="Comma list: customer,supplier,contactperson,address")
     ] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only records changed after this ISO-8601 time")] = None,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Only records changed after this ISO-8601 time")
+    ] = None,
     tenant: Annotated[Optional[str], typer.Option("--tenant", help="Tenant label for the manifest")] = None,
-    flow_doc: Annotated[Optional[Path], typer.Option("--flow", help="Read the entities this dataflow document uses")] = None,
+    flow_doc: Annotated[
+        Optional[Path], typer.Option("--flow", help="Read the entities this dataflow document uses")
+    ] = None,
 ) -> None:
     """Read a flow's entities from PowerOffice Go into a snapshot directory.
 
@@ -126,15 +130,20 @@ def fetch(
 
 @app.command()
 def simulate(
-    snapshot: Annotated[Path, typer.Option("--snapshot", help="Snapshot directory to seed from", show_default=False)],
+    snapshot: Annotated[
+        Path, typer.Option("--snapshot", help="Snapshot directory to seed from", show_default=False)
+    ],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     rate_limit: Annotated[
         Optional[float], typer.Option("--rate-limit", help="Requests/second per generation; 429 beyond")
     ] = None,
-    fault_rate: Annotated[float, typer.Option("--fault-rate", help="Share of 5xx answers and dropped connections")] = 0.0,
+    fault_rate: Annotated[
+        float, typer.Option("--fault-rate", help="Share of 5xx answers and dropped connections")
+    ] = 0.0,
     state: Annotated[Optional[Path], typer.Option("--state", help="State file kept across restarts")] = None,
     token_lifetime: Annotated[
-        Optional[float], typer.Option("--token-lifetime", help="Token lifetime in seconds (default 1200 v2, 600 v1)")
+        Optional[float],
+        typer.Option("--token-lifetime", help="Token lifetime in seconds (default 1200 v2, 600 v1)"),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the fault injection")] = 0,
 ) -> None:

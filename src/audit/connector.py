@@ -101,7 +101,9 @@ def since_text(value: str) -> str:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)") from None
+        raise ConfigError(
+            f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)"
+        ) from None
     text = value.strip()
     return text if parsed.tzinfo else text + "Z"
 
@@ -194,7 +196,7 @@ class PowerOfficeConnector:
         pool = ThreadPoolExecutor(max_workers=ep.concurrency, thread_name_prefix="contacts")
         try:
             with self._bar(f"{self.api} contactperson", total=len(parents), unit="parent") as bar:
-                for job, found in zip(jobs, pool.map(lambda j: work(j, since), jobs)):
+                for job, found in zip(jobs, pool.map(lambda j: work(j, since), jobs), strict=True):
                     bar.update(len(job))
                     yield from found
         finally:
@@ -217,7 +219,9 @@ class PowerOfficeConnector:
         except HttpStatusError as exc:
             if exc.status != 404:
                 raise
-            self.warn(f"contact persons of party {parent}: {exc.url} answered 404 (deleted meanwhile?); skipped")
+            self.warn(
+                f"contact persons of party {parent}: {exc.url} answered 404 (deleted meanwhile?); skipped"
+            )
         return out
 
     # -- derived addresses -------------------------------------------------------------
@@ -239,13 +243,18 @@ class PowerOfficeConnector:
             return None
         key = ID_KEY[self.api]
         if not _is_id(address.get(key)):
-            self.warn(f"{parent_entity} {parent_id}: its {MAIL_ADDRESS_KEY[self.api]} has no integer {key!r}; skipped")
+            self.warn(
+                f"{parent_entity} {parent_id}: its {MAIL_ADDRESS_KEY[self.api]} has no integer "
+                f"{key!r}; skipped"
+            )
             return None
         return address
 
     # -- paging core -------------------------------------------------------------------
 
-    def _pages(self, route: str, params: dict[str, Any], since: str | None, entity: str) -> Iterator[list[Record]]:
+    def _pages(
+        self, route: str, params: dict[str, Any], since: str | None, entity: str
+    ) -> Iterator[list[Record]]:
         query = dict(params)
         if since:
             if self.api == "v2":
@@ -278,13 +287,16 @@ class PowerOfficeConnector:
                     '{"data": [...], "success": true} wrapper'
                 )
             if body.get("success") is False:
-                raise ApiError(f"{entity} page {page_no}: {url} answered success=false: {body.get('message', '')}")
+                raise ApiError(
+                    f"{entity} page {page_no}: {url} answered success=false: {body.get('message', '')}"
+                )
             body = body["data"]
             if body is None:
                 return []
         if not isinstance(body, list):
             raise MalformedResponse(
-                f"{entity} page {page_no}: {url} answered a JSON {type(body).__name__} where a list was expected"
+                f"{entity} page {page_no}: {url} answered a JSON {type(body).__name__} where a list "
+                "was expected"
             )
         key = ID_KEY[self.api]
         for i, record in enumerate(body, start=1):
@@ -293,7 +305,11 @@ class PowerOfficeConnector:
                 raise MalformedResponse(f"{where} is a JSON {type(record).__name__}, not an object")
             if key not in record:
                 other = "id" if key == "Id" else "Id"
-                hint = f" (it has {other!r}: is the {self.api} URL pointing at the other generation?)" if other in record else ""
+                hint = (
+                    f" (it has {other!r}: is the {self.api} URL pointing at the other generation?)"
+                    if other in record
+                    else ""
+                )
                 raise MalformedResponse(f"{where} has no {key!r}{hint}")
             if not _is_id(record[key]):
                 raise MalformedResponse(

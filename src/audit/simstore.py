@@ -217,7 +217,10 @@ class Store:
                 "version": STATE_VERSION,
                 "clock": self._last.isoformat(),
                 "entities": {
-                    e: [{"generation": it.generation, "record": it.record} for _, it in sorted(self.items[e].items())]
+                    e: [
+                        {"generation": it.generation, "record": it.record}
+                        for _, it in sorted(self.items[e].items())
+                    ]
                     for e in SERVED_ENTITIES
                 },
             }

@@ -92,7 +92,8 @@ _SUBSCRIPTION_MISSING = (
     "requests to an API."
 )
 _SUBSCRIPTION_INVALID = (
-    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
+    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active "
+    "subscription."
 )
 _V1_FILTER = re.compile(r"^\s*lastChanged\s+(ge|gt)\s+datetimeoffset'([^']+)'\s*$", re.IGNORECASE)
 _V2_RESOURCES = {"Customers": "customer", "Suppliers": "supplier"}
@@ -282,7 +283,10 @@ class Simulator:
         """Bind and serve in a daemon thread; returns ``self`` once it accepts requests."""
         self.bind()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="po-simulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="po-simulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -453,10 +457,18 @@ class Simulator:
 # -- the HTTP application -----------------------------------------------------------------
 
 
-def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None,
-          content_type: str = "application/json; charset=utf-8") -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, headers=dict(headers or {}),
-                    content_type=content_type)
+def _json(
+    body: Any,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = "application/json; charset=utf-8",
+) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        headers=dict(headers or {}),
+        content_type=content_type,
+    )
 
 
 def _problem(status: int, title: str, detail: str = "") -> Response:
@@ -478,7 +490,11 @@ def _v1_error(status: int, message: str) -> Response:
 
 
 def _error(generation: str, status: int, title: str, detail: str = "") -> Response:
-    return _problem(status, title, detail) if generation == "v2" else _v1_error(status, f"{title}: {detail}".strip(": "))
+    return (
+        _problem(status, title, detail)
+        if generation == "v2"
+        else _v1_error(status, f"{title}: {detail}".strip(": "))
+    )
 
 
 def _generation(path: str) -> str:
@@ -498,7 +514,10 @@ def _build_app(sim: Simulator) -> Flask:
         if gen == "v2":
             key = request.headers.get("Ocp-Apim-Subscription-Key")
             if key != sim.keys.subscription_key:
-                return _json({"statusCode": 401, "message": _SUBSCRIPTION_INVALID if key else _SUBSCRIPTION_MISSING}, 401)
+                return _json(
+                    {"statusCode": 401, "message": _SUBSCRIPTION_INVALID if key else _SUBSCRIPTION_MISSING},
+                    401,
+                )
         bucket = sim._buckets.get(gen)
         if bucket is not None:
             wait = bucket.take()
@@ -507,7 +526,10 @@ def _build_app(sim: Simulator) -> Flask:
                 with sim._stats_lock:
                     sim._stats.rate_limited += 1
                 return _json(
-                    {"statusCode": "429", "message": f"Rate limit is exceeded. Try again in {seconds} seconds."},
+                    {
+                        "statusCode": "429",
+                        "message": f"Rate limit is exceeded. Try again in {seconds} seconds.",
+                    },
                     429,
                     headers={"Retry-After": str(seconds)},
                 )
@@ -520,8 +542,9 @@ def _build_app(sim: Simulator) -> Flask:
                 sim._stats.injected_errors += 1
             with sim._rng_lock:
                 status = sim._rng.choice((500, 502, 503, 504))
-            return _error(gen, status, "Service Unavailable" if status == 503 else "Server Error",
-                          "an injected fault")
+            return _error(
+                gen, status, "Service Unavailable" if status == 503 else "Server Error", "an injected fault"
+            )
         if request.path.rstrip("/").lower().endswith("/oauth/token"):
             return None
         auth = request.headers.get("Authorization", "")
@@ -535,8 +558,12 @@ def _build_app(sim: Simulator) -> Flask:
             return _unauthorized(gen)
         scripted = sim._take_script(request.method, request.path)
         if scripted is not None:
-            return Response(scripted.body, status=scripted.status, headers=scripted.headers,
-                            content_type=scripted.headers.get("Content-Type", "application/json; charset=utf-8"))
+            return Response(
+                scripted.body,
+                status=scripted.status,
+                headers=scripted.headers,
+                content_type=scripted.headers.get("Content-Type", "application/json; charset=utf-8"),
+            )
         return None
 
     @app.after_request
@@ -551,7 +578,9 @@ def _build_app(sim: Simulator) -> Flask:
 
     @app.errorhandler(405)
     def _not_allowed(_: Exception) -> Response:
-        return _error(_generation(request.path), 405, "Method Not Allowed", f"{request.method} {request.path}")
+        return _error(
+            _generation(request.path), 405, "Method Not Allowed", f"{request.method} {request.path}"
+        )
 
     def served(entity: str, n: int) -> None:
         with sim._stats_lock:
@@ -585,7 +614,9 @@ def _build_app(sim: Simulator) -> Flask:
     def v2_list(entity: str) -> Response:
         q = v2_query()
         if "$top" in q or "$skip" in q:
-            return _problem(400, "Bad Request", "OData $top/$skip are not supported; use PageNumber and PageSize")
+            return _problem(
+                400, "Bad Request", "OData $top/$skip are not supported; use PageNumber and PageSize"
+            )
         try:
             page = int(q.get("pagenumber", 1))
             size = int(q.get("pagesize", 5000))
@@ -626,8 +657,9 @@ def _build_app(sim: Simulator) -> Flask:
             try:
                 rec = sim.store.patch_v2(entity, rid, ops, parent)
             except StoreError as exc:
-                return _problem(exc.status, {404: "Not Found", 409: "Conflict"}.get(exc.status, "Bad Request"),
-                                str(exc))
+                return _problem(
+                    exc.status, {404: "Not Found", 409: "Conflict"}.get(exc.status, "Bad Request"), str(exc)
+                )
             served(entity, 1)
             return _json(rec)
         rec = sim.store.get(entity, "v2", rid, parent)
@@ -637,7 +669,9 @@ def _build_app(sim: Simulator) -> Flask:
         return _json(rec)
 
     for resource, entity in _V2_RESOURCES.items():
-        app.add_url_rule(f"/v2/{resource}", f"v2_list_{entity}", (lambda e=entity: v2_list(e)), methods=["GET"])
+        app.add_url_rule(
+            f"/v2/{resource}", f"v2_list_{entity}", (lambda e=entity: v2_list(e)), methods=["GET"]
+        )
         app.add_url_rule(
             f"/v2/{resource}/<int:rid>",
             f"v2_one_{entity}",
@@ -701,10 +735,17 @@ def _build_app(sim: Simulator) -> Flask:
         return _json({"data": rec, "success": True})
 
     for resource, entity in _V1_RESOURCES.items():
-        app.add_url_rule(f"/v1/{resource}", f"v1_list_{entity}", (lambda e=entity: v1_page(e)), methods=["GET"])
-        app.add_url_rule(f"/v1/{resource}", f"v1_post_{entity}", (lambda e=entity: v1_post(e)), methods=["POST"])
         app.add_url_rule(
-            f"/v1/{resource}/<int:rid>", f"v1_one_{entity}", (lambda rid, e=entity: v1_one(e, rid)), methods=["GET"]
+            f"/v1/{resource}", f"v1_list_{entity}", (lambda e=entity: v1_page(e)), methods=["GET"]
+        )
+        app.add_url_rule(
+            f"/v1/{resource}", f"v1_post_{entity}", (lambda e=entity: v1_post(e)), methods=["POST"]
+        )
+        app.add_url_rule(
+            f"/v1/{resource}/<int:rid>",
+            f"v1_one_{entity}",
+            (lambda rid, e=entity: v1_one(e, rid)),
+            methods=["GET"],
         )
         app.add_url_rule(
             f"/v1/{resource}/<int:pid>/Contact",

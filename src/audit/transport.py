@@ -227,7 +227,9 @@ class TokenProvider:
                 "a JSON access_token"
             ) from None
         if not isinstance(value, str) or not value:
-            raise MalformedResponse(f"the token endpoint {redaction.redact_url(ep.token_url)} gave an empty token")
+            raise MalformedResponse(
+                f"the token endpoint {redaction.redact_url(ep.token_url)} gave an empty token"
+            )
         redaction.register_secret(value)
         self.issued += 1
         lead = max(lifetime - ep.token_refresh_margin, lifetime / 2)
@@ -343,8 +345,10 @@ class ApiClient:
                     )
                 self.tokens.invalidate(token)
                 if attempt == 1:
-                    log.info("401 from %s: renewing the access token and trying once more",
-                             redaction.redact_url(response.url))
+                    log.info(
+                        "401 from %s: renewing the access token and trying once more",
+                        redaction.redact_url(response.url),
+                    )
                     continue
                 raise AuthError(
                     f"the API refused a freshly issued access token ({method} "
@@ -373,7 +377,9 @@ class ApiClient:
     ) -> requests.Response:
         """Send with the retry policy; returns the final response (any status) or raises."""
         ep = self.endpoint
-        retry_on: tuple[type[BaseException], ...] = (_Retryable, *_NETWORK_ERRORS) if idempotent else (_Retryable,)
+        retry_on: tuple[type[BaseException], ...] = (
+            (_Retryable, *_NETWORK_ERRORS) if idempotent else (_Retryable,)
+        )
         retrying = Retrying(
             retry=retry_if_exception_type(retry_on),
             wait=_WaitRetryAfter(ep),
