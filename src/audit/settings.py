@@ -15,6 +15,7 @@ line arguments. Variables:
                                     (v2: the v2 URL without ``/v2`` + ``/OAuth/Token``;
                                     v1: ``{v1 URL}/OAuth/Token``)
 ``POWEROFFICE_RATE_LIMIT``          client-side requests/second (default 10 v2, 50 v1)
+``POWEROFFICE_RATE_BURST``          slots the client-side bucket holds (default 2)
 ``POWEROFFICE_PAGE_SIZE``           records per page (default 5000 v2, 1000 v1)
 ``POWEROFFICE_CONCURRENCY``         parallel per-parent reads (default 4)
 ``POWEROFFICE_RETRIES``             attempts per request before giving up (default 6)
@@ -58,6 +59,7 @@ _ENV_FIELDS = {
     ENV_V1_URL: "v1_url",
     ENV_TOKEN_URL: "token_url",
     "POWEROFFICE_RATE_LIMIT": "rate_limit",
+    "POWEROFFICE_RATE_BURST": "rate_burst",
     "POWEROFFICE_PAGE_SIZE": "page_size",
     "POWEROFFICE_CONCURRENCY": "concurrency",
     "POWEROFFICE_RETRIES": "max_attempts",
@@ -104,6 +106,7 @@ class Endpoint:
     client_key: SecretStr
     subscription_key: SecretStr | None
     rate_limit: float
+    rate_burst: float
     page_size: int
     concurrency: int
     contact_batch_size: int
@@ -129,6 +132,9 @@ class ConnectionSettings(BaseModel):
     v1_url: str = DEFAULT_V1_URL
     token_url: str | None = None
     rate_limit: float | None = Field(default=None, gt=0)
+    #: Slots the client-side bucket can hold. 2 lets a request that waited on a slow
+    #: answer make up its lost slot; over any T seconds at most ``rate_burst + R*T`` go.
+    rate_burst: float = Field(default=2.0, ge=1)
     page_size: int | None = Field(default=None, ge=1, le=20000)
     concurrency: int = Field(default=4, ge=1, le=64)
     contact_batch_size: int = Field(default=50, ge=1, le=500)
@@ -234,6 +240,7 @@ class ConnectionSettings(BaseModel):
             client_key=self.client_key,
             subscription_key=self.subscription_key if api == "v2" else None,
             rate_limit=self.rate_limit or (10.0 if api == "v2" else 50.0),
+            rate_burst=self.rate_burst,
             page_size=self.page_size or (5000 if api == "v2" else 1000),
             concurrency=self.concurrency,
             contact_batch_size=self.contact_batch_size,

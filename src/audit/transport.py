@@ -79,8 +79,10 @@ class _Retryable(Exception):
 class RateLimiter:
     """A thread-safe token bucket: ``rate`` requests per second, bursts up to ``burst``.
 
-    :meth:`acquire` blocks until a request may go. With the default ``burst=1`` requests
-    are spaced evenly ``1/rate`` apart, which never exceeds ``rate`` in any window.
+    :meth:`acquire` blocks until a request may go. With ``burst=1`` requests are spaced
+    evenly ``1/rate`` apart; a larger ``burst`` lets a caller that was held up by a slow
+    answer make up the slots it missed. Over any ``T`` seconds at most ``burst + rate*T``
+    requests go.
     """
 
     def __init__(self, rate: float, burst: float = 1.0, clock=time.monotonic, sleep=time.sleep):
@@ -265,7 +267,9 @@ class ApiClient:
         The HTTP session to use; a new one (pool sized for ``endpoint.concurrency``)
         when omitted. An injected session is not closed by :meth:`close`.
     limiter
-        The rate limiter; one of ``endpoint.rate_limit`` requests/second when omitted.
+        The rate limiter; a bucket of ``endpoint.rate_limit`` requests/second holding
+        ``endpoint.rate_burst`` slots when omitted. Pass one limiter to several clients
+        that share a key (v2's limit is per subscription key).
     """
 
     def __init__(
@@ -278,7 +282,7 @@ class ApiClient:
         self.endpoint = endpoint
         self._own_session = session is None
         self.session = session or make_session(pool_size=endpoint.concurrency + 2)
-        self.limiter = limiter or RateLimiter(endpoint.rate_limit)
+        self.limiter = limiter or RateLimiter(endpoint.rate_limit, burst=endpoint.rate_burst)
         self.clock = clock
         self.tokens = TokenProvider(self)
         self.requests_sent = 0
