@@ -342,3 +342,14 @@ def test_rate_limiter_spaces_requests_one_over_rate_apart():
     for _ in range(5):
         limiter.acquire()
     assert waits == pytest.approx([0.1, 0.1, 0.1, 0.1])
+
+
+def test_a_429_without_retry_after_waits_as_long_as_its_body_says():
+    import requests
+
+    from audit.transport import _retry_after_seconds
+
+    response = requests.Response()
+    response.status_code = 429
+    response._content = b'{"statusCode": "429", "message": "Rate limit is exceeded. Try again in 3 seconds."}'
+    assert _retry_after_seconds(response) == 3.0

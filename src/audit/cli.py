@@ -184,13 +184,20 @@ def simulate(
         sim.bind()
     except OSError as exc:
         raise ConfigError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc})") from None
+    import signal
+
+    def _stop(signum, frame):  # SIGTERM (service managers, `kill`) stops it like Ctrl+C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     output.simulator_ready(sim.urls())
     try:
-        sim.serve_forever()
+        sim.serve_forever()  # returns on Ctrl+C (werkzeug catches it) or SIGTERM
     except KeyboardInterrupt:
-        output.info("simulator stopped")
+        pass
     finally:
         sim.stop()
+    output.info("simulator stopped")
 
 
 def _setup_logging() -> None:

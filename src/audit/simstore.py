@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonpatch
-import jsonpointer
 
 from . import poweroffice
 from .errors import SnapshotError
@@ -289,14 +288,14 @@ class Store:
                 path = op.get("path")
                 if not isinstance(path, str) or not path.startswith("/"):
                     raise StoreError(400, f"operation {op!r} has no JSON Pointer path")
-                dotted = ".".join(jsonpointer.JsonPointer(path).parts)
+                dotted = ".".join(jsonpatch.JsonPointer(path).parts)
                 if poweroffice.is_read_only(dotted):
                     raise StoreError(400, f"{path} is read-only")
                 touched_mail |= dotted.split(".")[0] == "MailAddress"
                 prepared.append(self._lenient(current, op))
             try:
                 patched = jsonpatch.apply_patch(current, prepared)
-            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise StoreError(400, f"the patch does not apply: {exc}") from None
             self._check_number(entity, rid, patched.get("Number"), "Number")
             stamp = self.stamp()
@@ -313,7 +312,7 @@ class Store:
         object (``/MailAddress`` for ``/MailAddress/City``) is created."""
         if op.get("op") not in ("replace", "add"):
             return op
-        parts = jsonpointer.JsonPointer(op["path"]).parts
+        parts = jsonpatch.JsonPointer(op["path"]).parts
         node: Any = doc
         for part in parts[:-1]:
             if isinstance(node, dict):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -111,9 +112,18 @@ class RateLimiter:
         return wait
 
 
+_TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+
+
 def _retry_after_seconds(response: requests.Response) -> float | None:
+    """The wait the server asks for: ``Retry-After`` (seconds or an HTTP date), else the
+    429 body's "Try again in N seconds", else ``None``."""
     value = response.headers.get("Retry-After")
     if not value:
+        if response.status_code == 429:
+            found = _TRY_AGAIN.search(response.text[:500])
+            if found:
+                return float(found.group(1))
         return None
     try:
         return max(0.0, float(value))
