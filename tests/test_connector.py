@@ -353,3 +353,12 @@ def test_a_429_without_retry_after_waits_as_long_as_its_body_says():
     response.status_code = 429
     response._content = b'{"statusCode": "429", "message": "Rate limit is exceeded. Try again in 3 seconds."}'
     assert _retry_after_seconds(response) == 3.0
+
+
+def test_an_invalid_tuning_value_is_a_config_error_naming_the_variable():
+    with pytest.raises(ConfigError, match="POWEROFFICE_PAGE_SIZE") as caught:
+        ConnectionSettings.from_env(
+            environ={"POWEROFFICE_PAGE_SIZE": "0", "POWEROFFICE_APPLICATION_KEY": FAKE_SECRET},
+            dotenv_path=None,
+        )
+    assert FAKE_SECRET not in str(caught.value)

@@ -18,6 +18,9 @@ line arguments. Variables:
 ``POWEROFFICE_RATE_BURST``          slots the client-side bucket holds (default 2)
 ``POWEROFFICE_PAGE_SIZE``           records per page (default 5000 v2, 1000 v1)
 ``POWEROFFICE_CONCURRENCY``         parallel per-parent reads (default 4)
+``POWEROFFICE_CONTACT_BATCH``       v2 parents per ``/ContactPersons`` call (default 50)
+``POWEROFFICE_V1_CONTACT_ROUTE``    v1 contact persons of a party (default
+                                    ``/Customer/{id}/Contact/``, for suppliers too)
 ``POWEROFFICE_RETRIES``             attempts per request before giving up (default 6)
 ``POWEROFFICE_TIMEOUT``             read timeout in seconds (default 60)
 ==================================  ===================================================
@@ -62,6 +65,8 @@ _ENV_FIELDS = {
     "POWEROFFICE_RATE_BURST": "rate_burst",
     "POWEROFFICE_PAGE_SIZE": "page_size",
     "POWEROFFICE_CONCURRENCY": "concurrency",
+    "POWEROFFICE_CONTACT_BATCH": "contact_batch_size",
+    "POWEROFFICE_V1_CONTACT_ROUTE": "v1_contact_route",
     "POWEROFFICE_RETRIES": "max_attempts",
     "POWEROFFICE_TIMEOUT": "read_timeout",
 }
@@ -147,6 +152,13 @@ class ConnectionSettings(BaseModel):
     retry_after_max: float = Field(default=60.0, ge=0)
     #: v1 route of a party's contact persons; ``{id}`` is the customer's or supplier's id.
     v1_contact_route: str = "/Customer/{id}/Contact/"
+
+    @field_validator("v1_contact_route")
+    @classmethod
+    def _has_id(cls, value: str) -> str:
+        if "{id}" not in value:
+            raise ValueError("must contain {id}")
+        return value
 
     @field_validator("v2_url", "v1_url", "token_url")
     @classmethod
