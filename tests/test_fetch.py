@@ -14,6 +14,7 @@ from poweroffice_fixtures import (
     CONTACT_PERSONS,
     CUSTOMERS,
     FAKE_SECRET,
+    SUPPLIERS,
     many_customers,
     read_jsonl,
     settings_for,
@@ -89,6 +90,11 @@ def test_audit_fetch_writes_one_jsonl_per_entity_and_a_manifest(po_sim, tmp_path
     assert (manifest["api"], manifest["tenant"], manifest["base_url"]) == ("v2", "Demo AS", po_sim.v2_url)
 
 
+def test_a_fetch_shows_no_progress_bar_when_stderr_is_not_a_terminal(po_sim, tmp_path):
+    done = audit("fetch", "--api", "v1", "--out", str(tmp_path / "snap"), env=po_sim.env())
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 def test_fetched_records_are_exactly_the_records_the_api_returned(po_sim, tmp_path):
     fetch(po_sim, tmp_path / "snap")
     lines = (tmp_path / "snap" / "customer.jsonl").read_text(encoding="utf-8").splitlines()
@@ -144,15 +150,17 @@ def test_incremental_fetch_with_nothing_changed_keeps_the_watermark(po_sim, tmp_
 # -- faults ---------------------------------------------------------------------------
 
 
-def test_a_fetch_through_injected_5xx_and_dropped_connections_equals_a_clean_fetch(tmp_path):
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_a_fetch_through_injected_5xx_and_dropped_connections_equals_a_clean_fetch(tmp_path, api):
     seed = write_snapshot(
-        tmp_path / "seed", {"customer": many_customers(60), "contactperson": CONTACT_PERSONS}
+        tmp_path / "seed",
+        {"customer": many_customers(60), "supplier": SUPPLIERS, "contactperson": CONTACT_PERSONS},
     )
     tuning = {"page_size": 5, "contact_batch_size": 10, "max_attempts": 12}
     with running_simulator(seed) as clean_sim:
-        fetch(clean_sim, tmp_path / "clean", settings=tuning)
+        fetch(clean_sim, tmp_path / "clean", api=api, settings=tuning)
     with running_simulator(seed, faults=Faults(error_rate=0.1, drop_rate=0.1, seed=11)) as faulty:
-        fetch(faulty, tmp_path / "faulty", settings=tuning)
+        fetch(faulty, tmp_path / "faulty", api=api, settings=tuning)
         stats = faulty.stats()
     assert stats["injected_errors"] > 0 and stats["dropped"] > 0
     assert snapshot_files(tmp_path / "faulty") == snapshot_files(tmp_path / "clean")
