@@ -16,6 +16,9 @@ import pytest
 
 from audit.flow import Flow, Link, MergeRule, Pair, PropertyMap
 
+# The PowerOffice Go connector/simulator fixtures (po_clean_env, po_seed, po_sim, ...).
+pytest_plugins = ["poweroffice_fixtures"]
+
 
 def _cell(text: str) -> tuple[bool, Any]:
     text = text.strip()
@@ -70,3 +73,4 @@ def flow(*pairs: Pair) -> Flow:
 @pytest.fixture(autouse=True)
 def _no_gx_analytics(monkeypatch):
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")
+

@@ -230,3 +230,139 @@ def suites_command(
             for path in write_suites(parsed, out, policy):
                 output.line(str(path))
     raise typer.Exit(1 if stale else 0)
+
+
+# =====================================================================================
+# PowerOffice Go: fetch and simulate (connector)
+# =====================================================================================
+
+
+@app.command()
+def fetch(
+    api: Annotated[str, typer.Option("--api", help="API generation: v1 or v2", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Snapshot directory to write", show_default=False)],
+    entities: Annotated[
+        Optional[str], typer.Option("--entities", help="Comma list: customer,supplier,contactperson,address")
+    ] = None,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Only records changed after this ISO-8601 time")
+    ] = None,
+    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Tenant label for the manifest")] = None,
+    flow_doc: Annotated[
+        Optional[Path], typer.Option("--flow", help="Read the entities this dataflow document uses")
+    ] = None,
+) -> None:
+    """Read a flow's entities from PowerOffice Go into a snapshot directory.
+
+    Keys and URLs come from POWEROFFICE_* environment variables or a .env file.
+    """
+    from .errors import ConfigError
+    from .fetch import fetch_snapshot
+
+    if api not in ("v1", "v2"):
+        raise ConfigError(f"--api {api!r}: use v1 or v2")
+    names: list[str] | None = None
+    if entities:
+        names = [e.strip() for e in entities.split(",") if e.strip()]
+    if flow_doc is not None:
+        from .dataflow import parse_file
+
+        flow_entities = parse_file(flow_doc).entities()
+        names = (names or []) + [e for e in flow_entities if e not in (names or [])]
+    _setup_logging()
+    result = fetch_snapshot(out, api, entities=names, since=since, tenant=tenant)  # type: ignore[arg-type]
+    for warning in result.warnings:
+        output.warning(warning)
+    output.fetch_summary(result.manifest, str(out))
+
+
+@app.command()
+def simulate(
+    snapshot: Annotated[
+        Path, typer.Option("--snapshot", help="Snapshot directory to seed from", show_default=False)
+    ],
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
+    rate_limit: Annotated[
+        Optional[float], typer.Option("--rate-limit", help="Requests/second per generation; 429 beyond")
+    ] = None,
+    fault_rate: Annotated[
+        float, typer.Option("--fault-rate", help="Share of 5xx answers and dropped connections")
+    ] = 0.0,
+    state: Annotated[Optional[Path], typer.Option("--state", help="State file kept across restarts")] = None,
+    token_lifetime: Annotated[
+        Optional[float],
+        typer.Option("--token-lifetime", help="Token lifetime in seconds (default 1200 v2, 600 v1)"),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fault injection")] = 0,
+) -> None:
+    """Serve a local PowerOffice Go API (v2 and v1) seeded from a snapshot directory."""
+    from .errors import ConfigError
+    from .settings import ConnectionSettings
+    from .simulator import Keys, Simulator
+
+    if not snapshot.is_dir() and not (state and state.is_file()):
+        raise ConfigError(f"--snapshot {snapshot}: not a directory")
+    if not 0.0 <= fault_rate <= 1.0:
+        raise ConfigError("--fault-rate must be between 0 and 1")
+    if rate_limit is not None and rate_limit <= 0:
+        raise ConfigError("--rate-limit must be positive")
+    settings = ConnectionSettings.from_env()  # same keys as `audit fetch`, .env included
+
+    def _value(secret, default: str) -> str:
+        return secret.get_secret_value() if secret is not None else default
+
+    defaults = Keys()
+    keys = Keys(
+        application_key=_value(settings.application_key, defaults.application_key),
+        client_key=_value(settings.client_key, defaults.client_key),
+        subscription_key=_value(settings.subscription_key, defaults.subscription_key),
+    )
+    _setup_logging()
+    sim = Simulator(
+        snapshot if snapshot.is_dir() else None,
+        port=port,
+        rate_limit=rate_limit,
+        fault_rate=fault_rate,
+        state_file=state,
+        token_lifetime=token_lifetime,
+        keys=keys,
+        seed=seed,
+    )
+    try:
+        sim.bind()
+    except OSError as exc:
+        raise ConfigError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc})") from None
+    import signal
+
+    def _stop(signum, frame):  # SIGTERM (service managers, `kill`) stops it like Ctrl+C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    output.simulator_ready(sim.urls())
+    try:
+        sim.serve_forever()  # returns on Ctrl+C (werkzeug catches it) or SIGTERM
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    output.info("simulator stopped")
+
+
+def _setup_logging() -> None:
+    """Warnings (and, with AUDIT_LOG_LEVEL, more) on stderr, with secrets redacted."""
+    import logging
+    import os
+
+    from . import redaction
+
+    level = os.environ.get("AUDIT_LOG_LEVEL", "WARNING").upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("audit: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redaction.RedactingFilter())
+    root = logging.getLogger("audit")
+    if not any(getattr(h, "_audit_cli", False) for h in root.handlers):
+        handler._audit_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+    root.setLevel(getattr(logging, level, logging.WARNING))
+    redaction.install()

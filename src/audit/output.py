@@ -107,3 +107,56 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
         print("  findings: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
     if out_dir:
         print(f"  written to {out_dir}", file=out)
+
+
+# --- connector, fetch and simulator -------------------------------------------------
+
+
+def progress(desc: str, total: int | None = None, unit: str = "rec"):
+    """A tqdm progress bar on stderr, silent when stderr is not a terminal.
+
+    The bar is a context manager with ``update(n)``; callers never print themselves.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        desc=desc,
+        total=total,
+        unit=unit,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+        dynamic_ncols=True,
+    )
+
+
+def warning(message: str) -> None:
+    """A warning for the user on stderr, prefixed with ``audit: warning:``."""
+    print(f"audit: warning: {message}", file=sys.stderr)
+
+
+def fetch_summary(manifest: dict[str, Any], out_dir: str) -> None:
+    """What ``audit fetch`` wrote: one line per entity, then the watermark."""
+    out = _out()
+    kind = f"changes since {manifest['since']}" if manifest.get("since") else "full"
+    tenant = f" tenant {manifest['tenant']}" if manifest.get("tenant") else ""
+    print(f"{out_dir}: {manifest['api']} {kind} snapshot of {manifest['base_url']}{tenant}", file=out)
+    counts = manifest.get("counts", {})
+    width = max((len(e) for e in counts), default=0)
+    for entity, count in counts.items():
+        print(f"  {entity:<{width}}  {count:>8} records", file=out)
+    print(f"  watermark: {manifest.get('watermark') or '-'}", file=out)
+    print(
+        f"  requests: {manifest.get('requests', 0)}, retries: {manifest.get('retries', 0)}, "
+        f"429s: {manifest.get('rate_limited', 0)}",
+        file=out,
+    )
+
+
+def simulator_ready(urls: dict[str, str]) -> None:
+    """The simulator's URLs, printed once it accepts requests."""
+    out = _out()
+    print("PowerOffice Go simulator ready (Ctrl+C stops it)", file=out)
+    for name, url in urls.items():
+        print(f"  {name:<9} {url}", file=out)
+    out.flush()

@@ -1,0 +1,321 @@
+"""The PowerOffice Go simulator, spoken to with plain requests on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import pytest
+import requests
+from poweroffice_fixtures import (
+    CUSTOMERS,
+    subprocess_env,
+    write_snapshot,
+)
+
+from audit.poweroffice import to_v1
+from audit.simulator import (
+    DEMO_APPLICATION_KEY,
+    DEMO_CLIENT_KEY,
+    DEMO_SUBSCRIPTION_KEY,
+    Faults,
+    running_simulator,
+)
+
+SUB = {"Ocp-Apim-Subscription-Key": DEMO_SUBSCRIPTION_KEY}
+
+pytestmark = pytest.mark.usefixtures("po_clean_env")
+
+
+def basic(app=DEMO_APPLICATION_KEY, client=DEMO_CLIENT_KEY) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{app}:{client}".encode()).decode()}
+
+
+def token(s, api="v2") -> str:
+    url = s.v2_token_url if api == "v2" else s.v1_token_url
+    headers = {**basic(), **(SUB if api == "v2" else {})}
+    r = requests.post(url, headers=headers, data={"grant_type": "client_credentials"}, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def v2(s, method, path, **kw):
+    headers = {**SUB, "Authorization": f"Bearer {token(s)}", **kw.pop("headers", {})}
+    return requests.request(method, s.v2_url + path, headers=headers, timeout=5, **kw)
+
+
+def v1(s, method, path, **kw):
+    headers = {"Authorization": f"Bearer {token(s, 'v1')}", **kw.pop("headers", {})}
+    return requests.request(method, s.v1_url + path, headers=headers, timeout=5, **kw)
+
+
+# -- tokens and keys ------------------------------------------------------------------
+
+
+def test_token_answer_has_bearer_type_and_lifetime(po_sim):
+    r = requests.post(
+        po_sim.v2_token_url, headers={**basic(), **SUB}, data={"grant_type": "client_credentials"}
+    )
+    body = r.json()
+    assert (body["token_type"], body["expires_in"]) == ("bearer", 1200)
+    assert len(body["access_token"]) > 20
+
+
+def test_token_endpoint_refuses_a_wrong_key_pair_with_invalid_client(po_sim):
+    r = requests.post(
+        po_sim.v2_token_url,
+        headers={**basic(client="feil"), **SUB},
+        data={"grant_type": "client_credentials"},
+    )
+    assert (r.status_code, r.json()) == (400, {"error": "invalid_client"})
+
+
+def test_v2_call_with_a_wrong_subscription_key_gets_401_in_api_management_words(po_sim):
+    r = requests.post(
+        po_sim.v2_token_url,
+        headers={**basic(), "Ocp-Apim-Subscription-Key": "feil"},
+        data={"grant_type": "client_credentials"},
+    )
+    assert r.status_code == 401
+    assert "invalid subscription key" in r.json()["message"]
+
+
+def test_v1_token_needs_no_subscription_key(po_sim):
+    r = requests.post(po_sim.v1_token_url, headers=basic(), data={"grant_type": "client_credentials"})
+    assert (r.status_code, r.json()["expires_in"]) == (200, 600)
+
+
+def test_an_expired_token_gets_401_problem_details(po_seed):
+    import time
+
+    with running_simulator(po_seed, token_lifetime=0.2) as s:
+        t = token(s)
+        time.sleep(0.3)
+        r = requests.get(s.v2_url + "/Customers", headers={**SUB, "Authorization": f"Bearer {t}"})
+    assert r.status_code == 401
+    assert r.json()["title"] == "Unauthorized" and r.json()["status"] == 401
+
+
+def test_a_v1_token_is_not_accepted_by_v2(po_sim):
+    r = requests.get(
+        po_sim.v2_url + "/Customers", headers={**SUB, "Authorization": f"Bearer {token(po_sim, 'v1')}"}
+    )
+    assert r.status_code == 401
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def test_v2_pages_by_page_number_and_size(po_sim):
+    r = v2(po_sim, "GET", "/Customers", params={"PageNumber": 2, "PageSize": 2})
+    assert [c["Id"] for c in r.json()] == [4]
+
+
+def test_v2_empty_page_is_204_no_content(po_sim):
+    r = v2(po_sim, "GET", "/Customers", params={"PageNumber": 3, "PageSize": 2})
+    assert (r.status_code, r.content) == (204, b"")
+
+
+def test_v2_refuses_odata_paging_with_400(po_sim):
+    r = v2(po_sim, "GET", "/Customers", params={"$top": 2})
+    assert r.status_code == 400 and r.json()["status"] == 400
+
+
+def test_v2_last_changed_filter_is_exclusive(po_sim):
+    r = v2(
+        po_sim, "GET", "/Customers", params={"lastChangedDateTimeOffsetGreaterThan": "2024-01-02T10:00:00Z"}
+    )
+    assert [c["Id"] for c in r.json()] == [4]
+
+
+def test_v2_fields_parameter_limits_the_fields(po_sim):
+    r = v2(po_sim, "GET", "/Suppliers", params={"Fields": "Id"})
+    assert r.json() == [{"Id": 3}, {"Id": 5}]
+
+
+def test_v2_contact_persons_are_filtered_by_contact_ids(po_sim):
+    r = v2(po_sim, "GET", "/ContactPersons", params={"contactIds": "3,4"})
+    assert [c["Id"] for c in r.json()] == [8, 9]
+
+
+def test_v1_wraps_lists_and_filters_inclusively(po_sim):
+    r = v1(
+        po_sim, "GET", "/Customer/", params={"$filter": "lastChanged ge datetimeoffset'2024-01-02T10:00:00Z'"}
+    )
+    body = r.json()
+    assert body["success"] is True
+    assert [c["id"] for c in body["data"]] == [2, 4]
+
+
+def test_v1_serves_v2_seed_records_in_v1_shape(po_sim):
+    body = v1(po_sim, "GET", "/Customer/1").json()
+    assert body["data"] == to_v1("customer", CUSTOMERS[0])
+    assert body["data"]["mailAddress"]["zipCode"] == "0150"
+
+
+def test_v2_serves_v1_seed_records_in_v2_shape(tmp_path):
+    v1_customer = {
+        "id": 11,
+        "code": 3,
+        "name": "Ærlig Østby",
+        "lastChanged": "2024-03-01T08:00:00Z",
+        "mailAddress": {"id": 77, "city": "Bodø", "zipCode": "0801", "isPrimary": True},
+    }
+    seed = write_snapshot(tmp_path / "v1seed", {"customer": [v1_customer]})
+    with running_simulator(seed) as s:
+        got = v2(s, "GET", "/Customers/11").json()
+        same = v1(s, "GET", "/Customer/11").json()["data"]
+    assert got["Name"] == "Ærlig Østby" and got["MailAddress"] == {
+        "Id": 77,
+        "City": "Bodø",
+        "ZipCode": "0801",
+    }
+    assert same == v1_customer
+
+
+def test_unknown_id_is_404_problem_details_on_v2(po_sim):
+    r = v2(po_sim, "GET", "/Customers/999")
+    assert r.status_code == 404 and r.json()["title"] == "Not Found"
+
+
+def test_unknown_id_is_404_with_success_false_on_v1(po_sim):
+    r = v1(po_sim, "GET", "/Customer/999")
+    assert r.status_code == 404 and r.json()["success"] is False
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+def test_patch_with_a_nested_path_changes_the_city_and_stamps_last_changed(po_sim):
+    before = v2(po_sim, "GET", "/Customers/1").json()
+    patch = [{"op": "replace", "path": "/MailAddress/City", "value": "Bærum"}]
+    r = v2(
+        po_sim, "PATCH", "/Customers/1", json=patch, headers={"Content-Type": "application/json-patch+json"}
+    )
+    after = r.json()
+    assert after["MailAddress"]["City"] == "Bærum"
+    assert after["LastChangedDateTimeOffset"] > before["LastChangedDateTimeOffset"]
+    assert after["MailAddress"]["LastChangedDateTimeOffset"] == after["LastChangedDateTimeOffset"]
+
+
+def test_patch_of_a_field_the_record_lacks_adds_it(po_sim):
+    r = v2(
+        po_sim,
+        "PATCH",
+        "/Suppliers/5",
+        json=[{"op": "replace", "path": "/MailAddress/City", "value": "Hamar"}],
+    )
+    assert r.status_code == 200 and r.json()["MailAddress"]["City"] == "Hamar"
+
+
+def test_patch_of_a_contact_person_goes_through_its_contact_id(po_sim):
+    r = v2(
+        po_sim, "PATCH", "/ContactPersons/3/8", json=[{"op": "replace", "path": "/LastName", "value": "Ås"}]
+    )
+    assert r.json()["LastName"] == "Ås"
+    assert v2(po_sim, "PATCH", "/ContactPersons/1/8", json=[]).status_code == 404
+
+
+def test_patch_of_the_read_only_id_is_400(po_sim):
+    r = v2(po_sim, "PATCH", "/Customers/1", json=[{"op": "replace", "path": "/Id", "value": 5}])
+    assert r.status_code == 400 and "read-only" in r.json()["detail"]
+
+
+def test_patch_to_a_customer_number_in_use_is_409_conflict(po_sim):
+    r = v2(po_sim, "PATCH", "/Customers/1", json=[{"op": "replace", "path": "/Number", "value": 10002}])
+    assert r.status_code == 409 and r.json()["title"] == "Conflict"
+
+
+def test_v1_post_replaces_the_whole_object_and_stamps_last_changed(po_sim):
+    record = v1(po_sim, "GET", "/Customer/2").json()["data"]
+    record["emailAddress"] = "ase@example.no"
+    r = v1(po_sim, "POST", "/Customer", json=record)
+    saved = r.json()["data"]
+    assert saved["emailAddress"] == "ase@example.no"
+    assert saved["lastChanged"] > record["lastChanged"]
+    assert v2(po_sim, "GET", "/Customers/2").json()["EmailAddress"] == "ase@example.no"
+
+
+def test_v1_post_with_a_code_in_use_is_409_with_success_false(po_sim):
+    record = v1(po_sim, "GET", "/Customer/2").json()["data"]
+    record["code"] = 10001
+    r = v1(po_sim, "POST", "/Customer", json=record)
+    assert r.status_code == 409 and r.json()["success"] is False
+
+
+def test_state_file_keeps_writes_across_a_restart(po_seed, tmp_path):
+    state = tmp_path / "state.json"
+    with running_simulator(po_seed, state_file=state) as s:
+        v2(
+            s,
+            "PATCH",
+            "/Customers/4",
+            json=[{"op": "replace", "path": "/Name", "value": "Kjøkkenhagen Nord AS"}],
+        )
+    with running_simulator(po_seed, state_file=state) as s:
+        assert v2(s, "GET", "/Customers/4").json()["Name"] == "Kjøkkenhagen Nord AS"
+
+
+# -- limits and faults ----------------------------------------------------------------
+
+
+def test_requests_beyond_the_rate_limit_get_429_with_retry_after(po_seed):
+    with running_simulator(po_seed, rate_limit=2, rate_burst=2) as s:
+        t = token(s)
+        answers = [
+            requests.get(s.v2_url + "/Customers", headers={**SUB, "Authorization": f"Bearer {t}"})
+            for _ in range(3)
+        ]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited and limited[0].headers["Retry-After"] == "1"
+    assert limited[0].json() == {
+        "statusCode": "429",
+        "message": "Rate limit is exceeded. Try again in 1 seconds.",
+    }
+
+
+def test_a_dropped_connection_closes_the_socket_without_an_answer(po_seed):
+    with running_simulator(po_seed, faults=Faults(drop_rate=1.0)) as s:
+        with pytest.raises(requests.ConnectionError):
+            requests.post(
+                s.v2_token_url, headers={**basic(), **SUB}, data={"grant_type": "client_credentials"}
+            )
+
+
+def test_fault_injection_repeats_with_the_same_seed(po_seed):
+    def statuses() -> list[int]:
+        with running_simulator(po_seed, faults=Faults(error_rate=0.5, seed=42)) as s:
+            return [
+                requests.post(
+                    s.v2_token_url, headers={**basic(), **SUB}, data={"grant_type": "client_credentials"}
+                ).status_code
+                for _ in range(12)
+            ]
+
+    first = statuses()
+    assert first == statuses()
+    assert any(code >= 500 for code in first) and 200 in first
+
+
+def test_audit_simulate_prints_its_urls_and_serves_until_stopped(po_seed):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "audit", "simulate", "--snapshot", str(po_seed), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]
+        v2_url = lines[1].split()[-1]
+        token_url = lines[2].split()[-1]
+        r = requests.post(
+            token_url, headers={**basic(), **SUB}, data={"grant_type": "client_credentials"}, timeout=5
+        )
+        assert "ready" in lines[0]
+        assert v2_url.startswith("http://127.0.0.1:") and v2_url.endswith("/v2")
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
