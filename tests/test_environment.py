@@ -47,3 +47,10 @@ def test_environment_yml_uses_conda_forge():
 def test_every_dependency_is_pinned_in_the_lock():
     pinned = {_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines() if "==" in line}
     assert _pyproject() <= pinned
+
+
+def test_ci_runs_the_readme_test_command():
+    readme_lines = (ROOT / "README.md").read_text().splitlines()
+    test_command = readme_lines[2]
+    assert "pytest" in test_command
+    assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()

@@ -366,3 +366,24 @@ def _setup_logging() -> None:
         root.propagate = False
     root.setLevel(getattr(logging, level, logging.WARNING))
     redaction.install()
+
+
+# =========================================================================== nightly
+@app.command("nightly")
+def nightly_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Nightly YAML: jobs of flow + tenants")] = Path(
+        "nightly.demo.yaml"
+    ),
+    timeout_minutes: Annotated[
+        Optional[float], typer.Option("--timeout-minutes", help="Wall-clock limit per job (overrides the file)")
+    ] = None,
+) -> None:
+    """Run the audit notebook with papermill for every configured flow and tenants."""
+    from .nightly import load_config, run_nightly
+
+    cfg = load_config(config)
+    if timeout_minutes is not None:
+        cfg.timeout_minutes = timeout_minutes
+    result = run_nightly(cfg)
+    output.nightly_summary(result)
+    raise typer.Exit(result.exit_code)

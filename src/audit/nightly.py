@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -54,15 +54,25 @@ SECRET_NAME = re.compile(r"(key|token|secret|password)", re.IGNORECASE)
 _EXTERNAL_ERRORS = {"ExternalError", "ApiError", "AuthError", "ApiUnreachable"}
 
 
+class ApiSide(BaseModel):
+    """A tenant read from the PowerOffice Go API at run time. Its keys come from the
+    environment (or ``.env``) under ``env_prefix`` (``POWEROFFICE_`` by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api: Literal["v1", "v2"]
+    env_prefix: str = "POWEROFFICE_"
+
+
 class Job(BaseModel):
-    """One audit: a flow and its two tenants (snapshot directories)."""
+    """One audit: a flow and its two tenants (snapshot directories, or the API)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     flow: Path
-    source: Path
-    target: Path
+    source: Path | ApiSide
+    target: Path | ApiSide
     links: Path | None = None
     config: Path | None = None
     source_label: str = ""
@@ -102,7 +112,7 @@ def load_config(path: str | Path) -> NightlyConfig:
     for job in config.jobs:
         for attr in ("flow", "source", "target", "links", "config"):
             value = getattr(job, attr)
-            if value is not None and not value.is_absolute() and not value.exists() and (base / value).exists():
+            if isinstance(value, Path) and not value.is_absolute() and not value.exists() and (base / value).exists():
                 setattr(job, attr, base / value)
     return config
 
@@ -141,16 +151,23 @@ def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
     """The papermill parameters of one job (paths as text; never a secret)."""
     params: dict[str, Any] = {
         "flow": str(job.flow),
-        "source": str(job.source),
-        "target": str(job.target),
         "links": str(job.links) if job.links else "",
         "config": str(job.config) if job.config else "",
         "out": str(run_dir),
         "history": str(history),
-        "source_label": job.source_label or str(job.source),
-        "target_label": job.target_label or str(job.target),
     }
-    bad = [name for name in params if SECRET_NAME.search(name)]
+    for side in ("source", "target"):
+        spec = getattr(job, side)
+        label = getattr(job, f"{side}_label")
+        if isinstance(spec, ApiSide):
+            params[side] = ""
+            params[f"{side}_api"] = spec.api
+            params[f"{side}_env_prefix"] = spec.env_prefix
+            params[f"{side}_label"] = label or f"{side} ({spec.api} API)"
+        else:
+            params[side] = str(spec)
+            params[f"{side}_label"] = label or str(spec)
+    bad = [name for name in params if SECRET_NAME.search(name.replace("env_prefix", ""))]
     if bad:
         raise ConfigError(f"secrets must come from the environment, not notebook parameters: {bad}")
     return params

@@ -19,10 +19,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -43,9 +43,13 @@ class AuditParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     flow: Path
-    source: Path
-    target: Path
+    source: Path | None = None
+    target: Path | None = None
     out: Path
+    source_api: Literal["", "v1", "v2"] = ""
+    target_api: Literal["", "v1", "v2"] = ""
+    source_env_prefix: str = "POWEROFFICE_"
+    target_env_prefix: str = "POWEROFFICE_"
     links: Path | None = None
     config: Path | None = None
     history: Path | None = Path("reports/history")
@@ -53,17 +57,30 @@ class AuditParameters(BaseModel):
     target_label: str = ""
     report: bool = True
 
-    @field_validator("links", "config", "history", mode="before")
+    @field_validator("source", "target", "links", "config", "history", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
 
-    @field_validator("flow", "source", "target", "links", "config")
+    @field_validator("flow", "links", "config")
     @classmethod
     def _exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.exists():
             raise ValueError(f"{value} does not exist")
         return value
+
+    @model_validator(mode="after")
+    def _sides(self) -> AuditParameters:
+        for side in ("source", "target"):
+            path, api = getattr(self, side), getattr(self, f"{side}_api")
+            if api:
+                if path is None:
+                    setattr(self, side, self.out / "snapshots" / side)
+            elif path is None:
+                raise ValueError(f"{side}: give a snapshot directory, or {side}_api to fetch one")
+            elif not path.exists():
+                raise ValueError(f"{side}: {path} does not exist")
+        return self
 
     @classmethod
     def check(cls, **params: Any) -> AuditParameters:
@@ -123,9 +140,55 @@ class NotebookRun:
         return pl.DataFrame({"status": list(counts), "findings": list(counts.values())})
 
 
+def prefixed_environ(prefix: str, dotenv_path: str | Path = ".env") -> dict[str, str] | None:
+    """The environment (and ``.env``) with ``PREFIX*`` variables renamed to
+    ``POWEROFFICE_*``, so that each tenant's keys can live under their own prefix
+    (``TENANT_A_APPLICATION_KEY`` ...). ``None`` for the plain ``POWEROFFICE_`` prefix."""
+    import os
+
+    if prefix in ("", "POWEROFFICE_"):
+        return None
+    values: dict[str, str] = {}
+    if Path(dotenv_path).is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ)
+    renamed = {k: v for k, v in values.items() if not k.startswith("POWEROFFICE_")}
+    for key, value in values.items():
+        if key.startswith(prefix):
+            renamed["POWEROFFICE_" + key[len(prefix):]] = value
+    return renamed
+
+
+def fetch_side(params: AuditParameters, side: str, progress: bool = True) -> Path:
+    """Fetch one side's tenant from the API into its snapshot directory (keys from the
+    environment under the side's prefix)."""
+    from .dataflow import parse_file
+    from .fetch import fetch_snapshot
+    from .flow import entity_file_stem
+    from .settings import ConnectionSettings
+
+    flow = parse_file(params.flow)
+    names = [p.source_entity if side == "source" else p.target_entity for p in flow.pairs]
+    entities = list(dict.fromkeys(entity_file_stem(n) for n in names))
+    environ = prefixed_environ(getattr(params, f"{side}_env_prefix"))
+    settings = ConnectionSettings.from_env(environ=environ)
+    directory = getattr(params, side)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    fetch_snapshot(directory, getattr(params, f"{side}_api"), entities=entities, settings=settings,
+                   tenant=getattr(params, f"{side}_label") or side, progress=progress)
+    return directory
+
+
 def run_notebook_audit(params: AuditParameters, progress: bool = True) -> NotebookRun:
-    """Run the audit with checked parameters, write outputs, history and report."""
+    """Run the audit with checked parameters (fetching API sides first), write outputs,
+    history and report."""
     from .engine import run_audit, write_outputs
+
+    for side in ("source", "target"):
+        if getattr(params, f"{side}_api"):
+            fetch_side(params, side, progress=progress)
 
     step = None
     if progress:

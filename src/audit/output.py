@@ -160,3 +160,14 @@ def simulator_ready(urls: dict[str, str]) -> None:
     for name, url in urls.items():
         print(f"  {name:<9} {url}", file=out)
     out.flush()
+
+
+def nightly_summary(result: Any) -> None:
+    """One line per nightly job and where its report and notebook are."""
+    labels = {0: "in sync", 1: "DRIFT", 2: "BAD INPUT", 3: "FAILED"}
+    for job in result.jobs:
+        print(f"{job.name}: {labels.get(job.exit_code, job.exit_code)} - {job.message} ({job.seconds:.0f} s)",
+              file=sys.stdout)
+        if job.report:
+            print(f"  report:   {job.report}", file=sys.stdout)
+        print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
