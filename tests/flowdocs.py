@@ -42,7 +42,9 @@ def section(
     sx, sy = f"{a} {x}".strip(), f"{b} {y}".strip()
     parts = [f"{heading}\n{'-' * len(heading)}\n"]
     if merge is not None:
-        parts.append(f"Before any synchronization can take place, a link between a {sx} and a {sy} must be established.\n")
+        parts.append(
+            f"Before any synchronization can take place, a link between a {sx} and a {sy} must be established.\n"
+        )
     if every:
         parts.append(f"Every {sx} will be synchronized with a {sy}.\n")
     if condition:
@@ -50,9 +52,7 @@ def section(
     if create_when:
         parts.append(create_when + "\n")
     if merge is not None:
-        parts.append(
-            f"A {sx} will merge with a {sy} if one of the following property combinations match:\n"
-        )
+        parts.append(f"A {sx} will merge with a {sy} if one of the following property combinations match:\n")
         parts.append(table(list(merge), [f"{sx} Property", f"{sy} Property"]))
     parts.append(
         f"Once a link between a {sx} and a {sy} is established, it will keep in sync between "
@@ -74,6 +74,7 @@ def document(
     head = title_block(source, target)
     body = (
         f"{head}\nGenerated: {generated}\n\n{intro}\n"
-        f"This technical document provides a detailed overview of the Sesam Talk data flow from {source} to {target}.\n\n"
+        "This technical document provides a detailed overview of the Sesam Talk data flow "
+        f"from {source} to {target}.\n\n"
     )
     return body + "\n".join(sections)

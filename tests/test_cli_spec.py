@@ -37,8 +37,11 @@ def test_spec_json_on_the_seed_prints_the_contract_object():
     ]
     assert data["pairs"][0]["merge_rules"] == [{"source": "MailAddress.Id", "target": "id"}]
     assert data["pairs"][1]["properties"][0] == {
-        "source": "city", "target": "mailAddress.city", "datatype": "string",
-        "datatype_raw": '"string"', "conditions": [],
+        "source": "city",
+        "target": "mailAddress.city",
+        "datatype": "string",
+        "datatype_raw": '"string"',
+        "conditions": [],
     }
 
 

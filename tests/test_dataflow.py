@@ -84,18 +84,33 @@ def test_merge_table_rows_are_alternatives_in_order(rows):
 
 def test_conditional_link_sentence_is_kept_as_condition():
     sentence = "When a Alpha Deal has a 100% probability of beeing sold, it  will be synchronized with a Beta Order."
-    text = document(sections=[section("Alpha Deal to Beta Order", "Alpha", "Deal", "Beta", "Order", every=False, condition=sentence)])
+    text = document(
+        sections=[
+            section("Alpha Deal to Beta Order", "Alpha", "Deal", "Beta", "Order", every=False, condition=sentence)
+        ]
+    )
     link = parse_text(text).pairs[0].link
     assert link.condition == sentence
     assert link.every is False
 
 
 def test_create_when_sentence_is_kept():
-    sentence = "A new Beta Customers will be created from a Alpha Contactperson if it is connected to a Alpha Order that is synchronized into Beta."
+    sentence = (
+        "A new Beta Customers will be created from a Alpha Contactperson if it is connected to "
+        "a Alpha Order that is synchronized into Beta."
+    )
     text = document(
         sections=[
-            section("Alpha Contactperson to Beta Customers", "Alpha", "Contactperson", "Beta", "Customers",
-                    every=False, create_when=sentence, merge=[("emailAddress", "EmailAddress")])
+            section(
+                "Alpha Contactperson to Beta Customers",
+                "Alpha",
+                "Contactperson",
+                "Beta",
+                "Customers",
+                every=False,
+                create_when=sentence,
+                merge=[("emailAddress", "EmailAddress")],
+            )
         ]
     )
     pair = parse_text(text).pairs[0]
@@ -104,7 +119,9 @@ def test_create_when_sentence_is_kept():
 
 
 def test_empty_target_label_gives_empty_string_and_entity_from_heading():
-    text = document("HubSpot", "", sections=[section("HubSpot Product to  Inventory", "HubSpot", "Product", "", "Inventory")])
+    text = document(
+        "HubSpot", "", sections=[section("HubSpot Product to  Inventory", "HubSpot", "Product", "", "Inventory")]
+    )
     flow = parse_text(text)
     assert flow.target_system == ""
     pair = flow.pairs[0]
@@ -113,10 +130,19 @@ def test_empty_target_label_gives_empty_string_and_entity_from_heading():
 
 
 def test_heading_label_spelled_differently_from_title_is_recognised():
-    text = document("Powerofficego", "PowerOfficeGo", sections=[
-        section("PowerOffice GO Customers (human data) to PowerOfficeGo Contactperson",
-                "PowerOffice GO", "Customers (human data)", "PowerOfficeGo", "Contactperson")
-    ])
+    text = document(
+        "Powerofficego",
+        "PowerOfficeGo",
+        sections=[
+            section(
+                "PowerOffice GO Customers (human data) to PowerOfficeGo Contactperson",
+                "PowerOffice GO",
+                "Customers (human data)",
+                "PowerOfficeGo",
+                "Contactperson",
+            )
+        ],
+    )
     pair = parse_text(text).pairs[0]
     assert (pair.source_entity, pair.target_entity) == ("Customers (human data)", "Contactperson")
     assert pair.source_label == "PowerOffice GO"
@@ -130,10 +156,26 @@ def test_heading_with_unknown_label_warns_and_still_parses():
 
 
 def test_repeated_heading_is_merged_once_with_a_warning():
-    one = section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", every=False, merge=[("x", "x")],
-                  properties=[("p", "P", '"string"')])
-    two = section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", every=False, merge=[("x", "x"), ("y", "y")],
-                  properties=[("q", "Q", '"integer"')])
+    one = section(
+        "Alpha A to Beta B",
+        "Alpha",
+        "A",
+        "Beta",
+        "B",
+        every=False,
+        merge=[("x", "x")],
+        properties=[("p", "P", '"string"')],
+    )
+    two = section(
+        "Alpha A to Beta B",
+        "Alpha",
+        "A",
+        "Beta",
+        "B",
+        every=False,
+        merge=[("x", "x"), ("y", "y")],
+        properties=[("q", "Q", '"integer"')],
+    )
     flow = parse_text(document(sections=[one, two]))
     assert len(flow.pairs) == 1
     pair = flow.pairs[0]
@@ -144,7 +186,11 @@ def test_repeated_heading_is_merged_once_with_a_warning():
 
 def test_condition_clause_is_split_from_the_path():
     props = [("designation", "DepartmentId (Dependant on having wd:Q703534 in JobTitle)", '"string"')]
-    prop = parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])).pairs[0].properties[0]
+    prop = (
+        parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)]))
+        .pairs[0]
+        .properties[0]
+    )
     assert prop.target == "DepartmentId"
     assert prop.conditions == (Condition("wd:Q703534", "JobTitle"),)
 
@@ -152,27 +198,48 @@ def test_condition_clause_is_split_from_the_path():
 def test_repeated_condition_clause_without_separator_is_listed_once():
     clause = "Dependant on having wd:Q17517 in phone_numbers.name"
     props = [(f"phone_numbers.number ({clause * 4})", "PhoneNumber", '"string"')]
-    prop = parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])).pairs[0].properties[0]
+    prop = (
+        parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)]))
+        .pairs[0]
+        .properties[0]
+    )
     assert prop.source == "phone_numbers.number"
     assert prop.conditions == (Condition("wd:Q17517", "phone_numbers.name"),)
 
 
 def test_condition_with_empty_value_keeps_the_empty_string():
     props = [("designation", "DepartmentId (Dependant on having  in JobTitle)", '"string"')]
-    prop = parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])).pairs[0].properties[0]
+    prop = (
+        parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)]))
+        .pairs[0]
+        .properties[0]
+    )
     assert prop.conditions == (Condition("", "JobTitle"),)
 
 
 def test_special_cell_and_one_source_to_several_targets_are_kept():
     props = [("$original_id", "id", '"string"'), ("name", "Name", '"string"'), ("name", "name", '"string"')]
-    pair = parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])).pairs[0]
-    assert [(p.source, p.target) for p in pair.properties] == [("$original_id", "id"), ("name", "Name"), ("name", "name")]
+    pair = parse_text(
+        document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])
+    ).pairs[0]
+    assert [(p.source, p.target) for p in pair.properties] == [
+        ("$original_id", "id"),
+        ("name", "Name"),
+        ("name", "name"),
+    ]
 
 
 @pytest.mark.parametrize(
     "cell,datatype",
-    [('"string"', "string"), ('"integer"', "integer"), ('"float"', "float"), ('"boolean"', "boolean"),
-     ('"list"', "list"), ('"decimal"', "decimal"), ("N/A", None)],
+    [
+        ('"string"', "string"),
+        ('"integer"', "integer"),
+        ('"float"', "float"),
+        ('"boolean"', "boolean"),
+        ('"list"', "list"),
+        ('"decimal"', "decimal"),
+        ("N/A", None),
+    ],
 )
 def test_known_datatypes_are_mapped_and_raw_text_kept(cell, datatype):
     props = [("a", "b", cell)]
@@ -184,7 +251,9 @@ def test_known_datatypes_are_mapped_and_raw_text_kept(cell, datatype):
 
 def test_code_fragment_datatype_is_unknown_with_a_warning():
     cell = '"datetime-format","%Y-%m-%d","_."]'
-    flow = parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=[("d", "D", cell)])]))
+    flow = parse_text(
+        document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=[("d", "D", cell)])])
+    )
     prop = flow.pairs[0].properties[0]
     assert (prop.datatype, prop.datatype_raw) == (None, cell)
     assert any("unknown data type" in w for w in flow.warnings)
@@ -192,7 +261,9 @@ def test_code_fragment_datatype_is_unknown_with_a_warning():
 
 def test_inconsistent_casing_of_paths_is_kept_as_written():
     props = [("lastName", "LastName", '"string"'), ("LastName", "lastName", '"string"')]
-    pair = parse_text(document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])).pairs[0]
+    pair = parse_text(
+        document(sections=[section("Alpha A to Beta B", "Alpha", "A", "Beta", "B", properties=props)])
+    ).pairs[0]
     assert [(p.source, p.target) for p in pair.properties] == [("lastName", "LastName"), ("LastName", "lastName")]
 
 
@@ -244,16 +315,15 @@ def test_row_with_an_extra_cell_is_an_error_naming_its_line():
 
 def test_merge_table_with_three_columns_is_an_error():
     merge_sentence = "A Alpha A will merge with a Beta B if one of the following property combinations match:"
-    bad = (
-        "Alpha A to Beta B\n-----------------\n" + merge_sentence + "\n\n"
-        + table([("x", "y", "z")], ["a", "b", "c"])
-    )
+    bad = "Alpha A to Beta B\n-----------------\n" + merge_sentence + "\n\n" + table([("x", "y", "z")], ["a", "b", "c"])
     err = _error(document(sections=[bad]))
     assert "merge table" in str(err) and "expected 2" in str(err)
 
 
 def test_heading_without_to_is_an_error_naming_its_line():
-    text = document(sections=["Alpha Things\n------------\nEvery Alpha Thing will be synchronized with a Beta Thing.\n"])
+    text = document(
+        sections=["Alpha Things\n------------\nEvery Alpha Thing will be synchronized with a Beta Thing.\n"]
+    )
     err = _error(text)
     assert err.line == text.splitlines().index("Alpha Things") + 1
     assert "' to '" in str(err)

@@ -108,8 +108,20 @@ def test_parquet_format_keeps_nested_structs(tmp_path, flow):
 
 def test_demo_data_command_writes_manifest(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "audit", "demo-data", "--out", str(tmp_path / "demo"), "--records", "30",
-         "--flow", str(SEED)], capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "audit",
+            "demo-data",
+            "--out",
+            str(tmp_path / "demo"),
+            "--records",
+            "30",
+            "--flow",
+            str(SEED),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())
@@ -118,8 +130,20 @@ def test_demo_data_command_writes_manifest(tmp_path):
 
 def test_demo_data_command_rejects_unknown_mode(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "audit", "demo-data", "--out", str(tmp_path / "demo"), "--mode", "three",
-         "--flow", str(SEED)], capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "audit",
+            "demo-data",
+            "--out",
+            str(tmp_path / "demo"),
+            "--mode",
+            "three",
+            "--flow",
+            str(SEED),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and "--mode" not in result.stdout and "two-tenants" in result.stderr
     assert "Traceback" not in result.stderr

@@ -30,13 +30,19 @@ def _assert_exact(found: pl.DataFrame, expected: pl.DataFrame) -> None:
 
 @pytest.mark.parametrize(
     "mode,source_api,target_api",
-    [("two-tenants", "v1", "v2"), ("two-tenants", "v2", "v1"), ("two-tenants", "v2", "v2"), ("self", "v1", "v1"),
-     ("self", "v2", "v2")],
+    [
+        ("two-tenants", "v1", "v2"),
+        ("two-tenants", "v2", "v1"),
+        ("two-tenants", "v2", "v2"),
+        ("self", "v1", "v1"),
+        ("self", "v2", "v2"),
+    ],
 )
 def test_planted_drift_is_found_exactly(tmp_path, mode, source_api, target_api):
     flow = parse_file(SEED)
-    demo = generate(tmp_path / "demo", flow, records=120, seed=11, mode=mode, source_api=source_api,
-                    target_api=target_api)
+    demo = generate(
+        tmp_path / "demo", flow, records=120, seed=11, mode=mode, source_api=source_api, target_api=target_api
+    )
     result = run_audit(flow, demo.source, demo.target)
     _assert_exact(result.findings, demo.expected)
     assert result.success is False
@@ -51,9 +57,22 @@ def test_parquet_demo_audits_like_jsonl(tmp_path):
 def test_audit_run_on_the_bundled_demo_finds_the_expected_findings(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "audit", "run", "--flow", str(SEED), "--source", str(ROOT / "data/demo/source"),
-         "--target", str(ROOT / "data/demo/target"), "--out", str(out)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "audit",
+            "run",
+            "--flow",
+            str(SEED),
+            "--source",
+            str(ROOT / "data/demo/source"),
+            "--target",
+            str(ROOT / "data/demo/target"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1, result.stderr
     expected = pl.read_csv(ROOT / "data/demo/expected_findings.csv", infer_schema=False)

@@ -41,7 +41,11 @@ def _demo_job(**over) -> dict:
 def _nightly(config: Path, env: dict | None = None, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "audit", "nightly", "--config", str(config), *extra],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=600,
     )
 
 

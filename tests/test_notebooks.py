@@ -23,9 +23,12 @@ def audited(tmp_path_factory) -> Path:
     """The audit notebook executed by papermill on the demo snapshot."""
     tmp = tmp_path_factory.mktemp("nb")
     pm.execute_notebook(
-        str(ROOT / "notebooks/audit.ipynb"), str(tmp / "audit.out.ipynb"),
+        str(ROOT / "notebooks/audit.ipynb"),
+        str(tmp / "audit.out.ipynb"),
         parameters={"out": str(tmp / "run"), "history": str(tmp / "history")},
-        cwd=str(ROOT), progress_bar=False, kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
     )
     return tmp
 
@@ -59,9 +62,12 @@ def test_investigate_notebook_shows_mismatches_and_writes_decisions(audited):
     decisions = audited / "decisions.csv"
     out_nb = audited / "investigate.out.ipynb"
     pm.execute_notebook(
-        str(ROOT / "notebooks/investigate.ipynb"), str(out_nb),
+        str(ROOT / "notebooks/investigate.ipynb"),
+        str(out_nb),
         parameters={"out": str(audited / "run"), "decisions": str(decisions), "pair": "Contactperson to"},
-        cwd=str(ROOT), progress_bar=False, kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
     )
     rows = pl.read_csv(decisions, infer_schema=False)
     assert rows.height >= 2 and set(rows["decision"].fill_null("")) == {""}
@@ -71,8 +77,9 @@ def test_investigate_notebook_shows_mismatches_and_writes_decisions(audited):
 
 
 def test_lookup_shows_one_record_on_both_sides(audited):
-    inv = Investigation.load(InvestigateParameters.check(out=audited / "run", flow=SEED, source=DEMO / "source",
-                                                         target=DEMO / "target"))
+    inv = Investigation.load(
+        InvestigateParameters.check(out=audited / "run", flow=SEED, source=DEMO / "source", target=DEMO / "target")
+    )
     mism = inv.mismatches("Contactperson to", "city")
     key = mism["source_key"][0]
     table = inv.lookup("Contactperson to", key)
@@ -83,8 +90,7 @@ def test_lookup_shows_one_record_on_both_sides(audited):
 
 def test_secret_looking_parameter_is_refused():
     with pytest.raises(ConfigError, match="secrets"):
-        AuditParameters.check(flow=SEED, source=DEMO / "source", target=DEMO / "target", out="x",
-                              client_key="abc")
+        AuditParameters.check(flow=SEED, source=DEMO / "source", target=DEMO / "target", out="x", client_key="abc")
 
 
 def test_missing_snapshot_parameter_names_the_path(tmp_path):

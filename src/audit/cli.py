@@ -92,7 +92,9 @@ def demo_data(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the demo tenants into")] = Path("data/demo"),
     records: Annotated[int, typer.Option("--records", "-n", help="Records per entity (100 to 1,000,000)")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files")] = 7,
-    mode: Annotated[str, typer.Option("--mode", help="two-tenants, or self (one tenant syncing with itself)")] = "two-tenants",
+    mode: Annotated[
+        str, typer.Option("--mode", help="two-tenants, or self (one tenant syncing with itself)")
+    ] = "two-tenants",
     source_api: Annotated[str, typer.Option("--source-api", help="API generation of the source records")] = "v1",
     target_api: Annotated[str, typer.Option("--target-api", help="API generation of the target records")] = "v2",
     fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",

@@ -154,9 +154,7 @@ def _datatype(raw: str) -> str | None:
     return inner if inner in KNOWN_DATATYPES else None
 
 
-def _split_heading(
-    side: str, label: str, known_labels: Iterable[str]
-) -> tuple[str, str, bool]:
+def _split_heading(side: str, label: str, known_labels: Iterable[str]) -> tuple[str, str, bool]:
     """Split ``"<label> <Entity>"`` into (label, entity, matched_title_label)."""
     side = side.strip()
     words = side.split()
@@ -230,17 +228,13 @@ class _Parser:
                 raise self.error(f"reStructuredText error: {msg}", line)
         top = [c for c in document.children if isinstance(c, nodes.section)]
         if not top:
-            raise self.error(
-                "not a dataflow document: no title '<A> to <B> Dataflow' between '=' lines", 1
-            )
+            raise self.error("not a dataflow document: no title '<A> to <B> Dataflow' between '=' lines", 1)
         title_section = top[0]
         title = _raw(title_section[0])
         title_line = _title_line(title_section)
         m = _TITLE.match(title)
         if not m:
-            raise self.error(
-                f"not a dataflow document: title {title!r} is not '<A> to <B> Dataflow'", title_line
-            )
+            raise self.error(f"not a dataflow document: title {title!r} is not '<A> to <B> Dataflow'", title_line)
         source_system, target_system = m.group("a").strip(), m.group("b").strip()
         if len(top) > 1:
             self.warn(
@@ -309,12 +303,13 @@ class _Parser:
         if len(parts) != 2:
             # A heading of the form "<A> <X> to  <Y>" (empty target label) has one " to ".
             count = len(parts) - 1
-            raise self.error(
-                f"pair heading {heading!r} must contain ' to ' exactly once (found {count})", line
-            )
+            raise self.error(f"pair heading {heading!r} must contain ' to ' exactly once (found {count})", line)
         src = _split_heading(parts[0], source_system, known_labels)
         tgt = _split_heading(parts[1], target_system, known_labels)
-        for side, (label, entity, matched), title_label in (("source", src, source_system), ("target", tgt, target_system)):
+        for side, (label, entity, matched), title_label in (
+            ("source", src, source_system),
+            ("target", tgt, target_system),
+        ):
             if not entity:
                 raise self.error(f"pair heading {heading!r} names no {side} entity", line)
             if not matched:
@@ -379,16 +374,14 @@ class _Parser:
                 f"list-table has {len(rows[0])} columns; a merge table has 2 and a property table 3",
                 line,
             )
-        for row, row_line in zip(rows, row_lines):
+        for row, row_line in zip(rows, row_lines, strict=True):
             if len(row) != expected:
                 what = "merge" if kind == "merge" else "property"
-                raise self.error(
-                    f"{what} table row has {len(row)} column(s), expected {expected}", row_line or line
-                )
+                raise self.error(f"{what} table row has {len(row)} column(s), expected {expected}", row_line or line)
         header_rows = table["header_rows"]
         if pending is None:
             self.warn(f"{b.heading!r}: table without an introducing sentence read as {kind} table", line)
-        for row, row_line in zip(rows[header_rows:], row_lines[header_rows:]):
+        for row, row_line in zip(rows[header_rows:], row_lines[header_rows:], strict=True):
             if kind == "merge":
                 source, _ = split_conditions(row[0])
                 target, _ = split_conditions(row[1])
@@ -488,7 +481,7 @@ def parse_many(paths: Iterable[str | Path], workers: int | None = None) -> Itera
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         chunk = max(1, len(names) // (workers * 4))
-        yield from zip(names, pool.map(_parse_or_error, names, chunksize=chunk))
+        yield from zip(names, pool.map(_parse_or_error, names, chunksize=chunk), strict=True)
 
 
 def with_file(flow: Flow, file: str) -> Flow:

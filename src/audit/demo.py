@@ -57,27 +57,110 @@ Generation = Literal["v1", "v2"]
 Mode = Literal["two-tenants", "self"]
 
 FIRST_NAMES = [
-    "Kari", "Ola", "Åse", "Bjørn", "Øystein", "Ingrid", "Siri", "Håkon", "Sølvi", "Jørgen",
-    "Marit", "Per", "Anne", "Lars", "Æsa", "Tørris", "Kjærsti", "Nils", "Ragnhild", "Eirik",
-    "Solveig", "Trond", "Åsmund", "Liv", "Ståle", "Gro", "Dagfinn", "Bodil", "Øyvind", "Mette",
+    "Kari",
+    "Ola",
+    "Åse",
+    "Bjørn",
+    "Øystein",
+    "Ingrid",
+    "Siri",
+    "Håkon",
+    "Sølvi",
+    "Jørgen",
+    "Marit",
+    "Per",
+    "Anne",
+    "Lars",
+    "Æsa",
+    "Tørris",
+    "Kjærsti",
+    "Nils",
+    "Ragnhild",
+    "Eirik",
+    "Solveig",
+    "Trond",
+    "Åsmund",
+    "Liv",
+    "Ståle",
+    "Gro",
+    "Dagfinn",
+    "Bodil",
+    "Øyvind",
+    "Mette",
 ]
 LAST_NAMES = [
-    "Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen",
-    "Jensen", "Karlsen", "Berg", "Haugen", "Hagen", "Dahl", "Jørgensen", "Halvorsen", "Lund",
-    "Sørensen", "Sæther", "Bræk", "Løvås", "Ødegård", "Strøm", "Aasen", "Solberg", "Bakke",
-    "Nærø", "Kværner", "Åmodt", "Fjæreide",
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Dahl",
+    "Jørgensen",
+    "Halvorsen",
+    "Lund",
+    "Sørensen",
+    "Sæther",
+    "Bræk",
+    "Løvås",
+    "Ødegård",
+    "Strøm",
+    "Aasen",
+    "Solberg",
+    "Bakke",
+    "Nærø",
+    "Kværner",
+    "Åmodt",
+    "Fjæreide",
 ]
 PLACES = [
-    ("0150", "Oslo"), ("0161", "Oslo"), ("0250", "Oslo"), ("0484", "Oslo"), ("0661", "Oslo"),
-    ("0873", "Oslo"), ("0010", "Oslo"), ("1366", "Lysaker"), ("1530", "Moss"), ("1601", "Fredrikstad"),
-    ("2317", "Hamar"), ("2609", "Lillehammer"), ("3015", "Drammen"), ("3110", "Tønsberg"),
-    ("4006", "Stavanger"), ("4608", "Kristiansand"), ("4836", "Arendal"), ("5003", "Bergen"),
-    ("6002", "Ålesund"), ("6413", "Molde"), ("7010", "Trondheim"), ("8006", "Bodø"),
-    ("8515", "Narvik"), ("9008", "Tromsø"), ("9600", "Hammerfest"), ("9990", "Båtsfjord"),
+    ("0150", "Oslo"),
+    ("0161", "Oslo"),
+    ("0250", "Oslo"),
+    ("0484", "Oslo"),
+    ("0661", "Oslo"),
+    ("0873", "Oslo"),
+    ("0010", "Oslo"),
+    ("1366", "Lysaker"),
+    ("1530", "Moss"),
+    ("1601", "Fredrikstad"),
+    ("2317", "Hamar"),
+    ("2609", "Lillehammer"),
+    ("3015", "Drammen"),
+    ("3110", "Tønsberg"),
+    ("4006", "Stavanger"),
+    ("4608", "Kristiansand"),
+    ("4836", "Arendal"),
+    ("5003", "Bergen"),
+    ("6002", "Ålesund"),
+    ("6413", "Molde"),
+    ("7010", "Trondheim"),
+    ("8006", "Bodø"),
+    ("8515", "Narvik"),
+    ("9008", "Tromsø"),
+    ("9600", "Hammerfest"),
+    ("9990", "Båtsfjord"),
 ]
 STREETS = [
-    "Storgata", "Kongens gate", "Dronningens gate", "Øvre Slottsgate", "Sjøgata", "Fjordveien",
-    "Skogveien", "Ålgårdsvegen", "Kirkegata", "Bryggen", "Løkkeveien", "Bjørnstjerne Bjørnsons gate",
+    "Storgata",
+    "Kongens gate",
+    "Dronningens gate",
+    "Øvre Slottsgate",
+    "Sjøgata",
+    "Fjordveien",
+    "Skogveien",
+    "Ålgårdsvegen",
+    "Kirkegata",
+    "Bryggen",
+    "Løkkeveien",
+    "Bjørnstjerne Bjørnsons gate",
 ]
 COMPANY_SUFFIXES = ["AS", "Bygg AS", "Regnskap AS", "Transport AS", "Rørlegger AS", "Elektro AS", "Sjømat AS"]
 
@@ -128,7 +211,9 @@ def _people(rng: np.random.Generator, n: int, tag: str) -> pl.DataFrame:
         fold = fold.str.replace_all(a, b, literal=True)
         lfold = lfold.str.replace_all(a, b, literal=True)
     return frame.with_columns(
-        EmailAddress=pl.concat_str([fold, pl.lit("."), lfold, pl.lit(f".{tag}"), pl.int_range(pl.len()).cast(pl.Utf8), pl.lit("@example.no")]),
+        EmailAddress=pl.concat_str(
+            [fold, pl.lit("."), lfold, pl.lit(f".{tag}"), pl.int_range(pl.len()).cast(pl.Utf8), pl.lit("@example.no")]
+        ),
         AddressLine1=pl.concat_str([pl.col("Street"), pl.lit(" "), pl.col("No").cast(pl.Utf8)]),
         CountryCode=pl.when(pl.int_range(pl.len()) % 23 == 7).then(pl.lit("SE")).otherwise(pl.lit("NO")),
     ).drop("Street", "No")
@@ -258,9 +343,14 @@ def generate(
 
     def expect(pair, status, skey="", tkey="", sprop="", tprop=""):
         expected.append(
-            {"pair": pair.heading, "source_key": str(skey) if skey != "" else "",
-             "target_key": str(tkey) if tkey != "" else "", "source_property": sprop,
-             "target_property": tprop, "status": status}
+            {
+                "pair": pair.heading,
+                "source_key": str(skey) if skey != "" else "",
+                "target_key": str(tkey) if tkey != "" else "",
+                "source_property": sprop,
+                "target_property": tprop,
+                "status": status,
+            }
         )
 
     def prop(pair, source_path):
@@ -281,7 +371,13 @@ def generate(
     ids_s = np.arange(n, dtype=np.int64) + SUPPLIER_BASE
 
     suppliers = pl.DataFrame({"Id": ids_s, "Number": (ids_s - SUPPLIER_BASE + 30000)}).with_columns(
-        Name=pl.concat_str([companies["LastName"], pl.lit(" "), pl.Series(np.array(COMPANY_SUFFIXES)[rng.integers(0, len(COMPANY_SUFFIXES), n)])]),
+        Name=pl.concat_str(
+            [
+                companies["LastName"],
+                pl.lit(" "),
+                pl.Series(np.array(COMPANY_SUFFIXES)[rng.integers(0, len(COMPANY_SUFFIXES), n)]),
+            ]
+        ),
         IsPerson=pl.lit(False),
         EmailAddress=companies["EmailAddress"],
         PhoneNumber=companies["Phone"],
@@ -371,13 +467,17 @@ def generate(
     # a zip code that lost its leading zero on the customer
     zero_rows = np.flatnonzero(persons_k["ZipCode"].str.starts_with("0").to_numpy())
     r = _pick(rng, zero_rows, k, taken_k)
-    tgt_customers = _set(tgt_customers, r, "MailAddress.ZipCode", pl.col("MailAddress.ZipCode").str.strip_chars_start("0"))
+    tgt_customers = _set(
+        tgt_customers, r, "MailAddress.ZipCode", pl.col("MailAddress.ZipCode").str.strip_chars_start("0")
+    )
     if self_mode:
         src_customers = tgt_customers
     for i in r:
         expect(p_cc, "mismatch", ids_k[i], ids_k[i], "zipCode", prop(p_cc, "zipCode").target)
         if self_mode:
-            expect(p_cp, "mismatch", ids_c[i], ids_c[i], "mailAddress.zipCode", prop(p_cp, "mailAddress.zipCode").target)
+            expect(
+                p_cp, "mismatch", ids_c[i], ids_c[i], "mailAddress.zipCode", prop(p_cp, "mailAddress.zipCode").target
+            )
     planted["zip_leading_zero"] = len(r)
 
     # a value changed on one side: e-mail on the source contact person
@@ -446,9 +546,14 @@ def generate(
         more = pl.DataFrame({"Id": extra_ids}).with_columns(
             Number=pl.Series(np.arange(k) + 90000),
             Name=pl.concat_str([extra_people["FirstName"], pl.lit(" "), extra_people["LastName"]]),
-            FirstName=extra_people["FirstName"], LastName=extra_people["LastName"], IsPerson=pl.lit(True),
-            EmailAddress=extra_people["EmailAddress"], PhoneNumber=extra_people["Phone"],
-            DateOfBirth=extra_people["DateOfBirth"], IsArchived=pl.lit(False), IsActive=pl.lit(True),
+            FirstName=extra_people["FirstName"],
+            LastName=extra_people["LastName"],
+            IsPerson=pl.lit(True),
+            EmailAddress=extra_people["EmailAddress"],
+            PhoneNumber=extra_people["Phone"],
+            DateOfBirth=extra_people["DateOfBirth"],
+            IsArchived=pl.lit(False),
+            IsActive=pl.lit(True),
             LastChangedDateTimeOffset=pl.Series(_stamp(rng, k)),
             **{
                 "MailAddress.Id": pl.Series(np.arange(k, dtype=np.int64) + TARGET_ADDR_BASE + n + 1000),
@@ -518,8 +623,18 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     sides = {"tenant": source_api} if self_mode else {"source": source_api, "target": target_api}
     frames = {
-        "source": {"customer": src_customers, "supplier": src_suppliers, "contactperson": src_contacts, "address": src_addresses},
-        "target": {"customer": tgt_customers, "supplier": tgt_suppliers, "contactperson": tgt_contacts, "address": tgt_addresses},
+        "source": {
+            "customer": src_customers,
+            "supplier": src_suppliers,
+            "contactperson": src_contacts,
+            "address": src_addresses,
+        },
+        "target": {
+            "customer": tgt_customers,
+            "supplier": tgt_suppliers,
+            "contactperson": tgt_contacts,
+            "address": tgt_addresses,
+        },
     }
     counts: dict[str, dict[str, int]] = {}
     for side, generation in sides.items():
@@ -553,4 +668,6 @@ def generate(
         "expected_by_status": dict(sorted(expected_df.group_by("status").len().iter_rows())),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return DemoResult(out=out, source=source_dir, target=target_dir, counts=counts, planted=planted, expected=expected_df)
+    return DemoResult(
+        out=out, source=source_dir, target=target_dir, counts=counts, planted=planted, expected=expected_df
+    )

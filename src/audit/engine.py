@@ -23,9 +23,9 @@ with it by construction.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 

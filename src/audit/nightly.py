@@ -209,8 +209,18 @@ def run_job(job: Job, config: NightlyConfig, stamp: str) -> JobResult:
     notebook_out = run_dir / "audit.ipynb"
     params_file = run_dir / "parameters.yaml"
     params_file.write_text(yaml.safe_dump(parameters_for(job, run_dir, config.history)), encoding="utf-8")
-    cmd = [sys.executable, "-m", "papermill", str(notebook_in), str(notebook_out), "-f", str(params_file),
-           "--no-progress-bar", "--cwd", str(Path.cwd())]
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook_in),
+        str(notebook_out),
+        "-f",
+        str(params_file),
+        "--no-progress-bar",
+        "--cwd",
+        str(Path.cwd()),
+    ]
     if config.kernel:
         cmd += ["-k", config.kernel]
     started = time.monotonic()

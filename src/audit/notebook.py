@@ -157,7 +157,7 @@ def prefixed_environ(prefix: str, dotenv_path: str | Path = ".env") -> dict[str,
     renamed = {k: v for k, v in values.items() if not k.startswith("POWEROFFICE_")}
     for key, value in values.items():
         if key.startswith(prefix):
-            renamed["POWEROFFICE_" + key[len(prefix):]] = value
+            renamed["POWEROFFICE_" + key[len(prefix) :]] = value
     return renamed
 
 
@@ -176,8 +176,14 @@ def fetch_side(params: AuditParameters, side: str, progress: bool = True) -> Pat
     settings = ConnectionSettings.from_env(environ=environ)
     directory = getattr(params, side)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    fetch_snapshot(directory, getattr(params, f"{side}_api"), entities=entities, settings=settings,
-                   tenant=getattr(params, f"{side}_label") or side, progress=progress)
+    fetch_snapshot(
+        directory,
+        getattr(params, f"{side}_api"),
+        entities=entities,
+        settings=settings,
+        tenant=getattr(params, f"{side}_label") or side,
+        progress=progress,
+    )
     return directory
 
 
@@ -200,8 +206,9 @@ def run_notebook_audit(params: AuditParameters, progress: bool = True) -> Notebo
             bar.set_description_str(text[:60])
             bar.update(1)
 
-    result = run_audit(params.flow, params.source, params.target, links_dir=params.links, policy=params.config,
-                       progress=step)
+    result = run_audit(
+        params.flow, params.source, params.target, links_dir=params.links, policy=params.config, progress=step
+    )
     if progress:
         bar.close()
     if params.source_label or params.target_label:
@@ -323,8 +330,9 @@ class Investigation:
         frame = self.findings.filter(pl.col("pair") == heading)
         if prop:
             frame = frame.filter(pl.col("source_property").str.to_lowercase() == prop.lower())
-        return frame.select("source_key", "target_key", "source_property", "target_property", "status",
-                            "source_value", "target_value")
+        return frame.select(
+            "source_key", "target_key", "source_property", "target_property", "status", "source_value", "target_value"
+        )
 
     def mismatch_chart(self, pair: str = ""):
         """A bar chart of failing records per property (altair)."""
@@ -336,8 +344,11 @@ class Investigation:
         return (
             alt.Chart(data)
             .mark_bar(color="#c0392b")
-            .encode(x=alt.X("failing:Q", title="failing records"), y=alt.Y("property:N", sort="-x", title=None),
-                    tooltip=["property", "failing", "checked"])
+            .encode(
+                x=alt.X("failing:Q", title="failing records"),
+                y=alt.Y("property:N", sort="-x", title=None),
+                tooltip=["property", "failing", "checked"],
+            )
             .properties(title=self.pair_heading(pair), width=420)
         )
 
@@ -362,8 +373,15 @@ class Investigation:
                     "target value": _cell(tgt, trow, prop.target),
                 }
             )
-        return pl.DataFrame(rows, schema={"source property": pl.Utf8, "source value": pl.Utf8,
-                                          "target property": pl.Utf8, "target value": pl.Utf8})
+        return pl.DataFrame(
+            rows,
+            schema={
+                "source property": pl.Utf8,
+                "source value": pl.Utf8,
+                "target property": pl.Utf8,
+                "target value": pl.Utf8,
+            },
+        )
 
     def decisions_template(self, path: str | Path, pair: str = "", prop: str = "") -> Path:
         """Write a decisions CSV for the write-back: one row per mismatch, with a
@@ -371,8 +389,16 @@ class Investigation:
         ``target`` (the target value wins) or ``skip``."""
         frame = self.mismatches(pair, prop).filter(pl.col("status") == "mismatch")
         frame = frame.with_columns(pair=pl.lit(self.pair_heading(pair)), decision=pl.lit(""))
-        frame = frame.select("pair", "source_key", "target_key", "source_property", "target_property",
-                             "source_value", "target_value", "decision")
+        frame = frame.select(
+            "pair",
+            "source_key",
+            "target_key",
+            "source_property",
+            "target_property",
+            "source_value",
+            "target_value",
+            "decision",
+        )
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.write_csv(path)

@@ -47,10 +47,7 @@ _PARTY_FIELDS: list[tuple[str | None, str | None]] = [
     ("isArchived", "IsArchived"),
     (None, "IsActive"),
     ("lastChanged", "LastChangedDateTimeOffset"),
-] + [
-    (f"mailAddress.{v1}" if v1 else None, f"MailAddress.{v2}" if v2 else None)
-    for v1, v2 in _ADDRESS_FIELDS
-]
+] + [(f"mailAddress.{v1}" if v1 else None, f"MailAddress.{v2}" if v2 else None) for v1, v2 in _ADDRESS_FIELDS]
 
 FIELDS: dict[str, list[tuple[str | None, str | None]]] = {
     "customer": _PARTY_FIELDS,
