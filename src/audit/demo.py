@@ -395,9 +395,10 @@ def generate(
         },
     )
 
-    def customers(persons: pl.DataFrame, ids: np.ndarray, addr_base: int) -> pl.DataFrame:
+    def customers(persons: pl.DataFrame, ids: np.ndarray, addr_ids: np.ndarray, number_base: int) -> pl.DataFrame:
+        size = len(ids)
         return pl.DataFrame({"Id": ids}).with_columns(
-            Number=pl.Series(np.arange(n) + 10000),
+            Number=pl.Series(np.arange(size) + number_base),
             Name=pl.concat_str([persons["FirstName"], pl.lit(" "), persons["LastName"]]),
             FirstName=persons["FirstName"],
             LastName=persons["LastName"],
@@ -407,14 +408,14 @@ def generate(
             DateOfBirth=persons["DateOfBirth"],
             IsArchived=pl.lit(False),
             IsActive=pl.lit(True),
-            LastChangedDateTimeOffset=pl.Series(_stamp(rng, n)),
+            LastChangedDateTimeOffset=pl.Series(_stamp(rng, size)),
             **{
-                "MailAddress.Id": pl.Series(np.arange(n, dtype=np.int64) + addr_base),
+                "MailAddress.Id": pl.Series(addr_ids.astype(np.int64)),
                 "MailAddress.AddressLine1": persons["AddressLine1"],
                 "MailAddress.City": persons["City"],
                 "MailAddress.ZipCode": persons["ZipCode"],
                 "MailAddress.CountryCode": persons["CountryCode"],
-                "MailAddress.LastChangedDateTimeOffset": pl.Series(_stamp(rng, n)),
+                "MailAddress.LastChangedDateTimeOffset": pl.Series(_stamp(rng, size)),
             },
         )
 
@@ -436,13 +437,13 @@ def generate(
             },
         )
 
-    src_customers = customers(persons_c, ids_c, CUSTOMER_ADDR_BASE)
+    src_customers = customers(persons_c, ids_c, np.arange(n) + CUSTOMER_ADDR_BASE, 10000)
     src_contacts = contacts(persons_k, ids_k)
     src_suppliers = suppliers
     if self_mode:
         tgt_customers, tgt_contacts, tgt_suppliers = src_customers, src_contacts, src_suppliers
     else:
-        tgt_customers = customers(persons_k, ids_k, TARGET_ADDR_BASE)
+        tgt_customers = customers(persons_k, ids_k, np.arange(n) + TARGET_ADDR_BASE, 10000)
         tgt_contacts = contacts(persons_c, ids_c)
         tgt_suppliers = suppliers.with_columns(LastChangedDateTimeOffset=pl.Series(_stamp(rng, n)))
 
@@ -543,27 +544,7 @@ def generate(
         # target records that no source record links to
         extra_ids = np.arange(k, dtype=np.int64) + CONTACT_BASE + n + 1000
         extra_people = _people(rng, k, "x")
-        more = pl.DataFrame({"Id": extra_ids}).with_columns(
-            Number=pl.Series(np.arange(k) + 90000),
-            Name=pl.concat_str([extra_people["FirstName"], pl.lit(" "), extra_people["LastName"]]),
-            FirstName=extra_people["FirstName"],
-            LastName=extra_people["LastName"],
-            IsPerson=pl.lit(True),
-            EmailAddress=extra_people["EmailAddress"],
-            PhoneNumber=extra_people["Phone"],
-            DateOfBirth=extra_people["DateOfBirth"],
-            IsArchived=pl.lit(False),
-            IsActive=pl.lit(True),
-            LastChangedDateTimeOffset=pl.Series(_stamp(rng, k)),
-            **{
-                "MailAddress.Id": pl.Series(np.arange(k, dtype=np.int64) + TARGET_ADDR_BASE + n + 1000),
-                "MailAddress.AddressLine1": extra_people["AddressLine1"],
-                "MailAddress.City": extra_people["City"],
-                "MailAddress.ZipCode": extra_people["ZipCode"],
-                "MailAddress.CountryCode": extra_people["CountryCode"],
-                "MailAddress.LastChangedDateTimeOffset": pl.Series(_stamp(rng, k)),
-            },
-        )
+        more = customers(extra_people, extra_ids, np.arange(k) + TARGET_ADDR_BASE + n + 1000, 90000)
         tgt_customers = pl.concat([tgt_customers, more.select(tgt_customers.columns)])
         for tid in extra_ids:
             expect(p_cc, "missing_in_source", tkey=tid)

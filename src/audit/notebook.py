@@ -33,14 +33,26 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
 
 
-class AuditParameters(BaseModel):
+class _Parameters(BaseModel):
+    """Notebook parameters: unknown names are refused, problems become one ConfigError."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def check(cls, **params: Any):
+        """Validate notebook parameters; a :class:`ConfigError` lists every problem."""
+        try:
+            return cls(**params)
+        except ValidationError as exc:
+            raise ConfigError(f"notebook parameters: {_problems(exc)}") from None
+
+
+class AuditParameters(_Parameters):
     """Parameters of ``notebooks/audit.ipynb``.
 
     Paths must exist (``out`` and ``history`` are created). Empty strings mean "not
     given" for the optional ``links`` and ``config``.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     flow: Path
     source: Path | None = None
@@ -84,17 +96,14 @@ class AuditParameters(BaseModel):
 
     @classmethod
     def check(cls, **params: Any) -> AuditParameters:
-        """Validate notebook parameters; a :class:`ConfigError` lists every problem."""
+        """Validate notebook parameters; names that look like secrets are refused first."""
         secretish = [name for name in params if _SECRET.search(name)]
         if secretish:
             raise ConfigError(
                 f"parameters {secretish} look like secrets; keys come from the environment or .env, "
                 "never from notebook parameters"
             )
-        try:
-            return cls(**params)
-        except ValidationError as exc:
-            raise ConfigError(f"notebook parameters: {_problems(exc)}") from None
+        return super().check(**params)
 
 
 @dataclass
@@ -224,10 +233,8 @@ def run_notebook_audit(params: AuditParameters, progress: bool = True) -> Notebo
 
 
 # --------------------------------------------------------------------------- investigation
-class InvestigateParameters(BaseModel):
+class InvestigateParameters(_Parameters):
     """Parameters of ``notebooks/investigate.ipynb``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     out: Path
     flow: Path
@@ -243,13 +250,6 @@ class InvestigateParameters(BaseModel):
         if not value.exists():
             raise ValueError(f"{value} does not exist")
         return value
-
-    @classmethod
-    def check(cls, **params: Any) -> InvestigateParameters:
-        try:
-            return cls(**params)
-        except ValidationError as exc:
-            raise ConfigError(f"notebook parameters: {_problems(exc)}") from None
 
 
 @dataclass

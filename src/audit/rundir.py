@@ -26,23 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+from .findings import FINDINGS_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
 #: Columns of findings.parquet / findings.csv, in contract order (all strings).
-FINDING_COLUMNS = (
-    "pair",
-    "source_entity",
-    "target_entity",
-    "source_key",
-    "target_key",
-    "source_property",
-    "target_property",
-    "status",
-    "source_value",
-    "target_value",
-)
+FINDING_COLUMNS = FINDINGS_COLUMNS
 
 #: The columns that identify a finding from one run to the next (values excluded).
 IDENTITY_COLUMNS = ("pair", "source_key", "target_key", "source_property", "target_property", "status")
