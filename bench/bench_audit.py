@@ -141,9 +141,9 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
         "target_key", "columns": [[source column, target column], ...]}]}``.
     """
     from audit.dataflow import parse_file
+    from audit.flow import entity_file_stem
     from audit.paths import resolve_path
     from audit.policy import default_policy, plan_pair
-    from audit.flow import entity_file_stem
 
     flow = parse_file(flow_path)
     policy = default_policy()
@@ -263,7 +263,7 @@ def markdown(results: dict) -> str:
     """The results as a markdown table (median over rounds)."""
     tools = results["tools"]
     lines = [
-        "| records/entity | tool | wall s | peak MiB | audit/tool time | audit/tool memory | cells differing |",
+        "| records/entity | tool | wall s | peak MiB | audit/tool time | audit/tool mem | cells differing |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for size, runs in results["sizes"].items():
@@ -345,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
                 if r["ok"] and tool == "audit":
                     problems = check_plan_against_audit(plan, out / "summary.json")
                     if problems:
-                        raise SystemExit("the tools would not compare the same columns:\n" + "\n".join(problems))
+                        raise SystemExit(
+                            "the tools would not compare the same columns:\n" + "\n".join(problems)
+                        )
                     r["cells_differing"] = _audit_differing(out / "summary.json")
                     r["finding_rows"] = json.loads((out / "summary.json").read_text())["findings"]
                 elif r["ok"]:
