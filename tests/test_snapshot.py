@@ -129,3 +129,34 @@ def test_links_file_without_the_columns_is_bad_input(tmp_path):
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(SnapshotError, match="lacks column"):
         read_links_file(path)
+
+
+def test_date_like_strings_stay_text_as_written():
+    ef = frame_from_records(
+        [{"id": 1, "lastChanged": "2024-06-13T01:56:16Z", "mailAddress": {"lastChanged": "1985-03-14"}}],
+        "customer",
+    )
+    assert ef.frame.row(0, named=True) == {
+        "id": 1,
+        "lastChanged": "2024-06-13T01:56:16Z",
+        "mailAddress.lastChanged": "1985-03-14",
+    }
+
+
+def test_date_like_field_first_seen_past_the_head_stays_text(monkeypatch):
+    import audit.snapshot as snapshot
+
+    monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
+    recs = [{"id": i} for i in range(1, 20)] + [{"id": 20, "dateOfBirth": "1985-03-14T00:00:00"}]
+    ef = frame_from_records(recs, "customer")
+    assert ef.frame.columns == ["id", "dateOfBirth"]
+    assert ef.frame.get_column("dateOfBirth").to_list()[-1] == "1985-03-14T00:00:00"
+
+
+def test_mixed_types_past_the_head_are_named(monkeypatch):
+    import audit.snapshot as snapshot
+
+    monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
+    recs = [{"id": i, "zipCode": "0150"} for i in range(1, 20)] + [{"id": 20, "zipCode": 150}]
+    with pytest.raises(SnapshotError, match=r":20: mixed types in field 'zipCode': a number here"):
+        frame_from_records(recs, "customer")

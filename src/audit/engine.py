@@ -40,7 +40,7 @@ from .paths import Resolution, resolve_path
 from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
 from .snapshot import EntityFrame, Snapshot, read_links_dir, read_snapshot
 from .suites import build_suite, pair_slug, suite_dict
-from .validate import critical_success, validate, validation_frame
+from .validate import critical_success, validate, validation_frame, warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
 
@@ -470,8 +470,10 @@ def run_audit(
         raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
     source_dir = None if isinstance(source, Snapshot) else str(source)
     target_dir = None if isinstance(target, Snapshot) else str(target)
+    gx_ready = warm_up()  # GX imports while the snapshots are read
     source = _as_snapshot(source, [p.source_entity for p in flow.pairs])
     target = _as_snapshot(target, [p.target_entity for p in flow.pairs])
+    gx_ready.join()
     if links is None:
         links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
     results: list[PairResult] = []

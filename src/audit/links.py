@@ -11,7 +11,9 @@ Per pair the link method is the first that applies:
 3. ``id``: a source record links to the target record with the same id.
 
 Links are transitive, as Sesam merges are: the candidate links form a bipartite graph,
-and every connected component of it is one merged entity. A component with exactly one
+and every connected component of it is one merged entity. (It is found from record degrees
+alone: a component is one-to-one exactly when both records of its one edge have a single
+candidate link.) A component with exactly one
 record on each side is a link. A component holding more than one record on either side
 is ambiguous: every candidate link in it becomes an ``ambiguous_link`` finding and none
 of them is picked silently (so two source records matching one target through two
@@ -160,38 +162,6 @@ def match_links_file(
     return edges, rows.height - kept.height
 
 
-def _components(edges: pl.DataFrame) -> pl.DataFrame:
-    """Connected components of the bipartite candidate graph by min-label propagation.
-
-    Returns ``edges`` with a ``component`` column (smallest node number in it).
-    """
-    s_nodes = edges.select("source_key").unique(maintain_order=True).with_row_index("s", offset=0)
-    offset = s_nodes.height
-    t_nodes = edges.select("target_key").unique(maintain_order=True).with_row_index("t", offset=offset)
-    e = edges.join(s_nodes, on="source_key").join(t_nodes, on="target_key").select("s", "t")
-    ls = s_nodes.select("s", pl.col("s").alias("l"))
-    lt = t_nodes.select("t", pl.col("t").alias("l"))
-    while True:
-        el = (
-            e.join(ls, on="s")
-            .join(lt, on="t", suffix="_t")
-            .select("s", "t", pl.min_horizontal("l", "l_t").alias("m"))
-        )
-        new_s = el.group_by("s").agg(pl.col("m").min())
-        new_t = el.group_by("t").agg(pl.col("m").min())
-        ls2 = ls.join(new_s, on="s", how="left").select("s", pl.min_horizontal("l", "m").alias("l"))
-        lt2 = lt.join(new_t, on="t", how="left").select("t", pl.min_horizontal("l", "m").alias("l"))
-        changed = (
-            ls2.join(ls, on="s", suffix="_old").filter(pl.col("l") != pl.col("l_old")).height
-            + lt2.join(lt, on="t", suffix="_old").filter(pl.col("l") != pl.col("l_old")).height
-        )
-        ls, lt = ls2, lt2
-        if changed == 0:
-            break
-    comp = s_nodes.join(ls, on="s").select("source_key", pl.col("l").alias("component"))
-    return edges.join(comp, on="source_key", how="left")
-
-
 def resolve_links(
     method: str,
     edges: pl.DataFrame,
@@ -222,15 +192,17 @@ def resolve_links(
     ).unique(subset=["source_key", "target_key"], keep="first", maintain_order=True)
     stats = dict(stats or {})
     if edges.height:
-        with_comp = _components(edges)
-        sizes = with_comp.group_by("component").agg(
-            pl.col("source_key").n_unique().alias("n_s"), pl.col("target_key").n_unique().alias("n_t")
-        )
-        with_comp = with_comp.join(sizes, on="component")
-        one = (pl.col("n_s") == 1) & (pl.col("n_t") == 1)
-        linked = with_comp.filter(one).select("source_key", "target_key")
+        # A component is one-to-one exactly when its edge's two records each have one
+        # candidate link; any record with two or more puts two records on the other side
+        # of its component. So the components need not be labelled: an edge is a link when
+        # both its ends have degree 1, and every other edge is an ambiguous candidate link.
+        one = (pl.len().over("source_key") == 1) & (pl.len().over("target_key") == 1)
+        flagged = edges.with_columns(one.alias("_one"))
+        linked = flagged.filter(pl.col("_one")).select("source_key", "target_key")
         ambiguous = (
-            with_comp.filter(~one).select("source_key", "target_key", "rule").sort("source_key", "target_key")
+            flagged.filter(~pl.col("_one"))
+            .select("source_key", "target_key", "rule")
+            .sort("source_key", "target_key")
         )
     else:
         linked = pl.DataFrame(schema={"source_key": pl.String, "target_key": pl.String})

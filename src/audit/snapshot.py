@@ -17,10 +17,10 @@ This is the one module of the audit that reads record files. Everything it rejec
   in one record and a string in another; integers and decimals count as one type);
 - a record without an id, or an id used by two records.
 
-Reading is fast for big files: polars parses the JSON Lines, pyarrow re-checks the
-inferred schema strictly (polars silently turns a field that mixes numbers and strings
-into strings), and only when one of them objects does a slow line-by-line scan run to
-name the exact line and field.
+Reading is fast for big files: JSON Lines are parsed once, by pyarrow, which infers the
+schema as it goes and refuses a field whose JSON type changes between records (polars
+would silently turn numbers into text); only when it objects does a slow line-by-line
+scan run to name the exact line and field.
 
 It also reads explicit links files (``<source entity>-<target entity>.csv``), which are
 input files of the same run.
@@ -28,7 +28,6 @@ input files of the same run.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -203,48 +202,134 @@ def _check_utf8(data: bytes, file: str) -> None:
         raise SnapshotError(f"{file}:{line}: bytes that are not UTF-8 (offset {exc.start})") from None
 
 
-def _strict_recheck(data: bytes, frame: pl.DataFrame) -> bool:
-    """True when pyarrow, told the schema polars inferred, reads the same bytes without
-    complaint. pyarrow refuses a string column that holds a bare number, which polars
-    would have quietly turned into text."""
+#: Bytes read from the head of a JSON Lines file to learn which fields hold timestamps.
+_SNIFF_BYTES = 1 << 20
+_ARROW_ERRORS: tuple[type[BaseException], ...] = (UnicodeDecodeError,)
+
+
+def _arrow():
+    """pyarrow and its JSON reader, imported on first use (with their error types)."""
+    global _ARROW_ERRORS
     import pyarrow as pa
     import pyarrow.json as pj
 
-    def plain(t: pa.DataType) -> pa.DataType:
-        if pa.types.is_large_string(t):
-            return pa.string()
-        if pa.types.is_large_list(t) or pa.types.is_list(t):
-            return pa.list_(plain(t.value_type))
-        if pa.types.is_struct(t):
-            return pa.struct([pa.field(f.name, plain(f.type)) for f in t])
-        return t
-
-    schema = pa.schema([pa.field(f.name, plain(f.type)) for f in frame.head(0).to_arrow().schema])
-    try:
-        pj.read_json(
-            io.BytesIO(data),
-            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
-            read_options=pj.ReadOptions(block_size=max(1 << 20, min(len(data) + 1, 1 << 26))),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return False
-    return True
+    _ARROW_ERRORS = (pa.ArrowException, UnicodeDecodeError)
+    return pa, pj
 
 
-def _read_jsonl(data: bytes, file: str) -> pl.DataFrame:
-    _check_utf8(data, file)
-    if not data.strip():
+def _as_text_type(t):
+    """``t`` with every timestamp/date/time part made text, keeping only the parts that
+    hold one (``None`` when ``t`` holds none): a partial explicit schema for pyarrow."""
+    pa, _ = _arrow()
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        fields = [pa.field(f.name, sub) for f in t if (sub := _as_text_type(f.type)) is not None]
+        return pa.struct(fields) if fields else None
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        sub = _as_text_type(t.value_type)
+        return pa.list_(sub) if sub is not None else None
+    return None
+
+
+def _merge_types(a, b):
+    """Two partial explicit types in one (struct fields united, ``b`` filling gaps)."""
+    pa, _ = _arrow()
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if pa.types.is_struct(a) and pa.types.is_struct(b):
+        names = [f.name for f in a] + [f.name for f in b if a.get_field_index(f.name) < 0]
+        out = []
+        for name in names:
+            fa = a.field(name).type if a.get_field_index(name) >= 0 else None
+            fb = b.field(name).type if b.get_field_index(name) >= 0 else None
+            out.append(pa.field(name, _merge_types(fa, fb)))
+        return pa.struct(out)
+    if pa.types.is_list(a) and pa.types.is_list(b):
+        return pa.list_(_merge_types(a.value_type, b.value_type))
+    return a
+
+
+def _arrow_read(source: bytes | Path, explicit, block_size: int):
+    pa, pj = _arrow()
+    parse = None
+    if explicit is not None:
+        parse = pj.ParseOptions(explicit_schema=pa.schema(list(explicit)), unexpected_field_behavior="infer")
+    src = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+    return pj.read_json(src, read_options=pj.ReadOptions(block_size=block_size), parse_options=parse)
+
+
+def _head(source: bytes | Path) -> bytes:
+    """The first whole lines of ``source`` (about :data:`_SNIFF_BYTES`)."""
+    if isinstance(source, bytes):
+        chunk = source[:_SNIFF_BYTES]
+    else:
+        with source.open("rb") as fh:
+            chunk = fh.read(_SNIFF_BYTES)
+    cut = chunk.rfind(b"\n")
+    return chunk[: cut + 1] if cut >= 0 else b""
+
+
+def _parse_jsonl(source: bytes | Path, size: int) -> pl.DataFrame:
+    """One strict parse of a JSON Lines source with pyarrow, as a flat polars frame.
+
+    Why pyarrow and one pass: pyarrow infers the schema while it parses (polars, asked to
+    infer from every record, parses twice) and, unlike polars, refuses a field whose JSON
+    type changes between records ("changed from string to number"), which is the
+    mixed-types check itself. Its one liberty is reading ISO date-like strings as
+    timestamps; the audit must see values exactly as written, so the fields that hold
+    such strings are pinned to text: learned from the file's head before the full read,
+    and, for a field first seen later, by reading once more with it pinned (rare).
+
+    Raises pyarrow's errors (and ``UnicodeDecodeError``) unchanged; the caller names the
+    line.
+    """
+    pa, _ = _arrow()
+    block = max(1 << 20, min(size + 1, 1 << 26))
+    head_bytes = _head(source)
+    explicit = None
+    head = None
+    table = None
+    if head_bytes.strip():
+        head = _arrow_read(head_bytes, None, block)
+        explicit = _as_text_type(pa.struct(list(head.schema)))
+        if len(head_bytes) >= size and explicit is None:
+            table = head  # the head is the whole source
+    while table is None:
+        table = _arrow_read(source, explicit, block)
+        more = _as_text_type(pa.struct(list(table.schema)))
+        if more is not None:  # timestamps in fields the head did not show
+            explicit, table = _merge_types(explicit, more), None
+    table.validate(full=True)  # UTF-8 of every string (pyarrow's reader does not check)
+    frame = flatten(pl.from_arrow(table))
+    if explicit is not None and head is not None:
+        # pinned fields come first in pyarrow's output; restore first-seen order
+        seen = flatten(pl.from_arrow(head.schema.empty_table())).columns
+        have = set(frame.columns)
+        first = [c for c in seen if c in have]
+        placed = set(first)
+        frame = frame.select(first + [c for c in frame.columns if c not in placed])
+    return frame
+
+
+def _read_jsonl(source: bytes | Path, file: str) -> pl.DataFrame:
+    """A JSON Lines source (the file's bytes, or its path) as a flat frame.
+
+    The fast path is one pyarrow parse (:func:`_parse_jsonl`); only when it objects is the
+    source read line by line to name the file, line and field at fault.
+    """
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    if size == 0:
         return pl.DataFrame()
-    if not data.endswith(b"\n"):
-        data = data + b"\n"
     try:
-        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-    except Exception:  # polars refuses mixed shapes; find the line ourselves
+        return _parse_jsonl(source, size)
+    except _ARROW_ERRORS:
+        data = source if isinstance(source, bytes) else source.read_bytes()
+        _check_utf8(data, file)
         _scan_types(_jsonl_lines(data, file), file, "line")
         raise SnapshotError(f"{file}: could not be read as JSON Lines") from None
-    if not _strict_recheck(data, frame):
-        _scan_types(_jsonl_lines(data, file), file, "line")
-    return frame
 
 
 def _read_json(data: bytes, file: str) -> pl.DataFrame:
@@ -270,10 +355,14 @@ def _read_parquet(path: Path, file: str) -> pl.DataFrame:
         raise SnapshotError(f"{file}: not a readable parquet file ({exc})") from None
 
 
-def _line_of_record(data: bytes | None, index: int) -> str:
-    """``line N`` of the ``index``-th (0-based) non-blank JSON line, or ``record N``."""
+def _line_of_record(data: bytes | Path | None, index: int) -> str:
+    """``line N`` of the ``index``-th (0-based) non-blank JSON line, or ``record N``.
+
+    ``data`` is the JSON Lines bytes or file (read only here, on the error path)."""
     if data is None:
         return f"record {index + 1}"
+    if isinstance(data, Path):
+        data = data.read_bytes()
     count = -1
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw.strip():
@@ -293,7 +382,7 @@ def _find_id_column(frame: pl.DataFrame) -> str | None:
     return None
 
 
-def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | None) -> EntityFrame:
+def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Path | None) -> EntityFrame:
     """Flatten and check ids: every record has one, and no two records share one."""
     frame = flatten(frame)
     id_column = _find_id_column(frame)
@@ -345,13 +434,14 @@ def read_entity_file(path: str | Path, entity: str | None = None) -> EntityFrame
     if path.suffix == ".parquet":
         return _entity_frame(_read_parquet(path, file), entity, file, None)
     try:
+        if path.suffix == ".jsonl":  # parsed from the file; bytes read only to name a bad line
+            path.stat()
+            return _entity_frame(_read_jsonl(path, file), entity, file, path)
         data = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"{file}: cannot read ({exc.strerror})") from None
     if path.suffix == ".json":
         return _entity_frame(_read_json(data, file), entity, file, None)
-    if path.suffix == ".jsonl":
-        return _entity_frame(_read_jsonl(data, file), entity, file, data)
     raise SnapshotError(f"{file}: unknown snapshot file type (expected {', '.join(SUFFIXES)})")
 
 

@@ -23,7 +23,7 @@ import polars as pl
 from .links import LinkResult
 from .suites import LINK_COLUMN
 
-__all__ = ["validation_frame", "validate", "critical_success"]
+__all__ = ["validation_frame", "validate", "critical_success", "warm_up"]
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
@@ -63,7 +63,28 @@ def validation_frame(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([linked, *others], how="vertical") if others else linked
 
 
-def _batch_definition():
+def warm_up() -> threading.Thread:
+    """Import Great Expectations and build its in-memory context in a background thread.
+
+    Importing GX costs seconds of pure Python (it pulls in altair, jsonschema, ...).
+    :func:`audit.engine.run_audit` starts this before it reads the snapshots, which is
+    native pyarrow and polars work that leaves the interpreter free, so the import runs on
+    the otherwise idle core; the run joins the thread before its first use of GX, so no
+    two threads ever import GX at once. A failure is left for that first use to raise.
+    """
+
+    def work() -> None:
+        try:
+            _source()
+        except Exception:  # noqa: BLE001 - the main thread's own import reports it
+            pass
+
+    thread = threading.Thread(target=work, name="audit-gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _source():
     with _lock:
         if "source" not in _state:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -81,7 +102,13 @@ def _batch_definition():
             )
             context = gx.get_context(project_config=config, mode="ephemeral")
             _state["source"] = context.data_sources.add_pandas("audit")
-        asset = _state["source"].add_dataframe_asset(f"pair_{next(_names)}")
+        return _state["source"]
+
+
+def _batch_definition():
+    source = _source()
+    with _lock:
+        asset = source.add_dataframe_asset(f"pair_{next(_names)}")
         return asset.add_batch_definition_whole_dataframe("all")
 
 
