@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import redaction
-from ..errors import EXIT_DRIFT, EXIT_OK, AuthError, ConfigError, ExternalError
+from ..errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_OK, AuthError, ConfigError, ExternalError
 from ..transport import HttpStatusError
 from .direction import is_empty, parse_stamp
 from .gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
@@ -124,6 +124,8 @@ class ApplyResult:
     tripped: str | None = None
     run_id: str | None = None
     requests: int = 0
+    #: True when records were to be handled and the API answered none of the requests.
+    unreachable: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -132,7 +134,9 @@ class ApplyResult:
     @property
     def exit_code(self) -> int:
         """0 when every change is done (or would be), 1 when any conflict, failure,
-        unknown or unattempted change is recorded."""
+        unknown or unattempted change is recorded, 3 when the API answered nothing."""
+        if self.unreachable:
+            return EXIT_EXTERNAL
         return EXIT_DRIFT if any(o.status in PROBLEM_STATUSES for o in self.outcomes) else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
@@ -483,6 +487,7 @@ def apply_plan(
         tripped=breaker.tripped,
         run_id=journal.run_id if journal is not None else None,
         requests=sum(g.client.requests_sent for g in gws.values()),
+        unreachable=bool(pending) and runner.answered == 0,
     )
 
 

@@ -32,7 +32,7 @@ from ..errors import ConfigError
 from ..settings import _ENV_FIELDS, ConnectionSettings
 from ..transport import ApiClient, MalformedResponse, RateLimiter, decode_json
 
-__all__ = ["RecordGateway", "Written", "get_field", "set_field", "tenant_settings", "STAMP_KEY", "MAIL_KEY"]
+__all__ = ["RecordGateway", "Written", "connect_tenants", "get_field", "set_field", "tenant_settings", "STAMP_KEY", "MAIL_KEY"]
 
 STAMP_KEY = {"v2": "LastChangedDateTimeOffset", "v1": "lastChanged"}
 MAIL_KEY = {"v2": "MailAddress", "v1": "mailAddress"}
@@ -192,3 +192,28 @@ class RecordGateway:
         if not isinstance(body, dict):
             raise MalformedResponse(f"{what}: the answer is not a record")
         return body
+
+
+def connect_tenants(
+    generations: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+    **overrides: object,
+) -> dict[str, RecordGateway]:
+    """One gateway per tenant (``{"source": "v1", "target": "v2"}``).
+
+    Two v2 tenants reached with the same subscription key share one rate limiter, since
+    v2's limit is per subscription key.
+    """
+    gateways: dict[str, RecordGateway] = {}
+    shared: dict[str, RateLimiter] = {}
+    for tenant, api in generations.items():
+        if api not in ("v1", "v2"):
+            raise ConfigError(f"--api-{tenant} {api!r}: use v1 or v2")
+        endpoint = tenant_settings(tenant, environ, dotenv_path, **overrides).endpoint(api)  # type: ignore[arg-type]
+        limiter = None
+        if api == "v2" and endpoint.subscription_key is not None:
+            key = endpoint.subscription_key.get_secret_value()
+            limiter = shared.setdefault(key, RateLimiter(endpoint.rate_limit, burst=endpoint.rate_burst))
+        gateways[tenant] = RecordGateway(ApiClient(endpoint, limiter=limiter))
+    return gateways

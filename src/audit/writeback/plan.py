@@ -378,7 +378,7 @@ def build_plan(
         "changes": len(planned),
         "skipped": len(skipped),
         "by_side": dict(Counter(c.corrected.side for c in planned)),
-        "by_rule": dict(Counter(c.rule.split(":")[0] for c in planned)),
+        "by_rule": dict(Counter(c.rule.split(":")[0].split(" (")[0] for c in planned)),
         "by_skip": dict(Counter(s.skipped.split(":")[0] for s in skipped)),
     }
     generations = {
