@@ -208,7 +208,9 @@ class _Runner:
         prior: Mapping[str, dict[str, Any]],
         limits: Limits,
         dry_run: bool,
+        breaker: _Breaker,
     ):
+        self.breaker = breaker
         self.gateways = gateways
         self.journal = journal
         self.prior = prior
@@ -219,6 +221,8 @@ class _Runner:
     # -- one record ----------------------------------------------------------------------
 
     def unit(self, changes: list[Change]) -> list[Outcome]:
+        if self.breaker.tripped:  # queued before the breaker tripped: left alone
+            return [Outcome(c, "not_attempted", f"circuit breaker: {self.breaker.tripped}") for c in changes]
         first = changes[0].corrected
         gw = self.gateways[first.tenant]
         fields = {c.id: c.field_on(gw.api) for c in changes}
@@ -360,6 +364,7 @@ class _Runner:
                     address_last_changed_after=o.address_last_changed_after, http_status=o.http_status,
                     spec=o.change.to_dict(),
                 )
+        self.breaker.record(outcomes)
         return outcomes
 
 
@@ -444,7 +449,7 @@ def apply_plan(
         if rest:
             pending.append(rest)
 
-    runner = _Runner(gateways, journal, prior, limits, dry_run)
+    runner = _Runner(gateways, journal, prior, limits, dry_run, breaker)
 
     def run_all() -> None:
         with ThreadPoolExecutor(max_workers=max(1, limits.workers), thread_name_prefix="writeback") as pool:
@@ -460,7 +465,6 @@ def apply_plan(
                     outcomes = fut.result()  # AuthError propagates and stops the run
                     for o in outcomes:
                         results[o.change.id] = o
-                    breaker.record(outcomes)
                     if progress:
                         progress(len(outcomes))
 
