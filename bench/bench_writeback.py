@@ -29,8 +29,13 @@ def seed(root: Path, n: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "customer.jsonl", "w", encoding="utf-8") as f:
         for i in range(n):
-            rec = {"Id": 1 + i, "Number": 10000 + i, "Name": f"Kunde {i} Ærø", "EmailAddress": f"old{i}@example.no",
-                   "LastChangedDateTimeOffset": STAMP}
+            rec = {
+                "Id": 1 + i,
+                "Number": 10000 + i,
+                "Name": f"Kunde {i} Ærø",
+                "EmailAddress": f"old{i}@example.no",
+                "LastChangedDateTimeOffset": STAMP,
+            }
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return root
 
@@ -38,13 +43,23 @@ def seed(root: Path, n: int) -> Path:
 def plan_for(n: int) -> Plan:
     changes = [
         Change(
-            id=f"target:customer:{1 + i}:EmailAddress", pair="bench", source_key=str(1 + i), target_key=str(1 + i),
-            source_property="emailAddress", target_property="emailAddress",
+            id=f"target:customer:{1 + i}:EmailAddress",
+            pair="bench",
+            source_key=str(1 + i),
+            target_key=str(1 + i),
+            source_property="emailAddress",
+            target_property="emailAddress",
             corrected=RecordRef("target", "target", "customer", 1 + i, "v2"),
             counterpart=RecordRef("source", "source", "customer", 1 + i, "v2"),
-            field="EmailAddress", field_v1="emailAddress", field_v2="EmailAddress",
-            old_value=f"old{i}@example.no", new_value=f"new{i}@example.no", last_changed=STAMP,
-            address_last_changed=None, winner="source", rule="bench",
+            field="EmailAddress",
+            field_v1="emailAddress",
+            field_v2="EmailAddress",
+            old_value=f"old{i}@example.no",
+            new_value=f"new{i}@example.no",
+            last_changed=STAMP,
+            address_last_changed=None,
+            winner="source",
+            rule="bench",
         )
         for i in range(n)
     ]
@@ -61,8 +76,14 @@ def run(rate: float, n: int, workers: int) -> dict:
             gw.client.tokens.get()  # the token call is not part of the write rate
             sim.reset_stats()
             started = time.monotonic()
-            result = apply_plan(plan, {"target": gw}, journal_path=str(Path(tmp) / "j.jsonl"), dry_run=False,
-                                approve=plan.hash, limits=Limits(workers=workers, max_changes=None))
+            result = apply_plan(
+                plan,
+                {"target": gw},
+                journal_path=str(Path(tmp) / "j.jsonl"),
+                dry_run=False,
+                approve=plan.hash,
+                limits=Limits(workers=workers, max_changes=None),
+            )
             elapsed = time.monotonic() - started
             stats = sim.stats()
             gw.close()
@@ -85,7 +106,9 @@ def run(rate: float, n: int, workers: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=10.0, help="R: requests/second (v2's documented limit is 10)")
+    parser.add_argument(
+        "--rate", type=float, default=10.0, help="R: requests/second (v2's documented limit is 10)"
+    )
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import requests
+from poweroffice_fixtures import settings_for
 
 from audit.dataflow import parse_file
 from audit.demo import generate
@@ -31,7 +32,6 @@ from audit.writeback import (
     write_plan,
 )
 from audit.writeback.journal import fold, read_events
-from poweroffice_fixtures import settings_for
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
@@ -46,8 +46,14 @@ def flow():
 def _demo(root: Path, flow, source_api: str, policy: str):
     generate(root, flow, records=40, seed=3, source_api=source_api, target_api="v2")
     result = run_audit(flow, root / "source", root / "target")
-    plan = build_plan(result.findings, read_snapshot(root / "source"), read_snapshot(root / "target"),
-                      summary=result.summary, policy=policy, header={"flow": str(FLOW)})
+    plan = build_plan(
+        result.findings,
+        read_snapshot(root / "source"),
+        read_snapshot(root / "target"),
+        summary=result.summary,
+        policy=policy,
+        header={"flow": str(FLOW)},
+    )
     return plan
 
 
@@ -97,12 +103,23 @@ class _Tenants:
 
     def values(self):
         """Every record of both tenants without last-changed stamps."""
+
         def strip(node):
             if isinstance(node, dict):
-                return {k: strip(v) for k, v in node.items() if k not in ("LastChangedDateTimeOffset", "lastChanged")}
+                return {
+                    k: strip(v)
+                    for k, v in node.items()
+                    if k not in ("LastChangedDateTimeOffset", "lastChanged")
+                }
             return node
-        return {t: {e: [strip(r) for r in self.sim(t).store.list(e, "v2")] for e in ("customer", "supplier", "contactperson")}
-                for t in ("source", "target")}
+
+        return {
+            t: {
+                e: [strip(r) for r in self.sim(t).store.list(e, "v2")]
+                for e in ("customer", "supplier", "contactperson")
+            }
+            for t in ("source", "target")
+        }
 
 
 def _units(plan):
@@ -126,7 +143,9 @@ def test_apply_then_reaudit_leaves_no_mismatch_among_the_applied_changes(v2_demo
         assert t.writes() == _units(plan)
         fetch_snapshot(tmp_path / "after-s", "v2", settings=settings_for(t.source), progress=False)
         fetch_snapshot(tmp_path / "after-t", "v2", settings=settings_for(t.target), progress=False)
-    after = run_audit(flow, tmp_path / "after-s", tmp_path / "after-t").findings.filter(pl.col("status") == "mismatch")
+    after = run_audit(flow, tmp_path / "after-s", tmp_path / "after-t").findings.filter(
+        pl.col("status") == "mismatch"
+    )
     left = {(r["pair"], r["source_key"], r["source_property"]) for r in after.iter_rows(named=True)}
     assert not left & {(c.pair, c.source_key, c.source_property) for c in plan.changes}
 
@@ -142,7 +161,9 @@ def test_v2_writes_are_json_patches_of_just_the_changed_field(v2_demo, tmp_path)
 
 def test_v1_writes_post_the_whole_record_with_the_field_changed(v1_demo, tmp_path):
     root, plan = v1_demo
-    assert plan.changes and all(c.corrected.generation == "v1" and c.corrected.entity == "customer" for c in plan.changes)
+    assert plan.changes and all(
+        c.corrected.generation == "v1" and c.corrected.entity == "customer" for c in plan.changes
+    )
     with _Tenants(root, plan) as t:
         before = {r["id"]: r for r in t.source.store.list("customer", "v1")}
         result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
@@ -151,7 +172,9 @@ def test_v1_writes_post_the_whole_record_with_the_field_changed(v1_demo, tmp_pat
         for c in plan.changes:
             now = t.source.store.get("customer", "v1", c.corrected.record_id)
             assert now[c.field] == c.new_value
-            untouched = {k: v for k, v in before[c.corrected.record_id].items() if k not in (c.field, "lastChanged")}
+            untouched = {
+                k: v for k, v in before[c.corrected.record_id].items() if k not in (c.field, "lastChanged")
+            }
             assert {k: now[k] for k in untouched} == untouched
 
 
@@ -184,8 +207,11 @@ def test_an_edit_between_plan_and_apply_is_a_conflict_not_an_overwrite(v2_demo, 
     with _Tenants(root, plan) as t:
         store = t.sim(victim.corrected.tenant).store
         ptr = "/" + victim.field.replace(".", "/")
-        store.patch_v2(victim.corrected.entity, victim.corrected.record_id,
-                       [{"op": "replace", "path": ptr, "value": "Edited by a person"}])
+        store.patch_v2(
+            victim.corrected.entity,
+            victim.corrected.record_id,
+            [{"op": "replace", "path": ptr, "value": "Edited by a person"}],
+        )
         result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
         now = store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     outcome = next(o for o in result.outcomes if o.change.id == victim.id)
@@ -202,8 +228,11 @@ def test_an_edit_of_another_field_still_stops_the_write(v2_demo, tmp_path):
     victim = next(c for c in plan.changes if c.field == "EmailAddress")
     with _Tenants(root, plan) as t:
         store = t.sim(victim.corrected.tenant).store
-        store.patch_v2(victim.corrected.entity, victim.corrected.record_id,
-                       [{"op": "replace", "path": "/PhoneNumber", "value": "99999999"}])
+        store.patch_v2(
+            victim.corrected.entity,
+            victim.corrected.record_id,
+            [{"op": "replace", "path": "/PhoneNumber", "value": "99999999"}],
+        )
         result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
         now = store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     assert next(o for o in result.outcomes if o.change.id == victim.id).status == "conflict"
@@ -220,13 +249,25 @@ def test_faults_lose_nothing_and_write_nothing_twice(v2_demo, tmp_path):
         # and a 429 for the first write of every record (the API's rate limit answer)
         for c in plan.changes:
             gw_path = "/v2" + t.gateways()[c.corrected.tenant].route(
-                c.corrected.entity, c.corrected.record_id, c.corrected.parent_id)
-            t.sim(c.corrected.tenant).script("PATCH", gw_path, status=429, headers={"Retry-After": "0"},
-                                             body={"statusCode": "429", "message": "Rate limit is exceeded."})
-        result = _apply(plan, t.gateways(max_attempts=8), tmp_path / "j.jsonl",
-                        limits=Limits(workers=4, max_failures=50, write_attempts=8))
+                c.corrected.entity, c.corrected.record_id, c.corrected.parent_id
+            )
+            t.sim(c.corrected.tenant).script(
+                "PATCH",
+                gw_path,
+                status=429,
+                headers={"Retry-After": "0"},
+                body={"statusCode": "429", "message": "Rate limit is exceeded."},
+            )
+        result = _apply(
+            plan,
+            t.gateways(max_attempts=8),
+            tmp_path / "j.jsonl",
+            limits=Limits(workers=4, max_failures=50, write_attempts=8),
+        )
         stats = [t.source.stats(), t.target.stats()]
-        assert t.writes() == _units(plan), [(o.change.id, o.detail) for o in result.outcomes if o.status != "applied"]
+        assert t.writes() == _units(plan), [
+            (o.change.id, o.detail) for o in result.outcomes if o.status != "applied"
+        ]
     assert sum(s["injected_errors"] for s in stats) > 0 and sum(s["dropped"] for s in stats) > 0
     assert sum(s["status"].get(429, 0) for s in stats) >= _units(plan)
     assert result.counts == {"applied": len(plan.changes)}
@@ -258,8 +299,12 @@ class _LosingSession(requests.Session):
 def test_a_lost_answer_is_settled_by_reading_the_record_back(v2_demo, tmp_path):
     root, plan = v2_demo
     with _Tenants(root, plan) as t:
-        result = _apply(plan, t.gateways(session_for=lambda tenant: _LosingSession(lose=2)), tmp_path / "j.jsonl",
-                        limits=Limits(workers=1))
+        result = _apply(
+            plan,
+            t.gateways(session_for=lambda tenant: _LosingSession(lose=2)),
+            tmp_path / "j.jsonl",
+            limits=Limits(workers=1),
+        )
         assert t.writes() == _units(plan)
     assert result.counts == {"applied": len(plan.changes)}
     assert sum("read back" in o.detail for o in result.outcomes) >= 2
@@ -270,8 +315,12 @@ def test_resume_after_a_crash_writes_nothing_twice(v2_demo, tmp_path):
     journal = tmp_path / "j.jsonl"
     with _Tenants(root, plan) as t:
         with pytest.raises(SystemExit):
-            _apply(plan, t.gateways(session_for=lambda tenant: _LosingSession(crash_after=2)), journal,
-                   limits=Limits(workers=1))
+            _apply(
+                plan,
+                t.gateways(session_for=lambda tenant: _LosingSession(crash_after=2)),
+                journal,
+                limits=Limits(workers=1),
+            )
         crashed_writes = t.writes()
         state = fold(journal)
         assert "unknown" in {e["status"] for e in state.values()}
@@ -317,8 +366,11 @@ def test_rollback_skips_a_record_changed_after_our_write(v2_demo, tmp_path):
         gws = t.gateways()
         _apply(plan, gws, journal)
         store = t.sim(victim.corrected.tenant).store
-        store.patch_v2(victim.corrected.entity, victim.corrected.record_id,
-                       [{"op": "replace", "path": "/PhoneNumber", "value": "12345678"}])
+        store.patch_v2(
+            victim.corrected.entity,
+            victim.corrected.record_id,
+            [{"op": "replace", "path": "/PhoneNumber", "value": "12345678"}],
+        )
         undo = Plan(header={}, changes=reverse_changes(fold(journal)))
         result = _apply(undo, gws, tmp_path / "r.jsonl")
         now = store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
@@ -352,7 +404,10 @@ def test_the_breaker_trips_on_conflicts(v2_demo, tmp_path):
     with _Tenants(root, plan) as t:
         for c in plan.changes:  # every record changes after the audit
             t.sim(c.corrected.tenant).store.patch_v2(
-                c.corrected.entity, c.corrected.record_id, [{"op": "replace", "path": "/PhoneNumber", "value": "1"}])
+                c.corrected.entity,
+                c.corrected.record_id,
+                [{"op": "replace", "path": "/PhoneNumber", "value": "1"}],
+            )
         t.source.store.writes = t.target.store.writes = 0
         result = _apply(plan, t.gateways(), tmp_path / "j.jsonl", limits=Limits(max_conflicts=2, workers=1))
         assert t.writes() == 0

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from poweroffice_fixtures import subprocess_env
 
 from audit.dataflow import parse_file
 from audit.demo import generate
 from audit.engine import run_audit, write_outputs
 from audit.simulator import Keys, running_simulator
-from poweroffice_fixtures import subprocess_env
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
@@ -37,8 +37,10 @@ def audited(tmp_path_factory):
 
 @pytest.fixture
 def tenants(audited):
-    with running_simulator(audited / "source", keys=KEYS["source"]) as s, \
-            running_simulator(audited / "target", keys=KEYS["target"]) as t:
+    with (
+        running_simulator(audited / "source", keys=KEYS["source"]) as s,
+        running_simulator(audited / "target", keys=KEYS["target"]) as t,
+    ):
         yield s, t
 
 
@@ -57,14 +59,34 @@ def _env(tenants, **extra):
 
 
 def _audit(*args, env, cwd):
-    return subprocess.run([sys.executable, "-m", "audit", "writeback", *map(str, args)],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "audit", "writeback", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def _plan(root, tmp_path, env, *extra):
     plan = tmp_path / "plan.json"
-    done = _audit("plan", "--audit", root / "audit", "--flow", FLOW, "--source", root / "source",
-                  "--target", root / "target", "--out", plan, *extra, env=env, cwd=tmp_path)
+    done = _audit(
+        "plan",
+        "--audit",
+        root / "audit",
+        "--flow",
+        FLOW,
+        "--source",
+        root / "source",
+        "--target",
+        root / "target",
+        "--out",
+        plan,
+        *extra,
+        env=env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     digest = json.loads(plan.read_text(encoding="utf-8"))["hash"]
     return plan, digest, done
@@ -87,7 +109,9 @@ def test_plan_review_apply_verify_and_rollback(audited, tenants, tmp_path):
     assert unapproved.returncode == 2 and "--approve" in unapproved.stderr
     assert s.store.writes + t.store.writes == 0
 
-    done = _audit("apply", plan, "--approve", digest, "--apply", "--audit", audited / "audit", env=env, cwd=tmp_path)
+    done = _audit(
+        "apply", plan, "--approve", digest, "--apply", "--audit", audited / "audit", env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     journal = tmp_path / "plan.journal.jsonl"
     summary = json.loads((audited / "audit" / "writeback.json").read_text(encoding="utf-8"))
@@ -105,9 +129,12 @@ def test_plan_review_apply_verify_and_rollback(audited, tenants, tmp_path):
     gone = _audit("verify", journal, "--flow", FLOW, env=env, cwd=tmp_path)
     assert gone.returncode == 1  # the old drift is back
 
-    texts = [plan.read_text(encoding="utf-8"), journal.read_text(encoding="utf-8"),
-             (tmp_path / "plan.journal.rollback.jsonl").read_text(encoding="utf-8"),
-             (audited / "audit" / "writeback.json").read_text(encoding="utf-8")]
+    texts = [
+        plan.read_text(encoding="utf-8"),
+        journal.read_text(encoding="utf-8"),
+        (tmp_path / "plan.journal.rollback.jsonl").read_text(encoding="utf-8"),
+        (audited / "audit" / "writeback.json").read_text(encoding="utf-8"),
+    ]
     texts += [p.stdout + p.stderr for p in (planned, dry, unapproved, done, again, back, gone)]
     assert "DEBUG" in done.stderr  # the logs were on
     for secret in SECRETS:
@@ -128,9 +155,23 @@ def test_an_edited_plan_is_refused_with_exit_2(audited, tenants, tmp_path):
 
 
 def test_plan_max_changes_refuses_and_writes_no_plan(audited, tenants, tmp_path):
-    done = _audit("plan", "--audit", audited / "audit", "--flow", FLOW, "--source", audited / "source",
-                  "--target", audited / "target", "--out", tmp_path / "plan.json", "--max-changes", "2",
-                  env=_env(tenants), cwd=tmp_path)
+    done = _audit(
+        "plan",
+        "--audit",
+        audited / "audit",
+        "--flow",
+        FLOW,
+        "--source",
+        audited / "source",
+        "--target",
+        audited / "target",
+        "--out",
+        tmp_path / "plan.json",
+        "--max-changes",
+        "2",
+        env=_env(tenants),
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and "--max-changes" in done.stderr
     assert not (tmp_path / "plan.json").exists()
 
@@ -140,8 +181,11 @@ def test_conflicts_end_with_exit_1(audited, tenants, tmp_path):
     env = _env(tenants)
     plan, digest, _ = _plan(audited, tmp_path, env, "--policy", "source")
     change = json.loads(plan.read_text(encoding="utf-8"))["changes"][0]
-    t.store.patch_v2(change["corrected"]["entity"], change["corrected"]["record_id"],
-                     [{"op": "replace", "path": "/PhoneNumber", "value": "40000000"}])
+    t.store.patch_v2(
+        change["corrected"]["entity"],
+        change["corrected"]["record_id"],
+        [{"op": "replace", "path": "/PhoneNumber", "value": "40000000"}],
+    )
     done = _audit("apply", plan, "--approve", digest, "--apply", env=env, cwd=tmp_path)
     assert done.returncode == 1
     assert "conflict" in done.stdout
@@ -150,8 +194,12 @@ def test_conflicts_end_with_exit_1(audited, tenants, tmp_path):
 def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path):
     env = _env(tenants)
     plan, digest, _ = _plan(audited, tmp_path, env)
-    dead = _env(tenants, POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2", POWEROFFICE_SOURCE_V2_URL="http://127.0.0.1:9/v2",
-                POWEROFFICE_RETRIES="1")
+    dead = _env(
+        tenants,
+        POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2",
+        POWEROFFICE_SOURCE_V2_URL="http://127.0.0.1:9/v2",
+        POWEROFFICE_RETRIES="1",
+    )
     done = _audit("apply", plan, env=dead, cwd=tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
 
@@ -159,7 +207,11 @@ def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path):
 def test_refused_keys_end_with_exit_3(audited, tenants, tmp_path):
     env = _env(tenants)
     plan, digest, _ = _plan(audited, tmp_path, env)
-    wrong = _env(tenants, POWEROFFICE_TARGET_CLIENT_KEY="FAKE-WRONG-client-0000", POWEROFFICE_SOURCE_CLIENT_KEY="FAKE-WRONG-client-0000")
+    wrong = _env(
+        tenants,
+        POWEROFFICE_TARGET_CLIENT_KEY="FAKE-WRONG-client-0000",
+        POWEROFFICE_SOURCE_CLIENT_KEY="FAKE-WRONG-client-0000",
+    )
     done = _audit("apply", plan, env=wrong, cwd=tmp_path)
     assert done.returncode == 3 and "POWEROFFICE_CLIENT_KEY" in done.stderr
     assert "FAKE-WRONG-client-0000" not in done.stdout + done.stderr

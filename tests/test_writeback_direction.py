@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (inline record tables read best on one line each)
 """The write-back's direction policy and planner, on small inline tables (no server)."""
 
 from __future__ import annotations
@@ -6,13 +7,13 @@ import json
 
 import polars as pl
 import pytest
+from conftest import flow, pair, prop, records
 
 from audit.engine import run_audit
 from audit.errors import ConfigError
 from audit.snapshot import Snapshot
 from audit.writeback import build_plan, decide, load_plan, write_plan
 from audit.writeback.plan import DECISION_COLUMNS
-from conftest import flow, pair, prop, records
 
 # -------------------------------------------------------------------------- decide()
 
@@ -81,8 +82,12 @@ Id | FirstName | LastName | EmailAddress        | MailAddress.Id | MailAddress.C
 PAIR = pair(
     "Contactperson",
     "Customer",
-    [prop("firstName", "firstName"), prop("lastName", "LastName"), prop("emailAddress", "emailAddress"),
-     prop("city", "mailAddress.city")],
+    [
+        prop("firstName", "firstName"),
+        prop("lastName", "LastName"),
+        prop("emailAddress", "emailAddress"),
+        prop("city", "mailAddress.city"),
+    ],
 )
 
 
@@ -103,7 +108,11 @@ def test_latest_plan_corrects_the_older_side_with_the_field_on_its_generation():
     changes = _by_record(plan)
     # record 1: city; the mail address (2024-02) is older than the contact (2024-05): target corrected
     city = changes[(1, "MailAddress.City")]
-    assert (city.corrected.side, city.corrected.generation, city.corrected.entity) == ("target", "v2", "customer")
+    assert (city.corrected.side, city.corrected.generation, city.corrected.entity) == (
+        "target",
+        "v2",
+        "customer",
+    )
     assert (city.old_value, city.new_value) == ("Bergen", "Oslo")
     assert city.field_v1 == "mailAddress.city"
     # the guard stamps are the corrected record's, as the audit read them
@@ -148,10 +157,12 @@ def _decisions(rows):
 def test_decisions_override_the_policy_row_by_row():
     result, s, t = _audit()
     heading = PAIR.heading
-    table = _decisions([
-        (heading, "1", "1", "city", "mailAddress.city", "Oslo", "Bergen", "skip"),
-        (heading, "3", "3", "lastName", "LastName", "Berg", "Berge", "source"),
-    ])
+    table = _decisions(
+        [
+            (heading, "1", "1", "city", "mailAddress.city", "Oslo", "Bergen", "skip"),
+            (heading, "3", "3", "lastName", "LastName", "Berg", "Berge", "source"),
+        ]
+    )
     plan = build_plan(result.findings, s, t, summary=result.summary, decisions=table)
     changes = _by_record(plan)
     assert (1, "MailAddress.City") not in changes
@@ -177,7 +188,9 @@ def test_a_bad_decision_is_refused():
 def test_read_only_fields_are_reported_and_never_planned():
     the_pair = pair("Contactperson", "Customer", [prop("isActive", "isActive", "boolean")])
     s = Snapshot.from_records({"contactperson": records(SOURCE_CP)})
-    t = Snapshot.from_records({"customer": records("Id | IsActive | LastChangedDateTimeOffset\n3 | true | 2024-01-01T00:00:00")})
+    t = Snapshot.from_records(
+        {"customer": records("Id | IsActive | LastChangedDateTimeOffset\n3 | true | 2024-01-01T00:00:00")}
+    )
     findings = run_audit(flow(the_pair), s, t).findings
     assert findings.filter(pl.col("status") == "mismatch").height == 1
     plan = build_plan(findings, s, t, policy="source")
@@ -187,10 +200,20 @@ def test_read_only_fields_are_reported_and_never_planned():
 
 def test_dates_are_written_in_the_corrected_generations_format():
     the_pair = pair("Contactperson", "Customer", [prop("dateOfBirth", "dateOfBirth")])
-    s = Snapshot.from_records({"contactperson": records(
-        'id | dateOfBirth | lastChanged\n1 | "1980-01-02T00:00:00" | 2024-05-01T00:00:00')})
-    t = Snapshot.from_records({"customer": records(
-        'Id | DateOfBirth | LastChangedDateTimeOffset\n1 | "1981-01-02" | 2024-01-01T00:00:00')})
+    s = Snapshot.from_records(
+        {
+            "contactperson": records(
+                'id | dateOfBirth | lastChanged\n1 | "1980-01-02T00:00:00" | 2024-05-01T00:00:00'
+            )
+        }
+    )
+    t = Snapshot.from_records(
+        {
+            "customer": records(
+                'Id | DateOfBirth | LastChangedDateTimeOffset\n1 | "1981-01-02" | 2024-01-01T00:00:00'
+            )
+        }
+    )
     result = run_audit(flow(the_pair), s, t)
     plan = build_plan(result.findings, s, t, summary=result.summary)
     (change,) = plan.changes
@@ -199,7 +222,9 @@ def test_dates_are_written_in_the_corrected_generations_format():
 
 def test_the_hash_covers_the_changes_and_survives_the_file(tmp_path):
     result, s, t = _audit()
-    plan = build_plan(result.findings, s, t, summary=result.summary, policy="source", created_at="2024-01-01T00:00:00")
+    plan = build_plan(
+        result.findings, s, t, summary=result.summary, policy="source", created_at="2024-01-01T00:00:00"
+    )
     path = write_plan(plan, tmp_path / "plan.json")
     loaded = load_plan(path)
     assert loaded.hash == plan.hash and len(plan.hash) == 64

@@ -183,15 +183,16 @@ def writeback_plan(plan: dict[str, Any], path: str) -> None:
     )
     rows = [
         (c["corrected"]["side"], c["corrected"]["entity"], str(c["corrected"]["record_id"]),
-         f"{c['corrected']['generation']} {c['field']}", _short(c["old_value"]), _short(c["new_value"]), c["rule"])
+         f"{c['corrected']['generation']} {c['field']}", _short(c["old_value"]), _short(c["new_value"]),
+         c["rule"])
         for c in plan["changes"]
     ]
     if rows:
         names = ("side", "entity", "id", "field", "old", "new", "why")
         widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
-        print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths)), file=out)
+        print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)), file=out)
         for r in rows:
-            print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=out)
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
     for reason, n in sorted(counts.get("by_skip", {}).items()):
         print(f"  skipped ({reason}): {n}", file=out)
     print(f"plan hash: {plan['hash']}", file=out)

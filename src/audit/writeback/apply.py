@@ -163,8 +163,15 @@ def same_value(current: Any, planned: Any, field_v2: str | None = None) -> bool:
         return False
     if isinstance(current, (int, float)) and isinstance(planned, (int, float)):
         return current == planned
-    if field_v2 and field_v2.split(".")[-1] == "DateOfBirth" and isinstance(current, str) and isinstance(planned, str):
-        return current[:10] == planned[:10] and (current[10:] in ("", "T00:00:00") and planned[10:] in ("", "T00:00:00"))
+    if (
+        field_v2
+        and field_v2.split(".")[-1] == "DateOfBirth"
+        and isinstance(current, str)
+        and isinstance(planned, str)
+    ):
+        return current[:10] == planned[:10] and (
+            current[10:] in ("", "T00:00:00") and planned[10:] in ("", "T00:00:00")
+        )
     return False
 
 
@@ -195,9 +202,13 @@ class _Breaker:
                     self.conflicts += 1
             if self.tripped is None:
                 if self.failures > self.limits.max_failures:
-                    self.tripped = f"{self.failures} failures (more than --max-failures {self.limits.max_failures})"
+                    self.tripped = (
+                        f"{self.failures} failures (more than --max-failures {self.limits.max_failures})"
+                    )
                 elif self.conflicts > self.limits.max_conflicts:
-                    self.tripped = f"{self.conflicts} conflicts (more than --max-conflicts {self.limits.max_conflicts})"
+                    self.tripped = (
+                        f"{self.conflicts} conflicts (more than --max-conflicts {self.limits.max_conflicts})"
+                    )
 
 
 class _Runner:
@@ -239,10 +250,16 @@ class _Runner:
         except HttpStatusError as exc:
             if exc.status == 404:
                 self.answered += 1
-                return self._record_results(outcomes + [Outcome(c, "conflict", "the record no longer exists") for c in changes])
-            return self._record_results(outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes])
+                return self._record_results(
+                    outcomes + [Outcome(c, "conflict", "the record no longer exists") for c in changes]
+                )
+            return self._record_results(
+                outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes]
+            )
         except ExternalError as exc:
-            return self._record_results(outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes])
+            return self._record_results(
+                outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes]
+            )
         to_write: list[Change] = []
         for c in changes:
             verdict = self._guard(c, current, gw.api, fields[c.id])
@@ -253,8 +270,14 @@ class _Runner:
         if to_write:
             if self.dry_run:
                 outcomes += [
-                    Outcome(c, "would_write", "guard passed", before=get_field(current, fields[c.id]), after=c.new_value,
-                            last_changed_before=current.get(STAMP_KEY[gw.api]))
+                    Outcome(
+                        c,
+                        "would_write",
+                        "guard passed",
+                        before=get_field(current, fields[c.id]),
+                        after=c.new_value,
+                        last_changed_before=current.get(STAMP_KEY[gw.api]),
+                    )
                     for c in to_write
                 ]
             else:
@@ -274,25 +297,48 @@ class _Runner:
                 else "the field already holds the new value"
             )
             status = "applied" if earlier == "unknown" and not self.dry_run else prefix + "noop"
-            return Outcome(c, status, detail, before=value, after=value, last_changed_before=stamp,
-                           last_changed_after=stamp, address_last_changed_after=get_field(current, f"{MAIL_KEY[api]}.{STAMP_KEY[api]}"))
+            return Outcome(
+                c,
+                status,
+                detail,
+                before=value,
+                after=value,
+                last_changed_before=stamp,
+                last_changed_after=stamp,
+                address_last_changed_after=get_field(current, f"{MAIL_KEY[api]}.{STAMP_KEY[api]}"),
+            )
         if not same_stamp(stamp, c.last_changed):
-            return Outcome(c, prefix + "conflict",
-                           f"the record changed since the audit read it (lastChanged {stamp}, plan {c.last_changed})",
-                           before=value, last_changed_before=stamp)
+            return Outcome(
+                c,
+                prefix + "conflict",
+                f"the record changed since the audit read it (lastChanged {stamp}, plan {c.last_changed})",
+                before=value,
+                last_changed_before=stamp,
+            )
         if c.address_last_changed is not None:
             sub = get_field(current, f"{MAIL_KEY[api]}.{STAMP_KEY[api]}")
             if not same_stamp(sub, c.address_last_changed):
-                return Outcome(c, prefix + "conflict",
-                               f"the mail address changed since the audit read it (lastChanged {sub}, plan {c.address_last_changed})",
-                               before=value, last_changed_before=stamp)
+                return Outcome(
+                    c,
+                    prefix + "conflict",
+                    f"the mail address changed since the audit read it "
+                    f"(lastChanged {sub}, plan {c.address_last_changed})",
+                    before=value,
+                    last_changed_before=stamp,
+                )
         if not same_value(value, c.old_value, c.field_v2):
-            return Outcome(c, prefix + "conflict",
-                           f"the field changed since the audit read it (now {value!r}, plan {c.old_value!r})",
-                           before=value, last_changed_before=stamp)
+            return Outcome(
+                c,
+                prefix + "conflict",
+                f"the field changed since the audit read it (now {value!r}, plan {c.old_value!r})",
+                before=value,
+                last_changed_before=stamp,
+            )
         return None
 
-    def _write(self, gw: RecordGateway, changes: list[Change], current: dict[str, Any], fields: dict[str, str]) -> list[Outcome]:
+    def _write(
+        self, gw: RecordGateway, changes: list[Change], current: dict[str, Any], fields: dict[str, str]
+    ) -> list[Outcome]:
         first = changes[0].corrected
         values = {fields[c.id]: c.new_value for c in changes}
         before = {fields[c.id]: get_field(current, fields[c.id]) for c in changes}
@@ -300,10 +346,18 @@ class _Runner:
         for attempt in range(1, self.limits.write_attempts + 1):
             assert self.journal is not None
             self.journal.write(
-                "sent", changes=[c.id for c in changes], tenant=first.tenant, entity=first.entity,
-                record_id=first.record_id, api=gw.api, method="PATCH" if gw.api == "v2" else "POST",
-                path=gw.route(first.entity, first.record_id, first.parent_id), fields=values, before=before,
-                attempt=attempt, specs=[c.to_dict() for c in changes],
+                "sent",
+                changes=[c.id for c in changes],
+                tenant=first.tenant,
+                entity=first.entity,
+                record_id=first.record_id,
+                api=gw.api,
+                method="PATCH" if gw.api == "v2" else "POST",
+                path=gw.route(first.entity, first.record_id, first.parent_id),
+                fields=values,
+                before=before,
+                attempt=attempt,
+                specs=[c.to_dict() for c in changes],
             )
             try:
                 written = gw.write(first.entity, first.record_id, first.parent_id, values, current)
@@ -312,7 +366,10 @@ class _Runner:
             except HttpStatusError as exc:
                 if exc.status < 500 and exc.status != 429:
                     self.answered += 1
-                    return [Outcome(c, "failed", str(exc), before=before[fields[c.id]], http_status=exc.status) for c in changes]
+                    return [
+                        Outcome(c, "failed", str(exc), before=before[fields[c.id]], http_status=exc.status)
+                        for c in changes
+                    ]
                 lost = f"{exc}"
             except ExternalError as exc:
                 lost = f"{type(exc).__name__}: {exc}"
@@ -320,48 +377,89 @@ class _Runner:
                 self.answered += 1
                 rec = written.record or {}
                 return [
-                    Outcome(c, "applied", f"{written.method} {written.path} -> {written.status}",
-                            before=before[fields[c.id]], after=get_field(rec, fields[c.id]),
-                            last_changed_before=stamp_before, last_changed_after=rec.get(STAMP_KEY[gw.api]),
-                            address_last_changed_after=get_field(rec, f"{MAIL_KEY[gw.api]}.{STAMP_KEY[gw.api]}"),
-                            http_status=written.status)
+                    Outcome(
+                        c,
+                        "applied",
+                        f"{written.method} {written.path} -> {written.status}",
+                        before=before[fields[c.id]],
+                        after=get_field(rec, fields[c.id]),
+                        last_changed_before=stamp_before,
+                        last_changed_after=rec.get(STAMP_KEY[gw.api]),
+                        address_last_changed_after=get_field(rec, f"{MAIL_KEY[gw.api]}.{STAMP_KEY[gw.api]}"),
+                        http_status=written.status,
+                    )
                     for c in changes
                 ]
             # The answer was lost: read the record to learn whether the write was done.
-            log.info("write of %s got no answer (%s); reading it back", first.record_id, redaction.redact(lost)[:200])
+            log.info(
+                "write of %s got no answer (%s); reading it back",
+                first.record_id,
+                redaction.redact(lost)[:200],
+            )
             try:
                 now = gw.read(first.entity, first.record_id, first.parent_id)
                 self.answered += 1
             except AuthError:
                 raise
             except ExternalError as exc:
-                return [Outcome(c, "unknown", f"write: {lost}; read back: {exc}", before=before[fields[c.id]]) for c in changes]
+                return [
+                    Outcome(c, "unknown", f"write: {lost}; read back: {exc}", before=before[fields[c.id]])
+                    for c in changes
+                ]
             done = all(same_value(get_field(now, fields[c.id]), c.new_value, c.field_v2) for c in changes)
             if done:
                 return [
-                    Outcome(c, "applied", f"answer lost ({lost}); read back: the record holds the new value",
-                            before=before[fields[c.id]], after=get_field(now, fields[c.id]),
-                            last_changed_before=stamp_before, last_changed_after=now.get(STAMP_KEY[gw.api]),
-                            address_last_changed_after=get_field(now, f"{MAIL_KEY[gw.api]}.{STAMP_KEY[gw.api]}"))
+                    Outcome(
+                        c,
+                        "applied",
+                        f"answer lost ({lost}); read back: the record holds the new value",
+                        before=before[fields[c.id]],
+                        after=get_field(now, fields[c.id]),
+                        last_changed_before=stamp_before,
+                        last_changed_after=now.get(STAMP_KEY[gw.api]),
+                        address_last_changed_after=get_field(now, f"{MAIL_KEY[gw.api]}.{STAMP_KEY[gw.api]}"),
+                    )
                     for c in changes
                 ]
             untouched = same_stamp(now.get(STAMP_KEY[gw.api]), stamp_before) and all(
                 same_value(get_field(now, fields[c.id]), before[fields[c.id]], c.field_v2) for c in changes
             )
             if not untouched:
-                return [Outcome(c, "conflict", f"answer lost ({lost}) and the record changed meanwhile",
-                                before=before[fields[c.id]], after=get_field(now, fields[c.id])) for c in changes]
+                return [
+                    Outcome(
+                        c,
+                        "conflict",
+                        f"answer lost ({lost}) and the record changed meanwhile",
+                        before=before[fields[c.id]],
+                        after=get_field(now, fields[c.id]),
+                    )
+                    for c in changes
+                ]
             current = now
-        return [Outcome(c, "failed", f"no answer after {self.limits.write_attempts} attempts: {lost}",
-                        before=before[fields[c.id]]) for c in changes]
+        return [
+            Outcome(
+                c,
+                "failed",
+                f"no answer after {self.limits.write_attempts} attempts: {lost}",
+                before=before[fields[c.id]],
+            )
+            for c in changes
+        ]
 
     def _record_results(self, outcomes: list[Outcome]) -> list[Outcome]:
         if self.journal is not None and not self.dry_run:
             for o in outcomes:
                 self.journal.write(
-                    "result", change=o.change.id, status=o.status, detail=o.detail, before=o.before, after=o.after,
-                    last_changed_before=o.last_changed_before, last_changed_after=o.last_changed_after,
-                    address_last_changed_after=o.address_last_changed_after, http_status=o.http_status,
+                    "result",
+                    change=o.change.id,
+                    status=o.status,
+                    detail=o.detail,
+                    before=o.before,
+                    after=o.after,
+                    last_changed_before=o.last_changed_before,
+                    last_changed_after=o.last_changed_after,
+                    address_last_changed_after=o.address_last_changed_after,
+                    http_status=o.http_status,
                     spec=o.change.to_dict(),
                 )
         self.breaker.record(outcomes)
@@ -427,7 +525,8 @@ def apply_plan(
         raise ConfigError(f"writing needs --approve HASH (the plan's hash is {plan.hash}); nothing written")
     if limits.max_changes is not None and len(plan.changes) > limits.max_changes:
         raise ConfigError(
-            f"the plan holds {len(plan.changes)} changes, more than --max-changes {limits.max_changes}; nothing written"
+            f"the plan holds {len(plan.changes)} changes, more than --max-changes "
+            f"{limits.max_changes}; nothing written"
         )
     need = {c.corrected.tenant for c in plan.changes}
     if need - set(gateways):
@@ -436,15 +535,21 @@ def apply_plan(
         raise ConfigError("writing needs a journal file")
 
     journal = Journal(journal_path) if journal_path and not dry_run else None
-    prior = journal.state() if journal is not None else ({} if not journal_path else _prior_if_any(journal_path))
+    prior = (
+        journal.state() if journal is not None else ({} if not journal_path else _prior_if_any(journal_path))
+    )
     breaker = _Breaker(limits)
     results: dict[str, Outcome] = {}
     pending: list[list[Change]] = []
     for unit in _units(plan.changes):
         done = [c for c in unit if prior.get(c.id, {}).get("status") in DONE]
         for c in done:
-            results[c.id] = Outcome(c, "already_done", f"{prior[c.id]['status']} in an earlier run",
-                                    after=prior[c.id].get("after"))
+            results[c.id] = Outcome(
+                c,
+                "already_done",
+                f"{prior[c.id]['status']} in an earlier run",
+                after=prior[c.id].get("after"),
+            )
         rest = [c for c in unit if c not in done]
         if rest:
             pending.append(rest)
@@ -470,13 +575,16 @@ def apply_plan(
 
     if journal is not None:
         with journal:
-            journal.write("run", mode=mode, plan_hash=plan.hash, changes=len(plan.changes),
-                          plan=plan.header.get("path"))
+            journal.write(
+                "run", mode=mode, plan_hash=plan.hash, changes=len(plan.changes), plan=plan.header.get("path")
+            )
             try:
                 run_all()
             finally:
                 _fill_unattempted(plan, results, breaker)
-                journal.write("end", counts=dict(Counter(o.status for o in results.values())), tripped=breaker.tripped)
+                journal.write(
+                    "end", counts=dict(Counter(o.status for o in results.values())), tripped=breaker.tripped
+                )
     else:
         try:
             run_all()
@@ -524,7 +632,9 @@ def reverse_changes(state: Mapping[str, dict[str, Any]]) -> list[Change]:
                 old_value=c.new_value,
                 new_value=c.old_value,
                 last_changed=event.get("last_changed_after"),
-                address_last_changed=event.get("address_last_changed_after") if c.address_last_changed is not None else None,
+                address_last_changed=event.get("address_last_changed_after")
+                if c.address_last_changed is not None
+                else None,
                 rule=f"rollback of {cid}",
             )
         )

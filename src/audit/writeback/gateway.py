@@ -32,11 +32,24 @@ from ..errors import ConfigError
 from ..settings import _ENV_FIELDS, ConnectionSettings
 from ..transport import ApiClient, MalformedResponse, RateLimiter, decode_json
 
-__all__ = ["RecordGateway", "Written", "connect_tenants", "get_field", "set_field", "tenant_settings", "STAMP_KEY", "MAIL_KEY"]
+__all__ = [
+    "RecordGateway",
+    "Written",
+    "connect_tenants",
+    "get_field",
+    "set_field",
+    "tenant_settings",
+    "STAMP_KEY",
+    "MAIL_KEY",
+]
 
 STAMP_KEY = {"v2": "LastChangedDateTimeOffset", "v1": "lastChanged"}
 MAIL_KEY = {"v2": "MailAddress", "v1": "mailAddress"}
-_V2_ROUTES = {"customer": "/Customers/{id}", "supplier": "/Suppliers/{id}", "contactperson": "/ContactPersons/{parent}/{id}"}
+_V2_ROUTES = {
+    "customer": "/Customers/{id}",
+    "supplier": "/Suppliers/{id}",
+    "contactperson": "/ContactPersons/{parent}/{id}",
+}
 _V1_ROUTES = {"customer": ("/Customer/{id}", "/Customer"), "supplier": ("/Supplier/{id}", "/Supplier")}
 JSON_PATCH = "application/json-patch+json"
 
@@ -113,7 +126,9 @@ class RecordGateway:
         self.api = client.endpoint.api
 
     @classmethod
-    def connect(cls, settings: ConnectionSettings, api: str, limiter: RateLimiter | None = None) -> RecordGateway:
+    def connect(
+        cls, settings: ConnectionSettings, api: str, limiter: RateLimiter | None = None
+    ) -> RecordGateway:
         """A gateway with its own client (and session) for ``api``."""
         return cls(ApiClient(settings.endpoint(api), limiter=limiter))  # type: ignore[arg-type]
 
@@ -173,7 +188,9 @@ class RecordGateway:
             response = self.client.request(
                 "PATCH", path, json_body=patch.patch, headers={"Content-Type": JSON_PATCH}
             )
-            return Written("PATCH", path, patch.patch, self._record(response, f"PATCH {path}"), response.status_code)
+            return Written(
+                "PATCH", path, patch.patch, self._record(response, f"PATCH {path}"), response.status_code
+            )
         if entity not in _V1_ROUTES:
             raise ConfigError(f"v1 has no update route for {entity}")
         body = copy.deepcopy(dict(current))
@@ -182,8 +199,13 @@ class RecordGateway:
         body["id"] = record_id
         path = _V1_ROUTES[entity][1]
         response = self.client.request("POST", path, json_body=body)
-        return Written("POST", path, {f: v for f, v in fields.items()}, self._record(response, f"POST {path}"),
-                       response.status_code)
+        return Written(
+            "POST",
+            path,
+            {f: v for f, v in fields.items()},
+            self._record(response, f"POST {path}"),
+            response.status_code,
+        )
 
     def _record(self, response, what: str) -> dict[str, Any]:
         body = decode_json(response, what)

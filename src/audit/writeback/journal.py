@@ -121,7 +121,12 @@ def fold(path: str | Path) -> dict[str, dict[str, Any]]:
         kind = event.get("event")
         if kind == "sent":
             for cid in event.get("changes", []):
-                state[cid] = {**event, "change": cid, "status": "unknown", "detail": "request sent, no answer recorded"}
+                state[cid] = {
+                    **event,
+                    "change": cid,
+                    "status": "unknown",
+                    "detail": "request sent, no answer recorded",
+                }
         elif kind == "result" and event.get("change"):
             previous = state.get(event["change"])
             merged = dict(event)

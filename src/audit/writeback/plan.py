@@ -97,7 +97,9 @@ def new_value_for(value: Any, field_v2: str | None, generation: str) -> Any:
     return value
 
 
-def writable_reason(entity: str, generation: str, field: str | None, names: tuple[str | None, ...]) -> str | None:
+def writable_reason(
+    entity: str, generation: str, field: str | None, names: tuple[str | None, ...]
+) -> str | None:
     """Why a field cannot be written on ``generation`` (``None`` when it can)."""
     if any(n and poweroffice.is_read_only(n) for n in names):
         return "read-only"
@@ -125,9 +127,7 @@ def check_decisions(frame: pl.DataFrame) -> pl.DataFrame:
     if missing:
         raise ConfigError(f"decisions CSV lacks column(s) {', '.join(missing)}")
     frame = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in DECISION_COLUMNS])
-    bad = frame.filter(
-        ~pl.col("decision").str.strip_chars().str.to_lowercase().is_in([*DECISIONS, ""])
-    )
+    bad = frame.filter(~pl.col("decision").str.strip_chars().str.to_lowercase().is_in([*DECISIONS, ""]))
     if bad.height:
         row = bad.row(0, named=True)
         raise ConfigError(
@@ -170,7 +170,10 @@ class _Side:
             sub_col = self.column(f"{head}.{_STAMP[self.generation]}")
             if sub_col and sub_col.startswith(head + "."):
                 address = row.get(sub_col)
-        return (_jsonable(record) if record is not None else None, _jsonable(address) if address is not None else None)
+        return (
+            _jsonable(record) if record is not None else None,
+            _jsonable(address) if address is not None else None,
+        )
 
     def parent(self, row: dict[str, Any]) -> int | None:
         if self.frame.entity != "contactperson":
@@ -263,8 +266,16 @@ def build_plan(
             def skip(reason: str, side: str | None = None, rule: str | None = None, f=f) -> None:
                 skipped.append(
                     Skipped(
-                        f["pair"], f["source_key"], f["target_key"], f["source_property"],
-                        f["target_property"], f["source_value"], f["target_value"], reason, side, rule,
+                        f["pair"],
+                        f["source_key"],
+                        f["target_key"],
+                        f["source_property"],
+                        f["target_property"],
+                        f["source_value"],
+                        f["target_value"],
+                        reason,
+                        side,
+                        rule,
                     )
                 )
 
@@ -340,7 +351,11 @@ def build_plan(
                 target_property=f["target_property"],
                 corrected=RecordRef(loser, tenant, entity, record_id, gen, side.parent(row)),
                 counterpart=RecordRef(
-                    verdict.winner, other_tenant, other.frame.entity, other_id, other.generation,
+                    verdict.winner,
+                    other_tenant,
+                    other.frame.entity,
+                    other_id,
+                    other.generation,
                     other.parent(other_row),
                 ),
                 field=field,
@@ -357,7 +372,11 @@ def build_plan(
             if earlier is not None:
                 if earlier.new_value != change.new_value:
                     clashes.add(change.id)
-                    skip(f"conflicting corrections: {earlier.pair} wants {earlier.new_value!r}", loser, verdict.rule)
+                    skip(
+                        f"conflicting corrections: {earlier.pair} wants {earlier.new_value!r}",
+                        loser,
+                        verdict.rule,
+                    )
                 else:
                     skip(f"same correction as {earlier.pair}", loser, verdict.rule)
                 continue
@@ -366,13 +385,21 @@ def build_plan(
     for cid in sorted(clashes):
         c = changes.pop(cid)
         skipped.append(
-            Skipped(c.pair, c.source_key, c.target_key, c.source_property, c.target_property,
-                    c.old_value if c.winner == "target" else c.new_value,
-                    c.new_value if c.winner == "target" else c.old_value,
-                    "conflicting corrections: another finding wants another value", c.corrected.side, c.rule)
+            Skipped(
+                c.pair,
+                c.source_key,
+                c.target_key,
+                c.source_property,
+                c.target_property,
+                c.old_value if c.winner == "target" else c.new_value,
+                c.new_value if c.winner == "target" else c.old_value,
+                "conflicting corrections: another finding wants another value",
+                c.corrected.side,
+                c.rule,
+            )
         )
     planned = list(changes.values())
-    unmatched = [dict(zip(_ROW_KEY, k)) for k in chosen if k not in used]
+    unmatched = [dict(zip(_ROW_KEY, k, strict=True)) for k in chosen if k not in used]
     counts = {
         "mismatches": mism.height,
         "changes": len(planned),

@@ -143,10 +143,16 @@ def verify_changes(
             result = audit_pair(flow, pair, se, te, policy)
             for f in result.findings.filter(result.findings["status"] == "mismatch").iter_rows(named=True):
                 mismatched.add((f["source_key"], f["target_key"], f["source_property"]))
-            missing = {(f["source_key"] or "", f["target_key"] or "") for f in result.findings.iter_rows(named=True)
-                       if f["status"] in ("missing_in_target", "missing_in_source", "ambiguous_link")}
-            linked = {(c.source_key, c.target_key) for c in group
-                      if (c.source_key, "") not in missing and ("", c.target_key) not in missing}
+            missing = {
+                (f["source_key"] or "", f["target_key"] or "")
+                for f in result.findings.iter_rows(named=True)
+                if f["status"] in ("missing_in_target", "missing_in_source", "ambiguous_link")
+            }
+            linked = {
+                (c.source_key, c.target_key)
+                for c in group
+                if (c.source_key, "") not in missing and ("", c.target_key) not in missing
+            }
         for c in group:
             rec, _ = cache.get(c.corrected.key, (None, ""))
             gw = gateways.get(c.corrected.tenant)
@@ -154,7 +160,10 @@ def verify_changes(
             current = get_field(rec, field_name) if rec is not None and field_name else None
             landed = rec is not None and same_value(current, c.new_value, c.field_v2)
             agrees = (c.source_key, c.target_key) in linked and (
-                c.source_key, c.target_key, c.source_property) not in mismatched
+                c.source_key,
+                c.target_key,
+                c.source_property,
+            ) not in mismatched
             if c.id in notes:
                 detail = notes[c.id]
             elif not landed:
@@ -163,12 +172,21 @@ def verify_changes(
                 detail = "the re-audit still finds a mismatch (or no link) on this property"
             else:
                 detail = "the field holds the new value and the re-audit finds the pair in agreement"
-            rows.append({
-                "id": c.id, "pair": c.pair, "source_key": c.source_key, "target_key": c.target_key,
-                "source_property": c.source_property, "target_property": c.target_property,
-                "field": c.field, "new_value": c.new_value, "current_value": current,
-                "verified": bool(landed and agrees and c.id not in notes), "detail": detail,
-            })
+            rows.append(
+                {
+                    "id": c.id,
+                    "pair": c.pair,
+                    "source_key": c.source_key,
+                    "target_key": c.target_key,
+                    "source_property": c.source_property,
+                    "target_property": c.target_property,
+                    "field": c.field,
+                    "new_value": c.new_value,
+                    "current_value": current,
+                    "verified": bool(landed and agrees and c.id not in notes),
+                    "detail": detail,
+                }
+            )
     return Verification(rows)
 
 
