@@ -5,7 +5,8 @@ why) -> a reviewed plan file (:mod:`~audit.writeback.model`, content hash) ->
 :mod:`~audit.writeback.apply` (guard read, journal, resume, circuit breaker) through
 :mod:`~audit.writeback.gateway` (v2 JSON Patch, v1 whole object) ->
 :mod:`~audit.writeback.verify` (re-audit of the touched records, ``writeback.json``).
-The journal is :mod:`~audit.writeback.journal`; the direction policy
+The journal is :mod:`~audit.writeback.journal`, the statuses :mod:`~audit.writeback.outcome`,
+the direction policy
 :mod:`~audit.writeback.direction`.
 """
 
