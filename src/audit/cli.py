@@ -105,16 +105,28 @@ def demo_data(
     from .demo import generate
     from .errors import ConfigError
 
-    choices = {"mode": (mode, ("two-tenants", "self")), "--source-api": (source_api, ("v1", "v2")),
-               "--target-api": (target_api, ("v1", "v2")), "--format": (fmt, ("jsonl", "parquet"))}
+    choices = {
+        "mode": (mode, ("two-tenants", "self")),
+        "--source-api": (source_api, ("v1", "v2")),
+        "--target-api": (target_api, ("v1", "v2")),
+        "--format": (fmt, ("jsonl", "parquet")),
+    }
     for name, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     if records < 20:
         raise ConfigError("--records must be at least 20")
     flow = parse_file(flow_doc)
-    result = generate(out, flow, records=records, seed=seed, mode=mode,  # type: ignore[arg-type]
-                      source_api=source_api, target_api=target_api, fmt=fmt)  # type: ignore[arg-type]
+    result = generate(
+        out,
+        flow,
+        records=records,
+        seed=seed,
+        mode=mode,  # type: ignore[arg-type]
+        source_api=source_api,
+        target_api=target_api,
+        fmt=fmt,
+    )  # type: ignore[arg-type]
     output.info(f"demo tenants written to {result.out}: source {result.source}, target {result.target}")
     output.info(f"planted: {', '.join(f'{k}={v}' for k, v in result.planted.items())}")
     output.info(f"expected findings: {result.expected.height} in {result.out / 'expected_findings.csv'}")
@@ -280,9 +292,7 @@ def fetch(
 
 @app.command()
 def simulate(
-    snapshot: Annotated[
-        Path, typer.Option("--snapshot", help="Snapshot directory to seed from", show_default=False)
-    ],
+    snapshot: Annotated[Path, typer.Option("--snapshot", help="Snapshot directory to seed from", show_default=False)],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port)")] = 8765,
     rate_limit: Annotated[
         Optional[float], typer.Option("--rate-limit", help="Requests/second per generation; 429 beyond")
@@ -389,3 +399,265 @@ def nightly_command(
     result = run_nightly(cfg)
     output.nightly_summary(result)
     raise typer.Exit(result.exit_code)
+
+
+# =====================================================================================
+# Write-back: plan, apply, rollback, verify
+# =====================================================================================
+
+writeback_app = typer.Typer(
+    help="Push corrected values to the system that drifted: plan, review, apply, roll back.",
+    no_args_is_help=True,
+)
+
+_API_HELP = "API generation of the {} tenant (default: the plan's)"
+
+
+def _generations(wanted: dict[str, set[str]], overrides: dict[str, Optional[str]]) -> dict[str, str]:
+    """One API generation per tenant: the override, else the only one the changes use."""
+    from .errors import ConfigError
+
+    out: dict[str, str] = {}
+    for tenant, gens in wanted.items():
+        chosen = overrides.get(tenant)
+        if chosen is None:
+            if len(gens) != 1:
+                raise ConfigError(
+                    f"the {tenant} tenant's records use {', '.join(sorted(gens))}; choose one with --api-{tenant}"
+                )
+            chosen = next(iter(gens))
+        if chosen not in ("v1", "v2"):
+            raise ConfigError(f"--api-{tenant} {chosen!r}: use v1 or v2")
+        out[tenant] = chosen
+    return out
+
+
+def _tenant_generations(changes, overrides: dict[str, Optional[str]], counterparts: bool = False) -> dict[str, str]:
+    wanted: dict[str, set[str]] = {}
+    for c in changes:
+        for ref in (c.corrected, c.counterpart) if counterparts else (c.corrected,):
+            wanted.setdefault(ref.tenant, set()).add(ref.generation)
+    return _generations(wanted, overrides)
+
+
+def _writeback_limits(max_failures: int, max_conflicts: int, max_changes: Optional[int], workers: int):
+    from .errors import ConfigError
+    from .writeback import Limits
+
+    if max_failures < 0 or max_conflicts < 0 or (max_changes is not None and max_changes < 0) or workers < 1:
+        raise ConfigError("--max-failures, --max-conflicts and --max-changes must be >= 0, --workers >= 1")
+    return Limits(max_failures=max_failures, max_conflicts=max_conflicts, max_changes=max_changes, workers=workers)
+
+
+@writeback_app.command("plan")
+def writeback_plan_command(
+    audit_dir: Annotated[
+        Path, typer.Option("--audit", help="The audit's OUT_DIR (findings, summary.json)", show_default=False)
+    ],
+    flow_doc: Annotated[Path, typer.Option("--flow", help="The dataflow document audited", show_default=False)],
+    source: Annotated[Path, typer.Option("--source", help="The source snapshot the audit read", show_default=False)],
+    target: Annotated[Path, typer.Option("--target", help="The target snapshot the audit read", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="The plan file to write (JSON)", show_default=False)],
+    policy: Annotated[str, typer.Option("--policy", help="latest (Sesam Talk's rule), source or target")] = "latest",
+    decisions: Annotated[
+        Optional[Path], typer.Option("--decisions", help="Decisions CSV (source|target|skip per row)")
+    ] = None,
+    max_changes: Annotated[
+        Optional[int], typer.Option("--max-changes", help="Refuse a plan with more changes than this")
+    ] = None,
+) -> None:
+    """Build a change plan from an audit's mismatches; print it and its hash."""
+    import json
+
+    import polars as pl
+
+    from .dataflow import parse_file
+    from .errors import ConfigError
+    from .snapshot import read_snapshot
+    from .writeback import build_plan, write_plan
+    from .writeback.plan import entity_stems
+
+    parquet, csv, summary_path = audit_dir / "findings.parquet", audit_dir / "findings.csv", audit_dir / "summary.json"
+    if parquet.is_file():
+        findings = pl.read_parquet(parquet)
+    elif csv.is_file():
+        findings = pl.read_csv(csv, infer_schema_length=0)
+    else:
+        raise ConfigError(f"--audit {audit_dir}: no findings.parquet or findings.csv (run `audit run` first)")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    except ValueError as exc:
+        raise ConfigError(f"{summary_path}: not JSON ({exc})") from None
+    flow = parse_file(flow_doc)
+    headings = {p.heading for p in flow.pairs}
+    foreign = sorted(set(findings.filter(pl.col("status") == "mismatch")["pair"].to_list()) - headings)
+    if foreign:
+        raise ConfigError(f"--flow {flow_doc}: the audit's pair {foreign[0]!r} is not in this flow")
+    decided = None
+    if decisions is not None:
+        if not decisions.is_file():
+            raise ConfigError(f"--decisions {decisions}: no such file")
+        decided = pl.read_csv(decisions, infer_schema_length=0, missing_utf8_is_empty_string=True)
+    s_stems, t_stems = entity_stems(findings)
+    plan = build_plan(
+        findings,
+        read_snapshot(source, s_stems),
+        read_snapshot(target, t_stems),
+        summary=summary,
+        policy=policy,
+        decisions=decided,
+        same_tenant=source.resolve() == target.resolve(),
+        header={
+            "audit_dir": str(audit_dir),
+            "flow": str(flow_doc),
+            "flow_title": flow.title,
+            "source": str(source),
+            "target": str(target),
+            "decisions": str(decisions) if decisions else None,
+        },
+    )
+    if max_changes is not None and len(plan.changes) > max_changes:
+        raise ConfigError(
+            f"the plan holds {len(plan.changes)} changes, more than --max-changes {max_changes}; not written"
+        )
+    write_plan(plan, out)
+    output.writeback_plan(plan.to_dict(), str(out))
+
+
+@writeback_app.command("apply")
+def writeback_apply_command(
+    plan_path: Annotated[Path, typer.Argument(help="The reviewed plan file", show_default=False)],
+    approve: Annotated[Optional[str], typer.Option("--approve", help="The plan hash you reviewed")] = None,
+    do_apply: Annotated[bool, typer.Option("--apply", help="Really write (default: dry run)")] = False,
+    journal: Annotated[Optional[Path], typer.Option("--journal", help="Journal (default: next to the plan)")] = None,
+    max_failures: Annotated[int, typer.Option("--max-failures", help="Stop after more failures than this")] = 5,
+    max_conflicts: Annotated[int, typer.Option("--max-conflicts", help="Stop after more conflicts than this")] = 20,
+    max_changes: Annotated[int, typer.Option("--max-changes", help="Refuse a plan with more changes than this")] = 1000,
+    api_source: Annotated[Optional[str], typer.Option("--api-source", help=_API_HELP.format("source"))] = None,
+    api_target: Annotated[Optional[str], typer.Option("--api-target", help=_API_HELP.format("target"))] = None,
+    audit_dir: Annotated[
+        Optional[Path], typer.Option("--audit", help="Write writeback.json into this audit OUT_DIR")
+    ] = None,
+    flow_doc: Annotated[
+        Optional[Path], typer.Option("--flow", help="Flow for the re-audit (default: the plan's)")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Records handled at once")] = 4,
+) -> None:
+    """Write a reviewed plan (dry run unless --apply), guarded, journaled and resumable."""
+    from .dataflow import parse_file
+    from .writeback import applied_changes, apply_plan, load_plan, verify_changes, writeback_summary
+    from .writeback.gateway import connect_tenants
+    from .writeback.verify import VERIFICATION_FILE, WRITEBACK_FILE, write_json
+
+    limits = _writeback_limits(max_failures, max_conflicts, max_changes, workers)
+    plan = load_plan(plan_path)
+    plan.header["path"] = str(plan_path)
+    journal = journal or plan_path.with_name(plan_path.stem + ".journal.jsonl")
+    _setup_logging()
+    overrides = {"source": api_source, "target": api_target}
+    gens = _tenant_generations(plan.changes, overrides, counterparts=do_apply)
+    gateways = connect_tenants(gens) if plan.changes else {}
+    try:
+        result = apply_plan(
+            plan, gateways, journal_path=str(journal), dry_run=not do_apply, approve=approve, limits=limits
+        )
+        output.writeback_outcomes(result.to_dict(), f"apply {plan_path}")
+        verification = None
+        flow_path = flow_doc or (Path(plan.header["flow"]) if plan.header.get("flow") else None)
+        if do_apply and not result.unreachable and flow_path is not None and flow_path.is_file():
+            verification = verify_changes(applied_changes(journal), gateways, parse_file(flow_path))
+            vpath = write_json(verification.to_dict(), journal.parent / VERIFICATION_FILE)
+            output.writeback_verification(verification.to_dict(), str(vpath))
+        elif do_apply and not result.unreachable:
+            output.warning("no flow document to re-audit with (--flow); verification skipped")
+        if audit_dir is not None:
+            path = write_json(
+                writeback_summary(result, verification, plan.header, str(plan_path)), audit_dir / WRITEBACK_FILE
+            )
+            output.info(f"write-back summary: {path}")
+    finally:
+        for gw in gateways.values():
+            gw.close()
+    code = result.exit_code
+    if code == 0 and verification is not None and verification.counts["not_verified"]:
+        code = 1
+    raise typer.Exit(code)
+
+
+@writeback_app.command("rollback")
+def writeback_rollback_command(
+    journal: Annotated[Path, typer.Argument(help="The journal of the apply to undo", show_default=False)],
+    do_apply: Annotated[bool, typer.Option("--apply", help="Really write (default: dry run)")] = False,
+    rollback_journal: Annotated[
+        Optional[Path], typer.Option("--journal", help="Rollback journal (default: JOURNAL.rollback.jsonl)")
+    ] = None,
+    max_failures: Annotated[int, typer.Option("--max-failures", help="Stop after more failures than this")] = 5,
+    max_conflicts: Annotated[int, typer.Option("--max-conflicts", help="Stop after more conflicts than this")] = 20,
+    api_source: Annotated[Optional[str], typer.Option("--api-source", help=_API_HELP.format("source"))] = None,
+    api_target: Annotated[Optional[str], typer.Option("--api-target", help=_API_HELP.format("target"))] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Records handled at once")] = 4,
+) -> None:
+    """Restore the old values of a journal's applied changes (guarded; dry run unless --apply)."""
+    from .writeback import Plan, apply_plan, reverse_changes
+    from .writeback.gateway import connect_tenants
+    from .writeback.journal import fold
+
+    limits = _writeback_limits(max_failures, max_conflicts, None, workers)
+    changes = reverse_changes(fold(journal))
+    plan = Plan(header={"mode": "rollback", "journal": str(journal), "path": str(journal)}, changes=changes)
+    target_journal = rollback_journal or journal.with_name(journal.stem + ".rollback.jsonl")
+    _setup_logging()
+    gens = _tenant_generations(changes, {"source": api_source, "target": api_target})
+    gateways = connect_tenants(gens) if changes else {}
+    try:
+        result = apply_plan(
+            plan,
+            gateways,
+            journal_path=str(target_journal),
+            dry_run=not do_apply,
+            approve=plan.hash,
+            limits=limits,
+            mode="rollback",
+        )
+    finally:
+        for gw in gateways.values():
+            gw.close()
+    output.writeback_outcomes(result.to_dict(), f"rollback {journal}")
+    raise typer.Exit(result.exit_code)
+
+
+@writeback_app.command("verify")
+def writeback_verify_command(
+    journal: Annotated[Path, typer.Argument(help="The journal of the apply to check", show_default=False)],
+    flow_doc: Annotated[Path, typer.Option("--flow", help="The dataflow document", show_default=False)],
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="verification.json (default: next to the journal)")
+    ] = None,
+    api_source: Annotated[Optional[str], typer.Option("--api-source", help=_API_HELP.format("source"))] = None,
+    api_target: Annotated[Optional[str], typer.Option("--api-target", help=_API_HELP.format("target"))] = None,
+) -> None:
+    """Re-audit the records a journal's applied changes touched; write verification.json."""
+    from .dataflow import parse_file
+    from .writeback import applied_changes, verify_changes
+    from .writeback.gateway import connect_tenants
+    from .writeback.verify import VERIFICATION_FILE, write_json
+
+    changes = applied_changes(journal)
+    flow = parse_file(flow_doc)
+    _setup_logging()
+    gateways = (
+        connect_tenants(_tenant_generations(changes, {"source": api_source, "target": api_target}, True))
+        if changes
+        else {}
+    )
+    try:
+        verification = verify_changes(changes, gateways, flow)
+    finally:
+        for gw in gateways.values():
+            gw.close()
+    path = write_json(verification.to_dict(), out or journal.parent / VERIFICATION_FILE)
+    output.writeback_verification(verification.to_dict(), str(path))
+    raise typer.Exit(1 if verification.counts["not_verified"] else 0)
+
+
+app.add_typer(writeback_app, name="writeback")

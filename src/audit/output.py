@@ -166,8 +166,82 @@ def nightly_summary(result: Any) -> None:
     """One line per nightly job and where its report and notebook are."""
     labels = {0: "in sync", 1: "DRIFT", 2: "BAD INPUT", 3: "FAILED"}
     for job in result.jobs:
-        print(f"{job.name}: {labels.get(job.exit_code, job.exit_code)} - {job.message} ({job.seconds:.0f} s)",
-              file=sys.stdout)
+        print(
+            f"{job.name}: {labels.get(job.exit_code, job.exit_code)} - {job.message} ({job.seconds:.0f} s)",
+            file=sys.stdout,
+        )
         if job.report:
             print(f"  report:   {job.report}", file=sys.stdout)
         print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
+
+
+# --- write-back -------------------------------------------------------------------
+
+
+def _short(value: Any, width: int = 28) -> str:
+    text = "∅" if value is None or value == "" else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def writeback_plan(plan: dict[str, Any], path: str) -> None:
+    """The plan as a readable table, its counts and the hash the reviewer approves."""
+    out = _out()
+    head = plan["header"]
+    counts = head.get("counts", {})
+    print(f"write-back plan {path}  (policy {head.get('policy')})", file=out)
+    print(
+        f"  {counts.get('mismatches', 0)} mismatches: {counts.get('changes', 0)} changes, "
+        f"{counts.get('skipped', 0)} skipped",
+        file=out,
+    )
+    rows = [
+        (
+            c["corrected"]["side"],
+            c["corrected"]["entity"],
+            str(c["corrected"]["record_id"]),
+            f"{c['corrected']['generation']} {c['field']}",
+            _short(c["old_value"]),
+            _short(c["new_value"]),
+            c["rule"],
+        )
+        for c in plan["changes"]
+    ]
+    if rows:
+        names = ("side", "entity", "id", "field", "old", "new", "why")
+        widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
+        print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)), file=out)
+        for r in rows:
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
+    for reason, n in sorted(counts.get("by_skip", {}).items()):
+        print(f"  skipped ({reason}): {n}", file=out)
+    print(f"plan hash: {plan['hash']}", file=out)
+    print(f"review the plan, then: audit writeback apply {path} --approve {plan['hash']} --apply", file=out)
+
+
+def writeback_outcomes(result: dict[str, Any], title: str) -> None:
+    """The outcome of ``audit writeback apply`` / ``rollback``: one line per change."""
+    out = _out()
+    mode = "DRY RUN (nothing written)" if result.get("dry_run") else "written"
+    print(f"{title}: {mode}", file=out)
+    for c in result["changes"]:
+        print(
+            f"  {c['status']:<14} {c['tenant']}:{c['entity']}:{c['record_id']} {c['field']}: "
+            f"{_short(c['old_value'])} -> {_short(c['new_value'])}  {c['detail']}",
+            file=out,
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.get("counts", {}).items())) or "no changes"
+    print(f"  {counts}", file=out)
+    if result.get("tripped"):
+        print(f"  circuit breaker tripped: {result['tripped']}", file=out)
+    if result.get("journal"):
+        print(f"  journal: {result['journal']}", file=out)
+
+
+def writeback_verification(verification: dict[str, Any], path: str) -> None:
+    """The re-audit of the touched records."""
+    out = _out()
+    counts = verification["counts"]
+    print(f"verification: {counts['verified']}/{counts['checked']} changes verified ({path})", file=out)
+    for row in verification["changes"]:
+        if not row["verified"]:
+            print(f"  not verified: {row['id']}: {row['detail']}", file=out)

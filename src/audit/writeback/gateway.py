@@ -1,0 +1,241 @@
+"""Reading and writing single records of one tenant, v2 or v1: the write-back's only
+contact with the network (through :class:`audit.transport.ApiClient`).
+
+============== =================================== =======================================
+entity         v2                                  v1
+============== =================================== =======================================
+customer       ``GET/PATCH /Customers/{id}``       ``GET /Customer/{id}``, ``POST /Customer``
+supplier       ``GET/PATCH /Suppliers/{id}``       ``GET /Supplier/{id}``, ``POST /Supplier``
+contactperson  ``GET/PATCH /ContactPersons/{c}/{id}``  (no update route: never written)
+============== =================================== =======================================
+
+A v2 write is an RFC 6902 patch built with :mod:`jsonpatch` holding one ``replace`` per
+changed field (``/MailAddress/City``); a v1 write posts the whole record just read with
+the changed fields set. Which tenant a gateway talks to comes from the environment:
+``POWEROFFICE_SOURCE_*`` / ``POWEROFFICE_TARGET_*`` variables override the plain
+``POWEROFFICE_*`` ones for that tenant (:func:`tenant_settings`), so two tenants can be
+reached from one shell; secrets are never arguments.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+
+from ..errors import ConfigError
+from ..settings import _ENV_FIELDS, ConnectionSettings
+from ..transport import ApiClient, MalformedResponse, RateLimiter, decode_json
+
+__all__ = [
+    "RecordGateway",
+    "Written",
+    "connect_tenants",
+    "get_field",
+    "set_field",
+    "tenant_settings",
+    "STAMP_KEY",
+    "MAIL_KEY",
+]
+
+STAMP_KEY = {"v2": "LastChangedDateTimeOffset", "v1": "lastChanged"}
+MAIL_KEY = {"v2": "MailAddress", "v1": "mailAddress"}
+_V2_ROUTES = {
+    "customer": "/Customers/{id}",
+    "supplier": "/Suppliers/{id}",
+    "contactperson": "/ContactPersons/{parent}/{id}",
+}
+_V1_ROUTES = {"customer": ("/Customer/{id}", "/Customer"), "supplier": ("/Supplier/{id}", "/Supplier")}
+JSON_PATCH = "application/json-patch+json"
+
+
+def get_field(record: Mapping[str, Any] | None, path: str) -> Any:
+    """The value at a dotted path (``None`` when any part is absent)."""
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def set_field(record: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path, creating missing or null parent objects."""
+    parts = path.split(".")
+    node = record
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def tenant_settings(
+    tenant: str,
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+    **overrides: object,
+) -> ConnectionSettings:
+    """Connection settings of one tenant (``source`` or ``target``).
+
+    ``POWEROFFICE_SOURCE_V2_URL`` (and every other ``POWEROFFICE_<TENANT>_<NAME>``)
+    overrides ``POWEROFFICE_V2_URL`` for that tenant; ``.env`` is read first, the
+    environment overlays it.
+    """
+    values: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    prefix = f"POWEROFFICE_{tenant.upper()}_"
+    for name in _ENV_FIELDS:
+        specific = prefix + name[len("POWEROFFICE_") :]
+        if values.get(specific, "").strip():
+            values[name] = values[specific]
+    return ConnectionSettings.from_env(environ=values, dotenv_path=None, **overrides)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write sent and what came back."""
+
+    method: str
+    path: str
+    body: Any
+    record: dict[str, Any] | None
+    status: int
+
+
+class RecordGateway:
+    """Single-record reads and writes of one tenant on one generation.
+
+    Parameters
+    ----------
+    client : ApiClient
+        Bound to the generation (``client.endpoint.api``).
+    """
+
+    def __init__(self, client: ApiClient):
+        self.client = client
+        self.api = client.endpoint.api
+
+    @classmethod
+    def connect(
+        cls, settings: ConnectionSettings, api: str, limiter: RateLimiter | None = None
+    ) -> RecordGateway:
+        """A gateway with its own client (and session) for ``api``."""
+        return cls(ApiClient(settings.endpoint(api), limiter=limiter))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.client.close()
+
+    def can_write(self, entity: str) -> bool:
+        """True when the generation has an update route for ``entity``."""
+        return entity in (_V2_ROUTES if self.api == "v2" else _V1_ROUTES)
+
+    def route(self, entity: str, record_id: int, parent_id: int | None) -> str:
+        """The single-record route of a record."""
+        if self.api == "v2":
+            if entity not in _V2_ROUTES:
+                raise ConfigError(f"v2 has no single-record route for {entity}")
+            if entity == "contactperson" and parent_id is None:
+                raise ConfigError(f"contact person {record_id}: v2 routes need its ContactId")
+            return _V2_ROUTES[entity].format(id=record_id, parent=parent_id)
+        if entity not in _V1_ROUTES:
+            raise ConfigError(f"v1 has no single-record route for {entity}")
+        return _V1_ROUTES[entity][0].format(id=record_id)
+
+    def read(self, entity: str, record_id: int, parent_id: int | None = None) -> dict[str, Any]:
+        """The record as the API holds it now.
+
+        Raises
+        ------
+        HttpStatusError
+            404 when the record is gone; other error answers.
+        ApiUnreachable, AuthError
+        """
+        path = self.route(entity, record_id, parent_id)
+        return self._record(self.client.get(path), f"GET {path}")
+
+    def write(
+        self,
+        entity: str,
+        record_id: int,
+        parent_id: int | None,
+        fields: Mapping[str, Any],
+        current: Mapping[str, Any],
+    ) -> Written:
+        """Set ``fields`` (paths on this generation -> values) on one record.
+
+        v2 sends a JSON Patch of ``replace`` operations; v1 posts ``current`` (the record
+        just read) with the fields set. Writes are not retried except after a 429 (see
+        :meth:`ApiClient.request`), so a write is never sent twice by the transport.
+        """
+        if self.api == "v2":
+            path = self.route(entity, record_id, parent_id)
+            patch = jsonpatch.JsonPatch(
+                [
+                    {"op": "replace", "path": jsonpatch.JsonPointer.from_parts(f.split(".")).path, "value": v}
+                    for f, v in fields.items()
+                ]
+            )
+            response = self.client.request(
+                "PATCH", path, json_body=patch.patch, headers={"Content-Type": JSON_PATCH}
+            )
+            return Written(
+                "PATCH", path, patch.patch, self._record(response, f"PATCH {path}"), response.status_code
+            )
+        if entity not in _V1_ROUTES:
+            raise ConfigError(f"v1 has no update route for {entity}")
+        body = copy.deepcopy(dict(current))
+        for f, v in fields.items():
+            set_field(body, f, v)
+        body["id"] = record_id
+        path = _V1_ROUTES[entity][1]
+        response = self.client.request("POST", path, json_body=body)
+        return Written(
+            "POST",
+            path,
+            {f: v for f, v in fields.items()},
+            self._record(response, f"POST {path}"),
+            response.status_code,
+        )
+
+    def _record(self, response, what: str) -> dict[str, Any]:
+        body = decode_json(response, what)
+        if self.api == "v1" and isinstance(body, dict) and "data" in body:
+            body = body["data"]
+        if not isinstance(body, dict):
+            raise MalformedResponse(f"{what}: the answer is not a record")
+        return body
+
+
+def connect_tenants(
+    generations: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+    **overrides: object,
+) -> dict[str, RecordGateway]:
+    """One gateway per tenant (``{"source": "v1", "target": "v2"}``).
+
+    Two v2 tenants reached with the same subscription key share one rate limiter, since
+    v2's limit is per subscription key.
+    """
+    gateways: dict[str, RecordGateway] = {}
+    shared: dict[str, RateLimiter] = {}
+    for tenant, api in generations.items():
+        if api not in ("v1", "v2"):
+            raise ConfigError(f"--api-{tenant} {api!r}: use v1 or v2")
+        endpoint = tenant_settings(tenant, environ, dotenv_path, **overrides).endpoint(api)  # type: ignore[arg-type]
+        limiter = None
+        if api == "v2" and endpoint.subscription_key is not None:
+            key = endpoint.subscription_key.get_secret_value()
+            limiter = shared.setdefault(key, RateLimiter(endpoint.rate_limit, burst=endpoint.rate_burst))
+        gateways[tenant] = RecordGateway(ApiClient(endpoint, limiter=limiter))
+    return gateways

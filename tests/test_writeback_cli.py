@@ -1,0 +1,217 @@
+"""``audit writeback plan|apply|rollback|verify`` as a user runs them: subprocesses
+against two simulated tenants, with recognisable fake keys that must never leak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from poweroffice_fixtures import subprocess_env
+
+from audit.dataflow import parse_file
+from audit.demo import generate
+from audit.engine import run_audit, write_outputs
+from audit.simulator import Keys, running_simulator
+
+pytestmark = pytest.mark.usefixtures("po_clean_env")
+
+FLOW = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
+KEYS = {
+    "source": Keys("FAKE-APP-src-7f3a9c", "FAKE-CLIENT-src-51be", "FAKE-SUB-shared-c0ffee"),
+    "target": Keys("FAKE-APP-tgt-9d2e11", "FAKE-CLIENT-tgt-7aa0", "FAKE-SUB-shared-c0ffee"),
+}
+SECRETS = [v for k in KEYS.values() for v in (k.application_key, k.client_key, k.subscription_key)]
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wb-cli")
+    flow = parse_file(FLOW)
+    generate(root, flow, records=40, seed=3, source_api="v2", target_api="v2")
+    write_outputs(run_audit(flow, root / "source", root / "target"), root / "audit")
+    return root
+
+
+@pytest.fixture
+def tenants(audited):
+    with (
+        running_simulator(audited / "source", keys=KEYS["source"]) as s,
+        running_simulator(audited / "target", keys=KEYS["target"]) as t,
+    ):
+        yield s, t
+
+
+def _env(tenants, **extra):
+    s, t = tenants
+    env = {"AUDIT_LOG_LEVEL": "DEBUG", "POWEROFFICE_RATE_LIMIT": "500"}
+    for name, sim in (("SOURCE", s), ("TARGET", t)):
+        keys = KEYS[name.lower()]
+        env |= {
+            f"POWEROFFICE_{name}_APPLICATION_KEY": keys.application_key,
+            f"POWEROFFICE_{name}_CLIENT_KEY": keys.client_key,
+            f"POWEROFFICE_{name}_SUBSCRIPTION_KEY": keys.subscription_key,
+            f"POWEROFFICE_{name}_V2_URL": sim.v2_url,
+        }
+    return subprocess_env({**env, **extra})
+
+
+def _audit(*args, env, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "audit", "writeback", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def _plan(root, tmp_path, env, *extra):
+    plan = tmp_path / "plan.json"
+    done = _audit(
+        "plan",
+        "--audit",
+        root / "audit",
+        "--flow",
+        FLOW,
+        "--source",
+        root / "source",
+        "--target",
+        root / "target",
+        "--out",
+        plan,
+        *extra,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    digest = json.loads(plan.read_text(encoding="utf-8"))["hash"]
+    return plan, digest, done
+
+
+def test_plan_review_apply_verify_and_rollback(audited, tenants, tmp_path):
+    s, t = tenants
+    env = _env(tenants)
+    plan, digest, planned = _plan(audited, tmp_path, env)
+    assert f"plan hash: {digest}" in planned.stdout and "MailAddress.City" in planned.stdout
+    header = json.loads(plan.read_text(encoding="utf-8"))["header"]
+    assert header["policy"] == "latest" and header["counts"]["changes"] >= 8
+
+    dry = _audit("apply", plan, env=env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "DRY RUN" in dry.stdout and "would_write" in dry.stdout
+    assert s.store.writes + t.store.writes == 0
+
+    unapproved = _audit("apply", plan, "--apply", env=env, cwd=tmp_path)
+    assert unapproved.returncode == 2 and "--approve" in unapproved.stderr
+    assert s.store.writes + t.store.writes == 0
+
+    done = _audit(
+        "apply", plan, "--approve", digest, "--apply", "--audit", audited / "audit", env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    journal = tmp_path / "plan.journal.jsonl"
+    summary = json.loads((audited / "audit" / "writeback.json").read_text(encoding="utf-8"))
+    n = header["counts"]["changes"]
+    assert summary["counts"]["applied"] == n and summary["counts"]["verified"] == n
+    verification = json.loads((tmp_path / "verification.json").read_text(encoding="utf-8"))
+    assert verification["counts"] == {"checked": n, "verified": n, "not_verified": 0}
+
+    again = _audit("verify", journal, "--flow", FLOW, env=env, cwd=tmp_path)
+    assert again.returncode == 0 and f"{n}/{n} changes verified" in again.stdout
+
+    back = _audit("rollback", journal, "--apply", env=env, cwd=tmp_path)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert (tmp_path / "plan.journal.rollback.jsonl").is_file()
+    gone = _audit("verify", journal, "--flow", FLOW, env=env, cwd=tmp_path)
+    assert gone.returncode == 1  # the old drift is back
+
+    texts = [
+        plan.read_text(encoding="utf-8"),
+        journal.read_text(encoding="utf-8"),
+        (tmp_path / "plan.journal.rollback.jsonl").read_text(encoding="utf-8"),
+        (audited / "audit" / "writeback.json").read_text(encoding="utf-8"),
+    ]
+    texts += [p.stdout + p.stderr for p in (planned, dry, unapproved, done, again, back, gone)]
+    assert "DEBUG" in done.stderr  # the logs were on
+    for secret in SECRETS:
+        assert not any(secret in text for text in texts), secret
+
+
+def test_an_edited_plan_is_refused_with_exit_2(audited, tenants, tmp_path):
+    s, t = tenants
+    env = _env(tenants)
+    plan, digest, _ = _plan(audited, tmp_path, env)
+    data = json.loads(plan.read_text(encoding="utf-8"))
+    data["changes"][0]["new_value"] = "Somewhere else"
+    plan.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    done = _audit("apply", plan, "--approve", digest, "--apply", env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "changed after review" in done.stderr
+    assert s.store.writes + t.store.writes == 0
+    assert s.stats()["requests"] + t.stats()["requests"] == 0
+
+
+def test_plan_max_changes_refuses_and_writes_no_plan(audited, tenants, tmp_path):
+    done = _audit(
+        "plan",
+        "--audit",
+        audited / "audit",
+        "--flow",
+        FLOW,
+        "--source",
+        audited / "source",
+        "--target",
+        audited / "target",
+        "--out",
+        tmp_path / "plan.json",
+        "--max-changes",
+        "2",
+        env=_env(tenants),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2 and "--max-changes" in done.stderr
+    assert not (tmp_path / "plan.json").exists()
+
+
+def test_conflicts_end_with_exit_1(audited, tenants, tmp_path):
+    s, t = tenants
+    env = _env(tenants)
+    plan, digest, _ = _plan(audited, tmp_path, env, "--policy", "source")
+    change = json.loads(plan.read_text(encoding="utf-8"))["changes"][0]
+    t.store.patch_v2(
+        change["corrected"]["entity"],
+        change["corrected"]["record_id"],
+        [{"op": "replace", "path": "/PhoneNumber", "value": "40000000"}],
+    )
+    done = _audit("apply", plan, "--approve", digest, "--apply", env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "conflict" in done.stdout
+
+
+def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path):
+    env = _env(tenants)
+    plan, digest, _ = _plan(audited, tmp_path, env)
+    dead = _env(
+        tenants,
+        POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2",
+        POWEROFFICE_SOURCE_V2_URL="http://127.0.0.1:9/v2",
+        POWEROFFICE_RETRIES="1",
+    )
+    done = _audit("apply", plan, env=dead, cwd=tmp_path)
+    assert done.returncode == 3, done.stdout + done.stderr
+
+
+def test_refused_keys_end_with_exit_3(audited, tenants, tmp_path):
+    env = _env(tenants)
+    plan, digest, _ = _plan(audited, tmp_path, env)
+    wrong = _env(
+        tenants,
+        POWEROFFICE_TARGET_CLIENT_KEY="FAKE-WRONG-client-0000",
+        POWEROFFICE_SOURCE_CLIENT_KEY="FAKE-WRONG-client-0000",
+    )
+    done = _audit("apply", plan, env=wrong, cwd=tmp_path)
+    assert done.returncode == 3 and "POWEROFFICE_CLIENT_KEY" in done.stderr
+    assert "FAKE-WRONG-client-0000" not in done.stdout + done.stderr
