@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from audit.errors import ConfigError
-from audit.notebook import AuditParameters, InvestigateParameters, Investigation
+from audit.notebook import AuditParameters, InvestigateParameters, Investigation, plan_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
@@ -74,6 +74,31 @@ def test_investigate_notebook_shows_mismatches_and_writes_decisions(audited):
     assert set(rows["pair"]) == {"Powerofficego Contactperson to PowerOfficeGo Customer"}
     text = json.dumps(json.loads(out_nb.read_text()))
     assert "mailAddress.city" in text  # the property overview and the lookup were shown
+
+
+def test_investigate_notebook_shows_a_writeback_plan_for_review(audited):
+    import subprocess
+    import sys
+
+    plan = audited / "plan.json"
+    made = subprocess.run(
+        [sys.executable, "-m", "audit", "writeback", "plan", "--audit", str(audited / "run"), "--flow", str(SEED),
+         "--source", str(DEMO / "source"), "--target", str(DEMO / "target"), "--out", str(plan)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert made.returncode == 0, made.stderr
+    out_nb = audited / "investigate.plan.ipynb"
+    pm.execute_notebook(
+        str(ROOT / "notebooks/investigate.ipynb"), str(out_nb),
+        parameters={"out": str(audited / "run"), "plan": str(plan)},
+        cwd=str(ROOT), progress_bar=False, kernel_name="python3",
+    )
+    changes, skipped, digest = plan_tables(plan)
+    text = json.dumps(json.loads(out_nb.read_text()))
+    assert f"--approve {digest}" in text
+    assert changes.height >= 1 and changes["record"][0] in text
+    mismatches = pl.read_parquet(audited / "run" / "findings.parquet").filter(pl.col("status") == "mismatch")
+    assert changes.height + skipped.height == mismatches.height
 
 
 def test_lookup_shows_one_record_on_both_sides(audited):

@@ -358,3 +358,29 @@ def test_status_filter_in_the_address_hides_other_rows_in_chromium(tmp_path, gx_
     assert [r["attrs"]["data-status"] for r in visible] == ["missing_in_target"]
     assert len(dom.rows) == table(LATEST).height
     assert dom.texts["shown-count"] == "1"
+
+
+def test_report_shows_what_a_writeback_wrote(tmp_path, gx_results):
+    _, latest = _outdirs(tmp_path, gx_results)
+    (latest / "writeback.json").write_text(
+        json.dumps(
+            {
+                "generated_at": "2024-05-02T03:00:00+00:00",
+                "dry_run": False,
+                "tripped": None,
+                "policy": "latest",
+                "counts": {"planned": 2, "applied": 1, "conflicts": 1, "verified": 1},
+                "changes": [
+                    {"side": "target", "entity": "customer", "record_id": "5000002", "field": "MailAddress.City",
+                     "old_value": "Hønefoss", "new_value": "Oslo", "status": "applied", "verified": True},
+                    {"side": "target", "entity": "customer", "record_id": "5000047", "field": "MailAddress.City",
+                     "old_value": "Hønefoss", "new_value": "Stavanger", "status": "conflict", "verified": None},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    data = ReportData.from_outputs(latest)
+    assert data.writeback["counts"]["applied"] == 1 and data.writeback["changes_total"] == 2
+    html = render_html(data)
+    assert 'id="writeback"' in html and "Stavanger" in html and "conflict" in html

@@ -55,13 +55,13 @@ _EXTERNAL_ERRORS = {"ExternalError", "ApiError", "AuthError", "ApiUnreachable"}
 
 
 class ApiSide(BaseModel):
-    """A tenant read from the PowerOffice Go API at run time. Its keys come from the
-    environment (or ``.env``) under ``env_prefix`` (``POWEROFFICE_`` by default)."""
+    """A tenant read from the PowerOffice Go API at run time. Its keys and URLs come from
+    the environment (or ``.env``): ``POWEROFFICE_SOURCE_*`` / ``POWEROFFICE_TARGET_*``
+    override the plain ``POWEROFFICE_*`` variables for that side."""
 
     model_config = ConfigDict(extra="forbid")
 
     api: Literal["v1", "v2"]
-    env_prefix: str = "POWEROFFICE_"
 
 
 class Job(BaseModel):
@@ -162,12 +162,11 @@ def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
         if isinstance(spec, ApiSide):
             params[side] = ""
             params[f"{side}_api"] = spec.api
-            params[f"{side}_env_prefix"] = spec.env_prefix
             params[f"{side}_label"] = label or f"{side} ({spec.api} API)"
         else:
             params[side] = str(spec)
             params[f"{side}_label"] = label or str(spec)
-    bad = [name for name in params if SECRET_NAME.search(name.replace("env_prefix", ""))]
+    bad = [name for name in params if SECRET_NAME.search(name)]
     if bad:
         raise ConfigError(f"secrets must come from the environment, not notebook parameters: {bad}")
     return params

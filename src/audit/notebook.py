@@ -60,8 +60,6 @@ class AuditParameters(_Parameters):
     out: Path
     source_api: Literal["", "v1", "v2"] = ""
     target_api: Literal["", "v1", "v2"] = ""
-    source_env_prefix: str = "POWEROFFICE_"
-    target_env_prefix: str = "POWEROFFICE_"
     links: Path | None = None
     config: Path | None = None
     history: Path | None = Path("reports/history")
@@ -149,40 +147,19 @@ class NotebookRun:
         return pl.DataFrame({"status": list(counts), "findings": list(counts.values())})
 
 
-def prefixed_environ(prefix: str, dotenv_path: str | Path = ".env") -> dict[str, str] | None:
-    """The environment (and ``.env``) with ``PREFIX*`` variables renamed to
-    ``POWEROFFICE_*``, so that each tenant's keys can live under their own prefix
-    (``TENANT_A_APPLICATION_KEY`` ...). ``None`` for the plain ``POWEROFFICE_`` prefix."""
-    import os
-
-    if prefix in ("", "POWEROFFICE_"):
-        return None
-    values: dict[str, str] = {}
-    if Path(dotenv_path).is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    values.update(os.environ)
-    renamed = {k: v for k, v in values.items() if not k.startswith("POWEROFFICE_")}
-    for key, value in values.items():
-        if key.startswith(prefix):
-            renamed["POWEROFFICE_" + key[len(prefix) :]] = value
-    return renamed
-
-
 def fetch_side(params: AuditParameters, side: str, progress: bool = True) -> Path:
-    """Fetch one side's tenant from the API into its snapshot directory (keys from the
-    environment under the side's prefix)."""
+    """Fetch one side's tenant from the API into its snapshot directory. Keys and URLs come
+    from the environment or ``.env``; ``POWEROFFICE_SOURCE_*`` / ``POWEROFFICE_TARGET_*``
+    override the plain ``POWEROFFICE_*`` ones for that side (as for the write-back)."""
     from .dataflow import parse_file
     from .fetch import fetch_snapshot
     from .flow import entity_file_stem
-    from .settings import ConnectionSettings
+    from .settings import tenant_settings
 
     flow = parse_file(params.flow)
     names = [p.source_entity if side == "source" else p.target_entity for p in flow.pairs]
     entities = list(dict.fromkeys(entity_file_stem(n) for n in names))
-    environ = prefixed_environ(getattr(params, f"{side}_env_prefix"))
-    settings = ConnectionSettings.from_env(environ=environ)
+    settings = tenant_settings(side)
     directory = getattr(params, side)
     directory.parent.mkdir(parents=True, exist_ok=True)
     fetch_snapshot(
@@ -416,3 +393,40 @@ def _cell(entity: Any, row: pl.DataFrame, path: str) -> str | None:
         return None
     value = row[column][0]
     return None if value is None else str(value)
+
+
+def plan_tables(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """A write-back plan for review: its changes, the mismatches it skips (and why), and
+    the hash a reviewer approves with ``audit writeback apply PLAN --approve HASH``."""
+    from .writeback.model import load_plan
+
+    plan = load_plan(path)
+    changes = pl.DataFrame(
+        [
+            {
+                "side": c.corrected.side,
+                "entity": c.corrected.entity,
+                "record": str(c.corrected.record_id),
+                "field": c.field,
+                "old value": None if c.old_value is None else str(c.old_value),
+                "new value": None if c.new_value is None else str(c.new_value),
+                "why": c.rule,
+            }
+            for c in plan.changes
+        ],
+        schema=dict.fromkeys(["side", "entity", "record", "field", "old value", "new value", "why"], pl.Utf8),
+    )
+    skipped = pl.DataFrame(
+        [
+            {
+                "pair": s.pair,
+                "source key": s.source_key,
+                "source property": s.source_property,
+                "target property": s.target_property,
+                "skipped": s.skipped,
+            }
+            for s in plan.skipped
+        ],
+        schema=dict.fromkeys(["pair", "source key", "source property", "target property", "skipped"], pl.Utf8),
+    )
+    return changes, skipped, plan.hash

@@ -18,11 +18,14 @@ Steps, each its own function so that they can be tested apart:
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import InputError
 from .rundir import (
     FINDING_COLUMNS,
     FINDINGS_CSV,
@@ -160,6 +163,8 @@ class ReportData:
     data_docs: str | None
     history: HistoryView | None
     warnings: tuple[str, ...] = field(default=())
+    #: ``writeback.json`` of a write-back applied after this audit (counts and changes).
+    writeback: dict[str, Any] | None = None
 
     @property
     def truncated(self) -> bool:
@@ -251,6 +256,7 @@ class ReportData:
             data_docs=data_docs.index if data_docs is not None else None,
             history=view,
             warnings=tuple(warnings),
+            writeback=_writeback(out_dir, max_rows),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,7 +273,33 @@ class ReportData:
             "data_docs": self.data_docs,
             "history": None if self.history is None else self.history.to_dict(),
             "warnings": list(self.warnings),
+            "writeback": self.writeback,
         }
+
+
+#: Fields of one written change that the report shows.
+WRITEBACK_FIELDS = ("side", "entity", "record_id", "field", "old_value", "new_value", "status", "verified", "detail")
+
+
+def _writeback(out_dir: Path, max_rows: int) -> dict[str, Any] | None:
+    """What a write-back after this audit did (``OUT_DIR/writeback.json``), or ``None``."""
+    path = out_dir / "writeback.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not readable as JSON ({exc})") from None
+    changes = [{k: c.get(k) for k in WRITEBACK_FIELDS} for c in data.get("changes", [])]
+    return {
+        "generated_at": data.get("generated_at"),
+        "dry_run": data.get("dry_run"),
+        "tripped": data.get("tripped"),
+        "policy": data.get("policy"),
+        "counts": data.get("counts", {}),
+        "changes": changes[:max_rows],
+        "changes_total": len(changes),
+    }
 
 
 def _iso(value: datetime) -> str:

@@ -20,7 +20,6 @@ reached from one shell; secrets are never arguments.
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import jsonpatch
 
 from ..errors import ConfigError
-from ..settings import _ENV_FIELDS, ConnectionSettings
+from ..settings import ConnectionSettings, tenant_settings
 from ..transport import ApiClient, MalformedResponse, RateLimiter, decode_json
 
 __all__ = [
@@ -73,32 +72,6 @@ def set_field(record: dict[str, Any], path: str, value: Any) -> None:
             node[part] = {}
         node = node[part]
     node[parts[-1]] = value
-
-
-def tenant_settings(
-    tenant: str,
-    environ: Mapping[str, str] | None = None,
-    dotenv_path: str | Path | None = ".env",
-    **overrides: object,
-) -> ConnectionSettings:
-    """Connection settings of one tenant (``source`` or ``target``).
-
-    ``POWEROFFICE_SOURCE_V2_URL`` (and every other ``POWEROFFICE_<TENANT>_<NAME>``)
-    overrides ``POWEROFFICE_V2_URL`` for that tenant; ``.env`` is read first, the
-    environment overlays it.
-    """
-    values: dict[str, str] = {}
-    if dotenv_path is not None and Path(dotenv_path).is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-    prefix = f"POWEROFFICE_{tenant.upper()}_"
-    for name in _ENV_FIELDS:
-        specific = prefix + name[len("POWEROFFICE_") :]
-        if values.get(specific, "").strip():
-            values[name] = values[specific]
-    return ConnectionSettings.from_env(environ=values, dotenv_path=None, **overrides)
 
 
 @dataclass(frozen=True)
