@@ -19,7 +19,6 @@ Steps, each its own function so that they can be tested apart:
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
