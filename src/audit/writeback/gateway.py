@@ -29,7 +29,7 @@ import jsonpatch
 
 from ..errors import ConfigError
 from ..settings import ConnectionSettings, tenant_settings
-from ..transport import ApiClient, MalformedResponse, RateLimiter, decode_json
+from ..transport import ApiClient, HttpStatusError, MalformedResponse, RateLimiter, decode_json
 
 __all__ = [
     "RecordGateway",
@@ -133,8 +133,23 @@ class RecordGateway:
             404 when the record is gone; other error answers.
         ApiUnreachable, AuthError
         """
+        if self.api == "v1" and entity == "contactperson":
+            return self._v1_contact(record_id, parent_id)
         path = self.route(entity, record_id, parent_id)
         return self._record(self.client.get(path), f"GET {path}")
+
+    def _v1_contact(self, record_id: int, parent_id: int | None) -> dict[str, Any]:
+        """v1 has no single-record route for contact persons: read the party's contact
+        persons (the connector's route) and pick the one with this id."""
+        if parent_id is None:
+            raise ConfigError(f"contact person {record_id}: v1 reads need its partyId")
+        path = self.client.endpoint.v1_contact_route.format(id=parent_id)
+        body = decode_json(self.client.get(path), f"GET {path}")
+        rows = body.get("data", []) if isinstance(body, dict) else body
+        for row in rows or []:
+            if isinstance(row, dict) and str(row.get("id")) == str(record_id):
+                return row
+        raise HttpStatusError(f"GET {path}: contact person {record_id} is not among the party's contacts", 404, path)
 
     def write(
         self,

@@ -86,7 +86,7 @@ def _read(gateways: Mapping[str, RecordGateway], ref: RecordRef, cache: dict) ->
             found = (gw.read(ref.entity, ref.record_id, ref.parent_id), "")
         except HttpStatusError as exc:
             found = (None, "the record no longer exists" if exc.status == 404 else str(exc))
-        except ExternalError as exc:
+        except (ExternalError, ConfigError) as exc:
             found = (None, str(exc))
     cache[key] = found
     return found
