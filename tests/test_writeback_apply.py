@@ -187,6 +187,20 @@ def test_verify_confirms_the_applied_changes(v2_demo, flow, tmp_path):
     assert v.counts == {"checked": len(plan.changes), "verified": len(plan.changes), "not_verified": 0}
 
 
+def test_verify_reads_v1_contact_person_counterparts_through_their_party(tmp_path_factory, flow, tmp_path):
+    root = tmp_path_factory.mktemp("wb-v1-latest")
+    plan = _demo(root, flow, "v1", "latest")
+    v1_contact_counterparts = [
+        c for c in plan.changes if c.counterpart.entity == "contactperson" and c.counterpart.generation == "v1"
+    ]
+    assert v1_contact_counterparts, "the demo plan corrects target customers from v1 source contact persons"
+    with _Tenants(root, plan) as t:
+        gws = t.gateways()
+        _apply(plan, gws, tmp_path / "j.jsonl")
+        v = verify_changes(applied_changes(tmp_path / "j.jsonl"), gws, flow)
+    assert v.counts["not_verified"] == 0 and v.counts["verified"] == len(plan.changes)
+
+
 def test_a_dry_run_reads_and_writes_nothing(v2_demo, tmp_path):
     root, plan = v2_demo
     with _Tenants(root, plan) as t:
