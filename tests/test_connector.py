@@ -230,11 +230,17 @@ def test_an_api_that_does_not_answer_raises_api_unreachable():
 # -- malformed answers ----------------------------------------------------------------
 
 
+def test_a_server_repeating_the_same_full_page_is_an_error_not_an_endless_fetch(po_sim):
+    page = [{"Id": 901, "Name": "Åse"}, {"Id": 902, "Name": "Øystein"}]
+    po_sim.script("GET", "/v2/Customers", body=page, times=50)
+    with pytest.raises(MalformedResponse, match=r"customer page 2: .* same records as page 1; paging does not advance"):
+        list(connector(po_sim, page_size=2).records("customer"))
+    assert po_sim.stats()["routes"].get("GET /v2/Customers", 0) <= 3
+
+
 def test_malformed_json_raises_an_error_naming_the_url(po_sim):
     po_sim.script("GET", "/v2/Customers", body=b'[{"Id": 1, "Name": "Bj')
-    with pytest.raises(
-        MalformedResponse, match=r"customer page 1: http://127\.0\.0\.1:\d+/v2/Customers.*not JSON"
-    ):
+    with pytest.raises(MalformedResponse, match=r"customer page 1: http://127\.0\.0\.1:\d+/v2/Customers.*not JSON"):
         list(connector(po_sim).records("customer"))
 
 
@@ -278,9 +284,7 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
         "POWEROFFICE_V1_URL=http://file.example/\n",
         encoding="utf-8",
     )
-    settings = ConnectionSettings.from_env(
-        environ={"POWEROFFICE_CLIENT_KEY": "from-env-client"}, dotenv_path=dotenv
-    )
+    settings = ConnectionSettings.from_env(environ={"POWEROFFICE_CLIENT_KEY": "from-env-client"}, dotenv_path=dotenv)
     assert settings.application_key.get_secret_value() == "from-file-app"
     assert settings.client_key.get_secret_value() == "from-env-client"
     assert settings.v1_url == "http://file.example"
@@ -306,9 +310,7 @@ def test_missing_subscription_key_for_v2_is_a_config_error_naming_the_variable()
 
 
 def test_a_fake_key_never_appears_in_debug_logs(po_seed, po_debug_logs):
-    keys = Keys(
-        application_key=FAKE_SECRET, client_key="klient-nøkkel-123", subscription_key="abonnement-456"
-    )
+    keys = Keys(application_key=FAKE_SECRET, client_key="klient-nøkkel-123", subscription_key="abonnement-456")
     with running_simulator(po_seed, keys=keys) as sim:
         conn = connector(sim)
         list(conn.records("customer"))

@@ -101,9 +101,7 @@ def since_text(value: str) -> str:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ConfigError(
-            f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)"
-        ) from None
+        raise ConfigError(f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)") from None
     text = value.strip()
     return text if parsed.tzinfo else text + "Z"
 
@@ -219,9 +217,7 @@ class PowerOfficeConnector:
         except HttpStatusError as exc:
             if exc.status != 404:
                 raise
-            self.warn(
-                f"contact persons of party {parent}: {exc.url} answered 404 (deleted meanwhile?); skipped"
-            )
+            self.warn(f"contact persons of party {parent}: {exc.url} answered 404 (deleted meanwhile?); skipped")
         return out
 
     # -- derived addresses -------------------------------------------------------------
@@ -243,18 +239,13 @@ class PowerOfficeConnector:
             return None
         key = ID_KEY[self.api]
         if not _is_id(address.get(key)):
-            self.warn(
-                f"{parent_entity} {parent_id}: its {MAIL_ADDRESS_KEY[self.api]} has no integer "
-                f"{key!r}; skipped"
-            )
+            self.warn(f"{parent_entity} {parent_id}: its {MAIL_ADDRESS_KEY[self.api]} has no integer {key!r}; skipped")
             return None
         return address
 
     # -- paging core -------------------------------------------------------------------
 
-    def _pages(
-        self, route: str, params: dict[str, Any], since: str | None, entity: str
-    ) -> Iterator[list[Record]]:
+    def _pages(self, route: str, params: dict[str, Any], since: str | None, entity: str) -> Iterator[list[Record]]:
         query = dict(params)
         if since:
             if self.api == "v2":
@@ -264,11 +255,23 @@ class PowerOfficeConnector:
         paginator = paginator_for(self.api, self.client.endpoint.page_size)
         paginator.init_request(query)
         page_no = 1
+        key = ID_KEY[self.api]
+        previous: tuple[Any, ...] | None = None
         while True:
             response = self.client.get(route, params=query)
             records = self._page_records(response, entity, page_no)
             paginator.update_state(response.status_code, records)
             if records:
+                # A server that ignores the page parameter answers the same full page
+                # forever; stop with an error rather than loop or write duplicates.
+                signature = (len(records), records[0].get(key), records[-1].get(key))
+                if signature == previous:
+                    raise MalformedResponse(
+                        f"{entity} page {page_no}: {redaction.redact_url(response.url)} answered the same "
+                        f"records as page {page_no - 1}; paging does not advance (check that the API "
+                        "honours PageNumber / $skip)"
+                    )
+                previous = signature
                 yield records
             if not paginator.has_next_page:
                 return
@@ -287,16 +290,13 @@ class PowerOfficeConnector:
                     '{"data": [...], "success": true} wrapper'
                 )
             if body.get("success") is False:
-                raise ApiError(
-                    f"{entity} page {page_no}: {url} answered success=false: {body.get('message', '')}"
-                )
+                raise ApiError(f"{entity} page {page_no}: {url} answered success=false: {body.get('message', '')}")
             body = body["data"]
             if body is None:
                 return []
         if not isinstance(body, list):
             raise MalformedResponse(
-                f"{entity} page {page_no}: {url} answered a JSON {type(body).__name__} where a list "
-                "was expected"
+                f"{entity} page {page_no}: {url} answered a JSON {type(body).__name__} where a list was expected"
             )
         key = ID_KEY[self.api]
         for i, record in enumerate(body, start=1):
