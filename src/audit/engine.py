@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,14 +34,14 @@ import polars as pl
 
 from . import findings as fnd
 from .compare import PropertyCheck, compare_linked, eq_column, text_expr, typeok_column
-from .errors import ConfigError
+from .errors import ConfigError, SnapshotError
 from .flow import Flow, Pair, entity_file_stem
 from .links import LinkResult, RuleColumns, match_ids, match_links_file, match_rules, resolve_links
 from .paths import Resolution, resolve_path
 from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
-from .snapshot import EntityFrame, Snapshot, read_links_dir, read_snapshot
+from .snapshot import EntityFrame, Snapshot, entity_file, read_entity_file, read_links_dir, read_snapshot
 from .suites import build_suite, pair_slug, suite_dict
-from .validate import critical_success, validate, validation_frame, warm_up
+from .validate import critical_success, validate, validation_frame, wait_for_warm_up, warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
 
@@ -358,6 +359,7 @@ def audit_pair(
             ]
 
     # 4. validation
+    wait_for_warm_up()
     suite = build_suite(flow, pair, policy)
     vframe = validation_frame(link, compared)
     vframe = vframe.with_columns([pl.lit(None, dtype=pl.Int8).alias(f"rule__{i:02d}") for i, _ in rules])
@@ -419,10 +421,77 @@ def _as_policy(policy: Policy | str | Path | None) -> Policy:
     return load_policy(policy)
 
 
-def _as_snapshot(snap: Snapshot | str | Path, entities: list[str]) -> Snapshot:
-    if isinstance(snap, Snapshot):
-        return snap
-    return read_snapshot(snap, entities)
+class _SnapshotLoader:
+    """The two snapshots of a run, their files read on a background thread in the order
+    the pairs need them, so a pair is audited while the files of the next ones are read.
+
+    Reading is native pyarrow work and auditing a pair mostly native polars work; both
+    release the interpreter, so the two overlap on separate cores. The outcome is that of
+    reading both snapshots first, file by file: when anything fails, :meth:`raise_read_error`
+    replays that sequential read (using the files already read) and raises the error it
+    would have met first.
+    """
+
+    def __init__(self, flow: Flow, source: Snapshot | str | Path, target: Snapshot | str | Path) -> None:
+        self._inputs = {"source": source, "target": target}
+        self._entities = {
+            "source": [p.source_entity for p in flow.pairs],
+            "target": [p.target_entity for p in flow.pairs],
+        }
+        self._futures: dict[tuple[str, str], Future] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read")
+        for pair in flow.pairs:
+            for side, entity in (("source", pair.source_entity), ("target", pair.target_entity)):
+                self._submit(side, entity)
+
+    def _submit(self, side: str, entity: str) -> None:
+        snap = self._inputs[side]
+        if isinstance(snap, Snapshot):
+            return
+        try:
+            path = entity_file(snap, entity_file_stem(entity))
+        except SnapshotError:
+            return  # raised in order by the sequential replay
+        key = (side, str(path))
+        if key not in self._futures:
+            self._futures[key] = self._pool.submit(read_entity_file, path, entity_file_stem(entity))
+
+    def entity(self, side: str, name: str) -> EntityFrame:
+        """The frame of entity ``name`` on ``side`` (``source`` or ``target``)."""
+        snap = self._inputs[side]
+        if isinstance(snap, Snapshot):
+            return snap.entity(name)
+        path = entity_file(snap, entity_file_stem(name))
+        future = self._futures.get((side, str(path)))
+        return future.result() if future is not None else read_entity_file(path, entity_file_stem(name))
+
+    def _read(self, side: str) -> Callable[[Path, str], EntityFrame]:
+        def read(path: Path, stem: str) -> EntityFrame:
+            future = self._futures.get((side, str(path)))
+            if future is not None and not future.cancelled():
+                return future.result()
+            return read_entity_file(path, stem)
+
+        return read
+
+    def snapshots(self) -> tuple[Snapshot, Snapshot]:
+        """Both snapshots, as :func:`~audit.snapshot.read_snapshot` gives them."""
+        out = []
+        for side in ("source", "target"):
+            snap = self._inputs[side]
+            if not isinstance(snap, Snapshot):
+                snap = read_snapshot(snap, self._entities[side], read=self._read(side))
+            out.append(snap)
+        return out[0], out[1]
+
+    def raise_read_error(self) -> None:
+        """Raise the error reading both snapshots in order would have raised, if any."""
+        self.close()
+        self.snapshots()
+
+    def close(self) -> None:
+        """Stop reading files not started yet and wait for the one being read."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_audit(
@@ -470,24 +539,29 @@ def run_audit(
         raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
     source_dir = None if isinstance(source, Snapshot) else str(source)
     target_dir = None if isinstance(target, Snapshot) else str(target)
-    gx_ready = warm_up()  # GX imports while the snapshots are read
-    source = _as_snapshot(source, [p.source_entity for p in flow.pairs])
-    target = _as_snapshot(target, [p.target_entity for p in flow.pairs])
-    gx_ready.join()
-    if links is None:
-        links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
+    warm_up()  # GX imports while the snapshots are read
+    loader = _SnapshotLoader(flow, source, target)
     results: list[PairResult] = []
-    for pair in flow.pairs:
-        if progress:
-            progress(pair.heading)
-        se = source.entity(pair.source_entity)
-        te = target.entity(pair.target_entity)
-        table = (
-            None
-            if pair.merge_rules
-            else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
-        )
-        results.append(audit_pair(flow, pair, se, te, policy, table))
+    try:
+        if links is None:
+            links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
+        for pair in flow.pairs:
+            if progress:
+                progress(pair.heading)
+            se = loader.entity("source", pair.source_entity)
+            te = loader.entity("target", pair.target_entity)
+            table = (
+                None
+                if pair.merge_rules
+                else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
+            )
+            results.append(audit_pair(flow, pair, se, te, policy, table))
+        source, target = loader.snapshots()
+    except Exception:
+        loader.raise_read_error()
+        raise
+    finally:
+        loader.close()
     all_findings = fnd.concat_findings([r.findings for r in results], [p.heading for p in flow.pairs])
     status_counts = {s: sum(r.summary["status_counts"][s] for r in results) for s in STATUSES}
     success = all(r.success for r in results)

@@ -45,7 +45,7 @@ import polars as pl
 from .links import LinkResult
 from .suites import LINK_COLUMN
 
-__all__ = ["validation_frame", "validate", "critical_success", "warm_up", "GxDuckDBDialect"]
+__all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up", "GxDuckDBDialect"]
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
@@ -91,8 +91,9 @@ def warm_up() -> threading.Thread:
     Importing GX costs seconds of pure Python (it pulls in altair, jsonschema, ...).
     :func:`audit.engine.run_audit` starts this before it reads the snapshots, which is
     native pyarrow and polars work that leaves the interpreter free, so the import runs on
-    the otherwise idle core; the run joins the thread before its first use of GX, so no
-    two threads ever import GX at once. A failure is left for that first use to raise.
+    the otherwise idle core; a pair calls :func:`wait_for_warm_up` before its first use of
+    GX, so no two threads ever import GX at once. A failure is left for that first use to
+    raise.
     """
 
     def work() -> None:
@@ -102,8 +103,16 @@ def warm_up() -> threading.Thread:
             pass
 
     thread = threading.Thread(target=work, name="audit-gx-warm-up", daemon=True)
+    _state["warm_up"] = thread
     thread.start()
     return thread
+
+
+def wait_for_warm_up() -> None:
+    """Wait for :func:`warm_up`'s import, when one was started."""
+    thread = _state.get("warm_up")
+    if thread is not None:
+        thread.join()
 
 
 #: SQLAlchemy URL of the in-memory DuckDB database GX validates in (see the module docstring).
