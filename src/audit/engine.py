@@ -36,7 +36,7 @@ from . import findings as fnd
 from .compare import PropertyCheck, compare_linked, eq_column, text_expr, typeok_column
 from .errors import ConfigError, SnapshotError
 from .flow import Flow, Pair, entity_file_stem
-from .links import LinkResult, RuleColumns, match_ids, match_links_file, match_rules, resolve_links
+from .links import LinkResult, RuleColumns, link_ids, match_ids, match_links_file, match_rules, resolve_links
 from .paths import Resolution, resolve_path
 from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
 from .snapshot import EntityFrame, Snapshot, entity_file, read_entity_file, read_links_dir, read_snapshot
@@ -124,14 +124,15 @@ def _ambiguous_rows(
         sub = amb.filter(pl.col("rule") == position)
         if not sub.height:
             continue
+        # only the records of the candidate links (few) are looked up in the entity frames
         sv = se.frame.select(
             text_expr(pl.col(se.id_column), se.frame.schema[se.id_column]).alias("source_key"),
             text_expr(pl.col(rc.source_column), se.frame.schema[rc.source_column]).alias("source_value"),
-        )
+        ).join(sub.select("source_key"), on="source_key", how="semi")
         tv = te.frame.select(
             text_expr(pl.col(te.id_column), te.frame.schema[te.id_column]).alias("target_key"),
             text_expr(pl.col(rc.target_column), te.frame.schema[rc.target_column]).alias("target_value"),
-        )
+        ).join(sub.select("target_key"), on="target_key", how="semi")
         parts.append(
             sub.join(sv, on="source_key", how="left")
             .join(tv, on="target_key", how="left")
@@ -203,23 +204,18 @@ def audit_pair(
         stats["links_file_dangling_rows"] = dangling
     else:
         method = "id"
-        edges = match_ids(s_keys, t_keys)
-    link = resolve_links(method, edges, s_keys, t_keys, stats)
-    if method == "merge_rules":
+        edges = None  # linked below, with the value columns, once they are known
+    link = resolve_links(method, edges, s_keys, t_keys, stats) if edges is not None else None
+    if link is not None and method == "merge_rules":
         per_rule = link.stats.pop("candidate_links_per_rule", {})
         for position, (index, _) in enumerate(rules):
             rules_summary[index]["candidate_links"] = per_rule.get(position, 0)
-    if not linkable:
+    if link is not None and not linkable:
         # No merge rule resolved: nothing can link, and listing every record as missing
         # would bury the real cause (the unresolved_property rows).
         empty_s = link.missing_in_target.head(0)
         empty_t = link.missing_in_source.head(0)
         link = replace(link, missing_in_target=empty_s, missing_in_source=empty_t)
-    parts.append(
-        fnd.link_findings(
-            ctx, link.missing_in_target, link.missing_in_source, _ambiguous_rows(link, se, te, rules)
-        )
-    )
 
     # 3. properties
     plan = plan_pair(pair, policy)
@@ -302,8 +298,22 @@ def audit_pair(
                 condition_evaluable=evaluable,
             )
         )
-    linked = link.linked.join(_key_frame(se, "source_key", s_needed), on="source_key", how="left").join(
-        _key_frame(te, "target_key", t_needed), on="target_key", how="left"
+    s_frame = _key_frame(se, "source_key", s_needed)
+    t_frame = _key_frame(te, "target_key", t_needed)
+    by_ids = link_ids(s_frame, t_frame, stats) if link is None else None
+    if by_ids is not None:  # unique ids: links and values in one join
+        link, linked = by_ids
+    else:
+        if link is None:
+            link = resolve_links(method, match_ids(s_keys, t_keys), s_keys, t_keys, stats)
+        linked = link.linked.join(s_frame, on="source_key", how="left").join(
+            t_frame, on="target_key", how="left"
+        )
+    del s_frame, t_frame
+    parts.append(
+        fnd.link_findings(
+            ctx, link.missing_in_target, link.missing_in_source, _ambiguous_rows(link, se, te, rules)
+        )
     )
     compared = compare_linked(linked, checks)
     if null_columns:
