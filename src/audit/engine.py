@@ -431,6 +431,34 @@ def _as_policy(policy: Policy | str | Path | None) -> Policy:
     return load_policy(policy)
 
 
+def _flow_paths(flow: Flow) -> tuple[str, ...]:
+    """Every path the flow names (merge rules, properties, conditions), either side."""
+    paths: dict[str, None] = {}
+    for pair in flow.pairs:
+        for rule in pair.merge_rules:
+            paths.update(dict.fromkeys((rule.source, rule.target)))
+        for prop in pair.properties:
+            paths.update(dict.fromkeys((prop.source, prop.target, *(c.path for c in prop.conditions))))
+    return tuple(paths)
+
+
+def _needed_columns(ef: EntityFrame, paths: tuple[str, ...]) -> EntityFrame:
+    """``ef`` with only its id column and the columns any of ``paths`` resolves to.
+
+    The audit of a pair never looks at another column, and each path resolves against the
+    kept columns exactly as against all of them (the column it found is kept, in its
+    place, and the others it passed over were not matches), so dropping the rest right
+    after reading changes no result and frees most of a wide entity's memory.
+    """
+    keep = {ef.id_column}
+    for path in paths:
+        keep.add(_resolve(path, ef).column)
+    columns = [c for c in ef.frame.columns if c in keep]
+    if len(columns) == ef.frame.width:
+        return ef
+    return replace(ef, frame=ef.frame.select(columns))
+
+
 class _SnapshotLoader:
     """The two snapshots of a run, their files read on a background thread in the order
     the pairs need them, so a pair is audited while the files of the next ones are read.
@@ -448,6 +476,7 @@ class _SnapshotLoader:
             "source": [p.source_entity for p in flow.pairs],
             "target": [p.target_entity for p in flow.pairs],
         }
+        self._paths = _flow_paths(flow)
         self._futures: dict[tuple[str, str], Future] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read")
         for pair in flow.pairs:
@@ -464,7 +493,10 @@ class _SnapshotLoader:
             return  # raised in order by the sequential replay
         key = (side, str(path))
         if key not in self._futures:
-            self._futures[key] = self._pool.submit(read_entity_file, path, entity_file_stem(entity))
+            self._futures[key] = self._pool.submit(self._read_needed, path, entity_file_stem(entity))
+
+    def _read_needed(self, path: Path, stem: str) -> EntityFrame:
+        return _needed_columns(read_entity_file(path, stem), self._paths)
 
     def entity(self, side: str, name: str) -> EntityFrame:
         """The frame of entity ``name`` on ``side`` (``source`` or ``target``)."""
@@ -572,7 +604,12 @@ def run_audit(
         raise
     finally:
         loader.close()
-    all_findings = fnd.concat_findings([r.findings for r in results], [p.heading for p in flow.pairs])
+    headings = [p.heading for p in flow.pairs]
+    if len(set(headings)) == len(headings):
+        # each pair's rows are already in findings order, so in flow order they all are
+        all_findings = pl.concat([r.findings for r in results]) if results else fnd.empty_findings()
+    else:
+        all_findings = fnd.concat_findings([r.findings for r in results], headings)
     status_counts = {s: sum(r.summary["status_counts"][s] for r in results) for s in STATUSES}
     success = all(r.success for r in results)
     summary = {
