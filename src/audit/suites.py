@@ -9,11 +9,12 @@ Why the suites look at compact columns and not at the records
 -------------------------------------------------------------
 Great Expectations evaluates map expectations per row; run over a million-record pair of
 wide record frames with one cross-column expectation per property it would dominate the
-run and hold several copies of the data. The comparison itself is done once in polars (:mod:`audit.compare`): per property an
-``Int8`` column ``eq__<key>`` (1 = the normalised values agree, 0 = they differ, null = not
-applicable) and ``typeok__<key>`` (1 = the target value has the declared type), plus a
-``link`` column with each row's link status. The suite then states the sync's promises
-over those columns with plain built-in expectations:
+run and hold several copies of the data. The comparison itself is done once in polars
+(:mod:`audit.compare`): per property an ``Int8`` column ``eq__<key>`` (1 = the normalised
+values agree, 0 = they differ, null = not applicable) and ``typeok__<key>`` (1 = the
+target value has the declared type), plus a ``link`` column with each row's link status.
+The suite then states the sync's promises over those columns with plain built-in
+expectations:
 
 - ``ExpectColumnValuesToBeInSet(column="link", value_set=[...])``: every record is linked
   (statuses the policy does not fail on are allowed; a second, ``warning``-severity

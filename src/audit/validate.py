@@ -45,7 +45,7 @@ import polars as pl
 from .links import LinkResult
 from .suites import LINK_COLUMN
 
-__all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up", "GxDuckDBDialect"]
+__all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
