@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,14 +34,14 @@ import polars as pl
 
 from . import findings as fnd
 from .compare import PropertyCheck, compare_linked, eq_column, text_expr, typeok_column
-from .errors import ConfigError
+from .errors import ConfigError, SnapshotError
 from .flow import Flow, Pair, entity_file_stem
-from .links import LinkResult, RuleColumns, match_ids, match_links_file, match_rules, resolve_links
+from .links import LinkResult, RuleColumns, link_ids, match_ids, match_links_file, match_rules, resolve_links
 from .paths import Resolution, resolve_path
 from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
-from .snapshot import EntityFrame, Snapshot, read_links_dir, read_snapshot
+from .snapshot import EntityFrame, Snapshot, entity_file, read_entity_file, read_links_dir, read_snapshot
 from .suites import build_suite, pair_slug, suite_dict
-from .validate import critical_success, validate, validation_frame, warm_up
+from .validate import critical_success, validate, validation_frame, wait_for_warm_up, warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
 
@@ -123,14 +124,15 @@ def _ambiguous_rows(
         sub = amb.filter(pl.col("rule") == position)
         if not sub.height:
             continue
+        # only the records of the candidate links (few) are looked up in the entity frames
         sv = se.frame.select(
             text_expr(pl.col(se.id_column), se.frame.schema[se.id_column]).alias("source_key"),
             text_expr(pl.col(rc.source_column), se.frame.schema[rc.source_column]).alias("source_value"),
-        )
+        ).join(sub.select("source_key"), on="source_key", how="semi")
         tv = te.frame.select(
             text_expr(pl.col(te.id_column), te.frame.schema[te.id_column]).alias("target_key"),
             text_expr(pl.col(rc.target_column), te.frame.schema[rc.target_column]).alias("target_value"),
-        )
+        ).join(sub.select("target_key"), on="target_key", how="semi")
         parts.append(
             sub.join(sv, on="source_key", how="left")
             .join(tv, on="target_key", how="left")
@@ -202,23 +204,18 @@ def audit_pair(
         stats["links_file_dangling_rows"] = dangling
     else:
         method = "id"
-        edges = match_ids(s_keys, t_keys)
-    link = resolve_links(method, edges, s_keys, t_keys, stats)
-    if method == "merge_rules":
+        edges = None  # linked below, with the value columns, once they are known
+    link = resolve_links(method, edges, s_keys, t_keys, stats) if edges is not None else None
+    if link is not None and method == "merge_rules":
         per_rule = link.stats.pop("candidate_links_per_rule", {})
         for position, (index, _) in enumerate(rules):
             rules_summary[index]["candidate_links"] = per_rule.get(position, 0)
-    if not linkable:
+    if link is not None and not linkable:
         # No merge rule resolved: nothing can link, and listing every record as missing
         # would bury the real cause (the unresolved_property rows).
         empty_s = link.missing_in_target.head(0)
         empty_t = link.missing_in_source.head(0)
         link = replace(link, missing_in_target=empty_s, missing_in_source=empty_t)
-    parts.append(
-        fnd.link_findings(
-            ctx, link.missing_in_target, link.missing_in_source, _ambiguous_rows(link, se, te, rules)
-        )
-    )
 
     # 3. properties
     plan = plan_pair(pair, policy)
@@ -301,8 +298,22 @@ def audit_pair(
                 condition_evaluable=evaluable,
             )
         )
-    linked = link.linked.join(_key_frame(se, "source_key", s_needed), on="source_key", how="left").join(
-        _key_frame(te, "target_key", t_needed), on="target_key", how="left"
+    s_frame = _key_frame(se, "source_key", s_needed)
+    t_frame = _key_frame(te, "target_key", t_needed)
+    by_ids = link_ids(s_frame, t_frame, stats) if link is None else None
+    if by_ids is not None:  # unique ids: links and values in one join
+        link, linked = by_ids
+    else:
+        if link is None:
+            link = resolve_links(method, match_ids(s_keys, t_keys), s_keys, t_keys, stats)
+        linked = link.linked.join(s_frame, on="source_key", how="left").join(
+            t_frame, on="target_key", how="left"
+        )
+    del s_frame, t_frame
+    parts.append(
+        fnd.link_findings(
+            ctx, link.missing_in_target, link.missing_in_source, _ambiguous_rows(link, se, te, rules)
+        )
     )
     compared = compare_linked(linked, checks)
     if null_columns:
@@ -358,6 +369,7 @@ def audit_pair(
             ]
 
     # 4. validation
+    wait_for_warm_up()
     suite = build_suite(flow, pair, policy)
     vframe = validation_frame(link, compared)
     vframe = vframe.with_columns([pl.lit(None, dtype=pl.Int8).alias(f"rule__{i:02d}") for i, _ in rules])
@@ -419,10 +431,109 @@ def _as_policy(policy: Policy | str | Path | None) -> Policy:
     return load_policy(policy)
 
 
-def _as_snapshot(snap: Snapshot | str | Path, entities: list[str]) -> Snapshot:
-    if isinstance(snap, Snapshot):
-        return snap
-    return read_snapshot(snap, entities)
+def _flow_paths(flow: Flow) -> tuple[str, ...]:
+    """Every path the flow names (merge rules, properties, conditions), either side."""
+    paths: dict[str, None] = {}
+    for pair in flow.pairs:
+        for rule in pair.merge_rules:
+            paths.update(dict.fromkeys((rule.source, rule.target)))
+        for prop in pair.properties:
+            paths.update(dict.fromkeys((prop.source, prop.target, *(c.path for c in prop.conditions))))
+    return tuple(paths)
+
+
+def _needed_columns(ef: EntityFrame, paths: tuple[str, ...]) -> EntityFrame:
+    """``ef`` with only its id column and the columns any of ``paths`` resolves to.
+
+    The audit of a pair never looks at another column, and each path resolves against the
+    kept columns exactly as against all of them (the column it found is kept, in its
+    place, and the others it passed over were not matches), so dropping the rest right
+    after reading changes no result and frees most of a wide entity's memory.
+    """
+    keep = {ef.id_column}
+    for path in paths:
+        keep.add(_resolve(path, ef).column)
+    columns = [c for c in ef.frame.columns if c in keep]
+    if len(columns) == ef.frame.width:
+        return ef
+    return replace(ef, frame=ef.frame.select(columns))
+
+
+class _SnapshotLoader:
+    """The two snapshots of a run, their files read on a background thread in the order
+    the pairs need them, so a pair is audited while the files of the next ones are read.
+
+    Reading is native pyarrow work and auditing a pair mostly native polars work; both
+    release the interpreter, so the two overlap on separate cores. The outcome is that of
+    reading both snapshots first, file by file: when anything fails, :meth:`raise_read_error`
+    replays that sequential read (using the files already read) and raises the error it
+    would have met first.
+    """
+
+    def __init__(self, flow: Flow, source: Snapshot | str | Path, target: Snapshot | str | Path) -> None:
+        self._inputs = {"source": source, "target": target}
+        self._entities = {
+            "source": [p.source_entity for p in flow.pairs],
+            "target": [p.target_entity for p in flow.pairs],
+        }
+        self._paths = _flow_paths(flow)
+        self._futures: dict[tuple[str, str], Future] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read")
+        for pair in flow.pairs:
+            for side, entity in (("source", pair.source_entity), ("target", pair.target_entity)):
+                self._submit(side, entity)
+
+    def _submit(self, side: str, entity: str) -> None:
+        snap = self._inputs[side]
+        if isinstance(snap, Snapshot):
+            return
+        try:
+            path = entity_file(snap, entity_file_stem(entity))
+        except SnapshotError:
+            return  # raised in order by the sequential replay
+        key = (side, str(path))
+        if key not in self._futures:
+            self._futures[key] = self._pool.submit(self._read_needed, path, entity_file_stem(entity))
+
+    def _read_needed(self, path: Path, stem: str) -> EntityFrame:
+        return _needed_columns(read_entity_file(path, stem), self._paths)
+
+    def entity(self, side: str, name: str) -> EntityFrame:
+        """The frame of entity ``name`` on ``side`` (``source`` or ``target``)."""
+        snap = self._inputs[side]
+        if isinstance(snap, Snapshot):
+            return snap.entity(name)
+        path = entity_file(snap, entity_file_stem(name))
+        future = self._futures.get((side, str(path)))
+        return future.result() if future is not None else read_entity_file(path, entity_file_stem(name))
+
+    def _read(self, side: str) -> Callable[[Path, str], EntityFrame]:
+        def read(path: Path, stem: str) -> EntityFrame:
+            future = self._futures.get((side, str(path)))
+            if future is not None and not future.cancelled():
+                return future.result()
+            return read_entity_file(path, stem)
+
+        return read
+
+    def snapshots(self) -> tuple[Snapshot, Snapshot]:
+        """Both snapshots, as :func:`~audit.snapshot.read_snapshot` gives them."""
+        out = []
+        for side in ("source", "target"):
+            snap = self._inputs[side]
+            if not isinstance(snap, Snapshot):
+                snap = read_snapshot(snap, self._entities[side], read=self._read(side))
+            out.append(snap)
+        return out[0], out[1]
+
+    def raise_read_error(self) -> None:
+        """Raise the error reading both snapshots in order would have raised, if any."""
+        self.close()
+        self.snapshots()
+
+    def close(self) -> None:
+        """Stop reading files not started yet and wait for the one being read."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_audit(
@@ -470,25 +581,35 @@ def run_audit(
         raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
     source_dir = None if isinstance(source, Snapshot) else str(source)
     target_dir = None if isinstance(target, Snapshot) else str(target)
-    gx_ready = warm_up()  # GX imports while the snapshots are read
-    source = _as_snapshot(source, [p.source_entity for p in flow.pairs])
-    target = _as_snapshot(target, [p.target_entity for p in flow.pairs])
-    gx_ready.join()
-    if links is None:
-        links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
+    warm_up()  # GX imports while the snapshots are read
+    loader = _SnapshotLoader(flow, source, target)
     results: list[PairResult] = []
-    for pair in flow.pairs:
-        if progress:
-            progress(pair.heading)
-        se = source.entity(pair.source_entity)
-        te = target.entity(pair.target_entity)
-        table = (
-            None
-            if pair.merge_rules
-            else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
-        )
-        results.append(audit_pair(flow, pair, se, te, policy, table))
-    all_findings = fnd.concat_findings([r.findings for r in results], [p.heading for p in flow.pairs])
+    try:
+        if links is None:
+            links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
+        for pair in flow.pairs:
+            if progress:
+                progress(pair.heading)
+            se = loader.entity("source", pair.source_entity)
+            te = loader.entity("target", pair.target_entity)
+            table = (
+                None
+                if pair.merge_rules
+                else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
+            )
+            results.append(audit_pair(flow, pair, se, te, policy, table))
+        source, target = loader.snapshots()
+    except Exception:
+        loader.raise_read_error()
+        raise
+    finally:
+        loader.close()
+    headings = [p.heading for p in flow.pairs]
+    if len(set(headings)) == len(headings):
+        # each pair's rows are already in findings order, so in flow order they all are
+        all_findings = pl.concat([r.findings for r in results]) if results else fnd.empty_findings()
+    else:
+        all_findings = fnd.concat_findings([r.findings for r in results], headings)
     status_counts = {s: sum(r.summary["status_counts"][s] for r in results) for s in STATUSES}
     success = all(r.success for r in results)
     summary = {

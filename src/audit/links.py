@@ -34,7 +34,15 @@ import polars as pl
 
 from .compare import as_text
 
-__all__ = ["LinkResult", "RuleColumns", "match_rules", "match_ids", "match_links_file", "resolve_links"]
+__all__ = [
+    "LinkResult",
+    "RuleColumns",
+    "match_rules",
+    "match_ids",
+    "match_links_file",
+    "resolve_links",
+    "link_ids",
+]
 
 LINK_METHODS = ("merge_rules", "links_file", "id")
 
@@ -222,3 +230,49 @@ def resolve_links(
         counts = edges.group_by("rule").len()
         stats["candidate_links_per_rule"] = {int(r): int(n) for r, n in counts.iter_rows() if r is not None}
     return LinkResult(method, linked, ambiguous, missing_in_target, missing_in_source, stats)
+
+
+def link_ids(
+    source: pl.DataFrame, target: pl.DataFrame, stats: dict[str, Any] | None = None
+) -> tuple[LinkResult, pl.DataFrame] | None:
+    """Link by ids in one full join, when every id is present and unique on its side.
+
+    Then every candidate link is one-to-one, so :func:`match_ids` followed by
+    :func:`resolve_links` would give exactly these links (in another row order), no
+    ambiguous component, and the same records without counterpart; one join also carries
+    the records' value columns along.
+
+    Parameters
+    ----------
+    source : pl.DataFrame
+        ``source_key`` (the id as text) and the source value columns.
+    target : pl.DataFrame
+        ``target_key`` (the id as text) and the target value columns.
+    stats : dict, optional
+        Extra counts to keep in the result.
+
+    Returns
+    -------
+    tuple of (LinkResult, pl.DataFrame) or None
+        The links and the linked frame (keys and both sides' value columns), or ``None``
+        when an id is missing or repeated (then use :func:`match_ids` and
+        :func:`resolve_links`).
+    """
+    s_keys, t_keys = source.get_column("source_key"), target.get_column("target_key")
+    for keys in (s_keys, t_keys):
+        if keys.null_count() or keys.n_unique() != keys.len():
+            return None
+    joined = source.join(target, left_on="source_key", right_on="target_key", how="full", coalesce=False)
+    linked_frame = joined.filter(pl.col("source_key").is_not_null() & pl.col("target_key").is_not_null())
+    linked = linked_frame.select("source_key", "target_key")
+    stats = dict(stats or {})
+    stats.update(candidate_links=linked.height, ambiguous_source_records=0, ambiguous_target_records=0)
+    result = LinkResult(
+        "id",
+        linked,
+        pl.DataFrame(schema=_EDGE_SCHEMA),
+        joined.filter(pl.col("target_key").is_null()).select("source_key"),
+        joined.filter(pl.col("source_key").is_null()).select("target_key"),
+        stats,
+    )
+    return result, linked_frame

@@ -29,7 +29,7 @@ input files of the same run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ __all__ = [
     "EntityFrame",
     "Snapshot",
     "read_snapshot",
+    "snapshot_stems",
+    "entity_file",
     "read_entity_file",
     "frame_from_records",
     "flatten",
@@ -403,7 +405,13 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Pat
         raise SnapshotError(
             f"{file}: {where}: record without an id ({missing.len()} such record(s) in the file)"
         )
-    dup = frame.select(pl.col(id_column).cast(pl.String).is_duplicated()).to_series().arg_true()
+    # Counting distinct ids is far cheaper than flagging every duplicated row; the rows are
+    # looked for only when there are duplicates. (Integer and text ids are distinct exactly
+    # when their texts are; other types are compared as text.)
+    distinct = ids if ids.dtype == pl.String or ids.dtype.is_integer() else text
+    if distinct.n_unique() == frame.height:
+        return EntityFrame(entity, frame, id_column, file)
+    dup = text.is_duplicated().arg_true()
     if dup.len():
         first = int(dup[0])
         key = text[first]
@@ -452,7 +460,47 @@ def frame_from_records(records: list[Mapping[str, Any]], entity: str) -> EntityF
     return _entity_frame(_read_jsonl(data, file), entity_file_stem(entity), file, data)
 
 
-def read_snapshot(directory: str | Path, entities: Iterable[str] | None = None) -> Snapshot:
+def snapshot_stems(directory: str | Path, entities: Iterable[str] | None = None) -> list[str]:
+    """The entity stems :func:`read_snapshot` reads, in its order (no file is opened).
+
+    Raises
+    ------
+    SnapshotError
+        A missing directory.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise SnapshotError(f"{root}: snapshot directory does not exist")
+    if entities is None:
+        return sorted({p.stem for p in root.iterdir() if p.suffix in SUFFIXES and p.is_file()})
+    return list(dict.fromkeys(entity_file_stem(e) for e in entities))
+
+
+def entity_file(directory: str | Path, stem: str) -> Path:
+    """The one file of entity ``stem`` in a snapshot directory.
+
+    Raises
+    ------
+    SnapshotError
+        No file, or more than one format of it.
+    """
+    root = Path(directory)
+    found = [root / f"{stem}{suffix}" for suffix in SUFFIXES if (root / f"{stem}{suffix}").is_file()]
+    if not found:
+        raise SnapshotError(
+            f"{root}: snapshot lacks an entity file for {stem!r} "
+            f"(expected {stem}.jsonl, {stem}.json or {stem}.parquet)"
+        )
+    if len(found) > 1:
+        raise SnapshotError(f"{root}: entity {stem!r} has more than one file: {', '.join(p.name for p in found)}")
+    return found[0]
+
+
+def read_snapshot(
+    directory: str | Path,
+    entities: Iterable[str] | None = None,
+    read: Callable[[Path, str], EntityFrame] | None = None,
+) -> Snapshot:
     """Read the entity files of a snapshot directory.
 
     Parameters
@@ -462,6 +510,9 @@ def read_snapshot(directory: str | Path, entities: Iterable[str] | None = None) 
     entities : iterable of str, optional
         Entity names (flow names or stems) to read; each must have a file. Default: every
         entity file in the directory.
+    read : callable, optional
+        ``read(path, stem)`` -> EntityFrame for one file; default :func:`read_entity_file`
+        (the engine passes one that hands over files already read in the background).
 
     Raises
     ------
@@ -469,27 +520,13 @@ def read_snapshot(directory: str | Path, entities: Iterable[str] | None = None) 
         A missing directory, a missing or doubled entity file, or a bad file.
     """
     root = Path(directory)
-    if not root.is_dir():
-        raise SnapshotError(f"{root}: snapshot directory does not exist")
-    if entities is None:
-        stems = sorted({p.stem for p in root.iterdir() if p.suffix in SUFFIXES and p.is_file()})
-    else:
-        stems = list(dict.fromkeys(entity_file_stem(e) for e in entities))
+    read = read or read_entity_file
     frames: dict[str, EntityFrame] = {}
     files: dict[str, str] = {}
-    for stem in stems:
-        found = [root / f"{stem}{suffix}" for suffix in SUFFIXES if (root / f"{stem}{suffix}").is_file()]
-        if not found:
-            raise SnapshotError(
-                f"{root}: snapshot lacks an entity file for {stem!r} "
-                f"(expected {stem}.jsonl, {stem}.json or {stem}.parquet)"
-            )
-        if len(found) > 1:
-            raise SnapshotError(
-                f"{root}: entity {stem!r} has more than one file: {', '.join(p.name for p in found)}"
-            )
-        frames[stem] = read_entity_file(found[0], stem)
-        files[stem] = str(found[0])
+    for stem in snapshot_stems(root, entities):
+        path = entity_file(root, stem)
+        frames[stem] = read(path, stem)
+        files[stem] = str(path)
     return Snapshot(entities=frames, directory=str(root), files=files)
 
 

@@ -7,14 +7,14 @@ ones fresh).
 
 Why the suites look at compact columns and not at the records
 -------------------------------------------------------------
-Great Expectations evaluates expectations row by row in pandas and gathers per-row
-metrics; run over a million-record pair of wide record frames with one cross-column
-expectation per property it would dominate the run and hold several copies of the data.
-The comparison itself is done once in polars (:mod:`audit.compare`): per property an
-``Int8`` column ``eq__<key>`` (1 = the normalised values agree, 0 = they differ, null = not
-applicable) and ``typeok__<key>`` (1 = the target value has the declared type), plus a
-``link`` column with each row's link status. The suite then states the sync's promises
-over those columns with plain built-in expectations:
+Great Expectations evaluates map expectations per row; run over a million-record pair of
+wide record frames with one cross-column expectation per property it would dominate the
+run and hold several copies of the data. The comparison itself is done once in polars
+(:mod:`audit.compare`): per property an ``Int8`` column ``eq__<key>`` (1 = the normalised
+values agree, 0 = they differ, null = not applicable) and ``typeok__<key>`` (1 = the
+target value has the declared type), plus a ``link`` column with each row's link status.
+The suite then states the sync's promises over those columns with plain built-in
+expectations:
 
 - ``ExpectColumnValuesToBeInSet(column="link", value_set=[...])``: every record is linked
   (statuses the policy does not fail on are allowed; a second, ``warning``-severity
@@ -27,7 +27,10 @@ over those columns with plain built-in expectations:
 - ``ExpectColumnValuesToBeInSet(column="typeok__<key>", value_set=[1])``: target values
   have the declared type.
 
-GX ignores nulls in these expectations, which is exactly "not applicable". Its result
+GX ignores nulls in these expectations, which is exactly "not applicable". GX runs them
+with its SQL execution engine over the compact columns in an in-memory DuckDB table
+(:mod:`audit.validate` says why): one aggregate query per expectation, per-record
+counts, so the verdicts and counts are those of every record. Its result
 lists stay small (``partial_unexpected_count`` from the policy); the findings table is
 built from the polars frame and lists every failing record. Each expectation's ``meta``
 names the pair, property and finding status it stands for, and its ``severity`` is
