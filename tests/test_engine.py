@@ -383,3 +383,18 @@ def test_every_failing_record_is_listed_not_a_sample(status):
         target = Snapshot.from_records({"customer": [{"Id": -1, "FirstName": "x"}]})
     result = run_audit(flow(the_pair), source, target)
     assert result.findings.filter(pl.col("status") == status).height == n
+
+
+def test_reading_in_the_background_raises_the_error_a_sequential_read_meets_first(tmp_path):
+    from audit.dataflow import parse_file
+    from audit.demo import generate
+    from audit.errors import SnapshotError
+
+    seed = parse_file(Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst")
+    demo = generate(tmp_path / "demo", seed, records=20)
+    bad = demo.source / "customer.jsonl"
+    bad.write_bytes(bad.read_bytes() + b'{"id": 77, "name": "Bl\xe5b\xe6r"}\n')
+    (demo.target / "address.jsonl").unlink()
+    with pytest.raises(SnapshotError) as info:
+        run_audit(seed, demo.source, demo.target)
+    assert "customer.jsonl" in str(info.value) and "address" not in str(info.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 from conftest import records
 
-from audit.links import RuleColumns, match_ids, match_links_file, match_rules, resolve_links
+from audit.links import RuleColumns, link_ids, match_ids, match_links_file, match_rules, resolve_links
 
 
 def _frame(table: str) -> pl.DataFrame:
@@ -146,3 +146,30 @@ def test_links_file_linking_one_source_to_two_targets_is_ambiguous():
     edges, _ = match_links_file(links, pl.Series([1]), pl.Series([10, 20]))
     result = resolve_links("links_file", edges, pl.Series([1]), pl.Series([10, 20]))
     assert result.ambiguous.height == 2 and result.linked.height == 0
+
+
+def test_one_join_id_linking_agrees_with_candidate_links_then_resolution():
+    source = pl.DataFrame({"source_key": ["1", "2", "3", "5"], "s_city": ["Oslo", "Bergen", "Moss", "Bodø"]})
+    target = pl.DataFrame({"target_key": ["2", "3", "4", "5"], "t_city": ["Bergen", "Hamar", "Molde", "Bodø"]})
+    fast, frame = link_ids(source, target)
+    slow = resolve_links(
+        "id",
+        match_ids(source["source_key"], target["target_key"]),
+        source["source_key"],
+        target["target_key"],
+    )
+    assert sorted(fast.linked.rows()) == sorted(slow.linked.rows())
+    assert sorted(fast.missing_in_target.rows()) == sorted(slow.missing_in_target.rows())
+    assert sorted(fast.missing_in_source.rows()) == sorted(slow.missing_in_source.rows())
+    assert fast.ambiguous.height == slow.ambiguous.height == 0
+    assert sorted(frame.select("source_key", "s_city", "t_city").rows()) == [
+        ("2", "Bergen", "Bergen"),
+        ("3", "Moss", "Hamar"),
+        ("5", "Bodø", "Bodø"),
+    ]
+
+
+def test_one_join_id_linking_declines_repeated_or_missing_ids():
+    unique = pl.DataFrame({"target_key": ["1", "2"]})
+    assert link_ids(pl.DataFrame({"source_key": ["1", "1"]}), unique) is None
+    assert link_ids(pl.DataFrame({"source_key": ["1", None]}), unique) is None
