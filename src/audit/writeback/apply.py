@@ -50,6 +50,7 @@ log = logging.getLogger("audit.writeback")
 
 __all__ = ["Limits", "Outcome", "ApplyResult", "apply_plan", "same_value", "same_stamp", "PROBLEM_STATUSES"]
 
+
 # --------------------------------------------------------------------------- the run
 class _Breaker:
     def __init__(self, limits: Limits):
@@ -68,13 +69,9 @@ class _Breaker:
                     self.conflicts += 1
             if self.tripped is None:
                 if self.failures > self.limits.max_failures:
-                    self.tripped = (
-                        f"{self.failures} failures (more than --max-failures {self.limits.max_failures})"
-                    )
+                    self.tripped = f"{self.failures} failures (more than --max-failures {self.limits.max_failures})"
                 elif self.conflicts > self.limits.max_conflicts:
-                    self.tripped = (
-                        f"{self.conflicts} conflicts (more than --max-conflicts {self.limits.max_conflicts})"
-                    )
+                    self.tripped = f"{self.conflicts} conflicts (more than --max-conflicts {self.limits.max_conflicts})"
 
 
 class _Runner:
@@ -119,13 +116,9 @@ class _Runner:
                 return self._record_results(
                     outcomes + [Outcome(c, "conflict", "the record no longer exists") for c in changes]
                 )
-            return self._record_results(
-                outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes]
-            )
+            return self._record_results(outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes])
         except ExternalError as exc:
-            return self._record_results(
-                outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes]
-            )
+            return self._record_results(outcomes + [Outcome(c, "failed", f"guard read: {exc}") for c in changes])
         to_write: list[Change] = []
         for c in changes:
             verdict = self._guard(c, current, gw.api, fields[c.id])
@@ -241,21 +234,10 @@ class _Runner:
                 lost = f"{type(exc).__name__}: {exc}"
             else:
                 self.answered += 1
-                rec = written.record or {}
-                return [
-                    Outcome(
-                        c,
-                        "applied",
-                        f"{written.method} {written.path} -> {written.status}",
-                        before=before[fields[c.id]],
-                        after=get_field(rec, fields[c.id]),
-                        last_changed_before=stamp_before,
-                        last_changed_after=rec.get(STAMP_KEY[gw.api]),
-                        address_last_changed_after=get_field(rec, f"{MAIL_KEY[gw.api]}.{STAMP_KEY[gw.api]}"),
-                        http_status=written.status,
-                    )
-                    for c in changes
-                ]
+                detail = f"{written.method} {written.path} -> {written.status}"
+                return _applied(
+                    changes, fields, before, written.record or {}, stamp_before, gw.api, detail, written.status
+                )
             # The answer was lost: read the record to learn whether the write was done.
             log.info(
                 "write of %s got no answer (%s); reading it back",
@@ -274,19 +256,8 @@ class _Runner:
                 ]
             done = all(same_value(get_field(now, fields[c.id]), c.new_value, c.field_v2) for c in changes)
             if done:
-                return [
-                    Outcome(
-                        c,
-                        "applied",
-                        f"answer lost ({lost}); read back: the record holds the new value",
-                        before=before[fields[c.id]],
-                        after=get_field(now, fields[c.id]),
-                        last_changed_before=stamp_before,
-                        last_changed_after=now.get(STAMP_KEY[gw.api]),
-                        address_last_changed_after=get_field(now, f"{MAIL_KEY[gw.api]}.{STAMP_KEY[gw.api]}"),
-                    )
-                    for c in changes
-                ]
+                detail = f"answer lost ({lost}); read back: the record holds the new value"
+                return _applied(changes, fields, before, now, stamp_before, gw.api, detail)
             untouched = same_stamp(now.get(STAMP_KEY[gw.api]), stamp_before) and all(
                 same_value(get_field(now, fields[c.id]), before[fields[c.id]], c.field_v2) for c in changes
             )
@@ -392,8 +363,7 @@ def apply_plan(
         raise ConfigError(f"writing needs --approve HASH (the plan's hash is {plan.hash}); nothing written")
     if limits.max_changes is not None and len(plan.changes) > limits.max_changes:
         raise ConfigError(
-            f"the plan holds {len(plan.changes)} changes, more than --max-changes "
-            f"{limits.max_changes}; nothing written"
+            f"the plan holds {len(plan.changes)} changes, more than --max-changes {limits.max_changes}; nothing written"
         )
     need = {c.corrected.tenant for c in plan.changes}
     if need - set(gateways):
@@ -402,9 +372,7 @@ def apply_plan(
         raise ConfigError("writing needs a journal file")
 
     journal = Journal(journal_path) if journal_path and not dry_run else None
-    prior = (
-        journal.state() if journal is not None else ({} if not journal_path else _prior_if_any(journal_path))
-    )
+    prior = journal.state() if journal is not None else ({} if not journal_path else _prior_if_any(journal_path))
     breaker = _Breaker(limits)
     results: dict[str, Outcome] = {}
     pending: list[list[Change]] = []
@@ -449,9 +417,7 @@ def apply_plan(
                 run_all()
             finally:
                 _fill_unattempted(plan, results, breaker)
-                journal.write(
-                    "end", counts=dict(Counter(o.status for o in results.values())), tripped=breaker.tripped
-                )
+                journal.write("end", counts=dict(Counter(o.status for o in results.values())), tripped=breaker.tripped)
     else:
         try:
             run_all()
@@ -509,3 +475,31 @@ def reverse_changes(state: Mapping[str, dict[str, Any]]) -> list[Change]:
 
 
 __all__ += ["reverse_changes"]
+
+
+def _applied(
+    changes: list[Change],
+    fields: dict[str, str],
+    before: dict[str, Any],
+    record: dict[str, Any],
+    stamp_before: str | None,
+    api: str,
+    detail: str,
+    http_status: int | None = None,
+) -> list[Outcome]:
+    """``applied`` outcomes of one record's changes, with the values and stamps the API
+    now holds (from the write's answer, or from reading the record back)."""
+    return [
+        Outcome(
+            c,
+            "applied",
+            detail,
+            before=before[fields[c.id]],
+            after=get_field(record, fields[c.id]),
+            last_changed_before=stamp_before,
+            last_changed_after=record.get(STAMP_KEY[api]),
+            address_last_changed_after=get_field(record, f"{MAIL_KEY[api]}.{STAMP_KEY[api]}"),
+            http_status=http_status,
+        )
+        for c in changes
+    ]
