@@ -33,7 +33,9 @@ environment or ``.env``; :func:`run_job` refuses parameters whose names look lik
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -224,12 +226,7 @@ def run_job(job: Job, config: NightlyConfig, stamp: str) -> JobResult:
         cmd += ["-k", config.kernel]
     started = time.monotonic()
     timeout = config.timeout_minutes * 60
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        proc = None
-        timed_out = True
+    proc, timed_out = _run_with_timeout(cmd, timeout)
     seconds = time.monotonic() - started
     html = export_html(notebook_out) if notebook_out.exists() else None
     report = run_dir / "report.html"
@@ -256,6 +253,24 @@ def run_job(job: Job, config: NightlyConfig, stamp: str) -> JobResult:
             tail = (proc.stderr if proc else "").strip().splitlines()[-1:] or ["papermill failed"]
             code, message = EXIT_INPUT, tail[0]
     return JobResult(job.name, code, run_dir, notebook_out, html, report, message, round(seconds, 2))
+
+
+def _run_with_timeout(cmd: list[str], timeout: float) -> tuple[subprocess.CompletedProcess | None, bool]:
+    """Run papermill in its own process group; past ``timeout`` seconds the whole group
+    (papermill and the kernel it started) is killed."""
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as popen:
+        try:
+            out, err = popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            popen.communicate()
+            return None, True
+        return subprocess.CompletedProcess(cmd, popen.returncode, out, err), False
 
 
 def run_nightly(config: NightlyConfig, now: datetime | None = None) -> NightlyResult:
