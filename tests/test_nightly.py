@@ -78,10 +78,26 @@ def test_a_failing_cell_leaves_the_notebook_with_the_error_and_exit_2(tmp_path):
     assert "ConfigError" in result.stdout
 
 
-def test_a_job_past_its_timeout_is_stopped_with_exit_3(tmp_path):
-    result = _nightly(_config(tmp_path, [_demo_job()], timeout_minutes=0.002))
+def _kernels() -> list[str]:
+    """Command lines of running Jupyter kernels (tests run one at a time)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ipykernel_launcher" in cmd:
+            found.append(cmd)
+    return found
+
+
+def test_a_job_past_its_timeout_is_stopped_with_its_kernel_and_exit_3(tmp_path):
+    before = _kernels()
+    result = _nightly(_config(tmp_path, [_demo_job()], timeout_minutes=0.08))
     assert result.returncode == 3
     assert "timed out" in result.stdout
+    assert (_run_dir(tmp_path) / "audit.ipynb").exists()  # the partial notebook is kept
+    assert _kernels() == before
 
 
 def test_unreadable_config_exits_2_naming_the_file(tmp_path):
