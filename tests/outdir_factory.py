@@ -17,6 +17,12 @@ from audit.rundir import FINDING_COLUMNS
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 PAIR = "Powerofficego Contactperson to PowerOfficeGo Customer"
+SUPPLIER = "Powerofficego Supplier to PowerOfficeGo Address"
+#: Header line of a pipe-table of findings (``table(f"{HEADER}\n...")``).
+HEADER = (
+    "pair | source_key | target_key | source_property | target_property | status "
+    "| source_value | target_value"
+)
 ENTITIES = {
     PAIR: ("Contactperson", "Customer"),
     "Powerofficego Supplier to PowerOfficeGo Address": ("Supplier", "Address"),

@@ -6,17 +6,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from outdir_factory import PAIR, summary, table, write_outdir
+from outdir_factory import HEADER, PAIR, SUPPLIER, summary, table, write_outdir
 
 from audit import history
 from audit.errors import InputError
 from audit.history import HistoryError
-
-SUPPLIER = "Powerofficego Supplier to PowerOfficeGo Address"
-HEADER = (
-    "pair | source_key | target_key | source_property | target_property | status "
-    "| source_value | target_value"
-)
 
 RUN_1 = f"""
 {HEADER}

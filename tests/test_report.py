@@ -12,18 +12,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from outdir_factory import PAIR, gx_result, summary, table, write_outdir
+from outdir_factory import HEADER, PAIR, SUPPLIER, gx_result, summary, table, write_outdir
 
 from audit.errors import InputError
 from audit.report import ReportData, build_report, render_html
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-SUPPLIER = "Powerofficego Supplier to PowerOfficeGo Address"
-HEADER = (
-    "pair | source_key | target_key | source_property | target_property | status "
-    "| source_value | target_value"
-)
 
 EARLIER = f"""
 {HEADER}

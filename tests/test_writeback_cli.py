@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from poweroffice_fixtures import subprocess_env
 
@@ -109,9 +110,7 @@ def test_plan_review_apply_verify_and_rollback(audited, tenants, tmp_path):
     assert unapproved.returncode == 2 and "--approve" in unapproved.stderr
     assert s.store.writes + t.store.writes == 0
 
-    done = _audit(
-        "apply", plan, "--approve", digest, "--apply", "--audit", audited / "audit", env=env, cwd=tmp_path
-    )
+    done = _audit("apply", plan, "--approve", digest, "--apply", "--audit", audited / "audit", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     journal = tmp_path / "plan.journal.jsonl"
     summary = json.loads((audited / "audit" / "writeback.json").read_text(encoding="utf-8"))
@@ -215,3 +214,94 @@ def test_refused_keys_end_with_exit_3(audited, tenants, tmp_path):
     done = _audit("apply", plan, env=wrong, cwd=tmp_path)
     assert done.returncode == 3 and "POWEROFFICE_CLIENT_KEY" in done.stderr
     assert "FAKE-WRONG-client-0000" not in done.stdout + done.stderr
+
+
+def _audited_demo(tmp_path):
+    flow = FLOW
+    demo = FLOW.parents[1] / "demo"
+    out = tmp_path / "audit"
+    write_outputs(run_audit(parse_file(flow), demo / "source", demo / "target"), out)
+    return flow, demo, out
+
+
+def _plan_with_decisions(tmp_path, flow, demo, out, decisions):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audit",
+            "writeback",
+            "plan",
+            "--audit",
+            str(out),
+            "--flow",
+            str(flow),
+            "--source",
+            str(demo / "source"),
+            "--target",
+            str(demo / "target"),
+            "--out",
+            str(tmp_path / "plan.json"),
+            "--decisions",
+            str(decisions),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_decisions_written_by_the_investigate_helper_steer_the_plan(tmp_path):
+    from audit.notebook import InvestigateParameters, Investigation
+    from audit.writeback import load_plan
+
+    flow, demo, out = _audited_demo(tmp_path)
+    inv = Investigation.load(
+        InvestigateParameters.check(out=out, flow=flow, source=demo / "source", target=demo / "target")
+    )
+    path = inv.decisions_template(tmp_path / "decisions.csv", "Contactperson to", "city")
+    rows = pl.read_csv(path, infer_schema=False)
+    assert rows.height >= 2
+    rows = rows.with_columns(
+        decision=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("source")).otherwise(pl.lit("skip"))
+    )
+    rows.write_csv(path)
+    result = _plan_with_decisions(tmp_path, flow, demo, out, path)
+    assert result.returncode == 0, result.stderr
+    plan = load_plan(tmp_path / "plan.json")
+    city = [c for c in plan.changes if c.source_property == "city"]
+    assert [c.source_key for c in city] == [rows["source_key"][0]]
+    assert city[0].corrected.side == "target" and city[0].rule.startswith("decision: source")
+    skipped = {s.source_key for s in plan.skipped if s.source_property == "city"}
+    assert skipped == set(rows["source_key"][1:].to_list())
+
+
+def test_a_bad_decision_names_the_file_and_line(tmp_path):
+    from audit.writeback.plan import DECISION_COLUMNS
+
+    flow, demo, out = _audited_demo(tmp_path)
+    path = tmp_path / "decisions.csv"
+    good = [
+        "Powerofficego Contactperson to PowerOfficeGo Customer",
+        "5000002",
+        "5000002",
+        "city",
+        "mailAddress.city",
+        "Oslo",
+        "Hønefoss",
+        "skip",
+    ]
+    path.write_text(
+        ",".join(DECISION_COLUMNS) + "\n" + ",".join(good) + "\n" + ",".join(good[:-1] + ["maybe"]) + "\n",
+        encoding="utf-8",
+    )
+    result = _plan_with_decisions(tmp_path, flow, demo, out, path)
+    assert result.returncode == 2
+    assert f"{path}:3:" in result.stderr and "'maybe'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_decisions_file_that_is_not_utf8_is_named(tmp_path):
+    flow, demo, out = _audited_demo(tmp_path)
+    path = tmp_path / "decisions.csv"
+    path.write_bytes("pair,decision\nBlåbær,skip\n".encode("latin-1"))
+    result = _plan_with_decisions(tmp_path, flow, demo, out, path)
+    assert result.returncode == 2 and str(path) in result.stderr and "Traceback" not in result.stderr

@@ -475,7 +475,7 @@ def writeback_plan_command(
     from .errors import ConfigError
     from .snapshot import read_snapshot
     from .writeback import build_plan, write_plan
-    from .writeback.plan import entity_stems
+    from .writeback.plan import entity_stems, read_decisions
 
     parquet, csv, summary_path = audit_dir / "findings.parquet", audit_dir / "findings.csv", audit_dir / "summary.json"
     if parquet.is_file():
@@ -493,11 +493,7 @@ def writeback_plan_command(
     foreign = sorted(set(findings.filter(pl.col("status") == "mismatch")["pair"].to_list()) - headings)
     if foreign:
         raise ConfigError(f"--flow {flow_doc}: the audit's pair {foreign[0]!r} is not in this flow")
-    decided = None
-    if decisions is not None:
-        if not decisions.is_file():
-            raise ConfigError(f"--decisions {decisions}: no such file")
-        decided = pl.read_csv(decisions, infer_schema_length=0, missing_utf8_is_empty_string=True)
+    decided = read_decisions(decisions) if decisions is not None else None
     s_stems, t_stems = entity_stems(findings)
     plan = build_plan(
         findings,

@@ -364,18 +364,11 @@ class Investigation:
         """Write a decisions CSV for the write-back: one row per mismatch, with a
         ``decision`` column a person sets to ``source`` (the source value wins),
         ``target`` (the target value wins) or ``skip``."""
+        from .writeback.plan import DECISION_COLUMNS
+
         frame = self.mismatches(pair, prop).filter(pl.col("status") == "mismatch")
         frame = frame.with_columns(pair=pl.lit(self.pair_heading(pair)), decision=pl.lit(""))
-        frame = frame.select(
-            "pair",
-            "source_key",
-            "target_key",
-            "source_property",
-            "target_property",
-            "source_value",
-            "target_value",
-            "decision",
-        )
+        frame = frame.select(DECISION_COLUMNS)  # the columns `audit writeback plan --decisions` reads
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.write_csv(path)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -40,7 +41,14 @@ from ..snapshot import EntityFrame, Snapshot
 from .direction import DECISIONS, POLICIES, decide
 from .model import Change, Plan, RecordRef, Skipped
 
-__all__ = ["DECISION_COLUMNS", "build_plan", "check_decisions", "new_value_for", "writable_reason"]
+__all__ = [
+    "DECISION_COLUMNS",
+    "build_plan",
+    "check_decisions",
+    "new_value_for",
+    "read_decisions",
+    "writable_reason",
+]
 
 DECISION_COLUMNS = (
     "pair",
@@ -115,23 +123,46 @@ def writable_reason(
 
 
 # --------------------------------------------------------------------------- decisions
-def check_decisions(frame: pl.DataFrame) -> pl.DataFrame:
+def read_decisions(path: str | Path) -> pl.DataFrame:
+    """Read and check a decisions CSV (as ``Investigation.decisions_template`` writes it).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not a readable UTF-8 CSV, lacks a column, or has a decision
+        other than ``source``, ``target``, ``skip`` or empty (the message names the file and
+        the CSV line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such decisions file")
+    try:
+        frame = pl.read_csv(path, infer_schema_length=0, missing_utf8_is_empty_string=True)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: not a readable UTF-8 CSV ({first})") from None
+    return check_decisions(frame, where=str(path))
+
+
+def check_decisions(frame: pl.DataFrame, where: str = "decisions CSV") -> pl.DataFrame:
     """Validate a decisions table (all columns text) and return it.
 
     Raises
     ------
     ConfigError
-        A missing column, or a decision other than ``source``, ``target``, ``skip`` or empty.
+        A missing column, or a decision other than ``source``, ``target``, ``skip`` or empty;
+        the message names ``where`` and the CSV line (the header is line 1).
     """
     missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
     if missing:
-        raise ConfigError(f"decisions CSV lacks column(s) {', '.join(missing)}")
+        raise ConfigError(f"{where}: lacks column(s) {', '.join(missing)}")
     frame = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in DECISION_COLUMNS])
-    bad = frame.filter(~pl.col("decision").str.strip_chars().str.to_lowercase().is_in([*DECISIONS, ""]))
+    allowed = pl.col("decision").str.strip_chars().str.to_lowercase().is_in([*DECISIONS, ""])
+    bad = frame.with_row_index("_row").filter(~allowed)
     if bad.height:
         row = bad.row(0, named=True)
         raise ConfigError(
-            f"decisions CSV: decision {row['decision']!r} for {row['pair']} "
+            f"{where}:{row['_row'] + 2}: decision {row['decision']!r} for {row['pair']} "
             f"{row['source_key']}/{row['target_key']} {row['source_property']}; "
             f"use {', '.join(DECISIONS)} or leave it empty"
         )
