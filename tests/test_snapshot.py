@@ -160,3 +160,21 @@ def test_mixed_types_past_the_head_are_named(monkeypatch):
     recs = [{"id": i, "zipCode": "0150"} for i in range(1, 20)] + [{"id": 20, "zipCode": 150}]
     with pytest.raises(SnapshotError, match=r":20: mixed types in field 'zipCode': a number here"):
         frame_from_records(recs, "customer")
+
+
+def test_links_file_named_with_the_entities_capitals_is_found(tmp_path):
+    from audit.snapshot import read_links_dir
+
+    (tmp_path / "Contactperson-Customer.csv").write_text("source_id,target_id\n5,6\n", encoding="utf-8")
+    links = read_links_dir(tmp_path, [("Contactperson", "Customer")])
+    assert links[("contactperson", "customer")].rows() == [("5", "6")]
+
+
+def test_two_links_files_for_one_pair_are_refused(tmp_path):
+    from audit.errors import SnapshotError
+    from audit.snapshot import read_links_dir
+
+    for name in ("Contactperson-Customer.csv", "contactperson-customer.csv"):
+        (tmp_path / name).write_text("source_id,target_id\n5,6\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match="several links files"):
+        read_links_dir(tmp_path, [("Contactperson", "Customer")])

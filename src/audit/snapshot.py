@@ -569,16 +569,25 @@ def read_links_dir(
     directory: str | Path | None, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], pl.DataFrame]:
     """The links files present in ``directory`` for the given ``(source, target)`` entity
-    pairs, keyed by the pair's entity stems. A missing directory is an error; a missing
-    file just means the pair has no explicit links."""
+    pairs, keyed by the pair's entity stems. File names match ignoring case and spaces
+    (``Contactperson-Customer.csv`` and ``contactperson-customer.csv`` are the same pair).
+    A missing directory is an error, and so are two files naming one pair; a missing file
+    just means the pair has no explicit links."""
     if directory is None:
         return {}
     root = Path(directory)
     if not root.is_dir():
         raise SnapshotError(f"{root}: links directory does not exist")
+    by_name: dict[str, list[Path]] = {}
+    for path in root.iterdir():
+        if path.is_file():
+            by_name.setdefault("".join(path.name.lower().split()), []).append(path)
     out: dict[tuple[str, str], pl.DataFrame] = {}
     for source, target in pairs:
-        path = root / links_file_name(source, target)
-        if path.is_file():
-            out[(entity_file_stem(source), entity_file_stem(target))] = read_links_file(path)
+        found = by_name.get(links_file_name(source, target), [])
+        if len(found) > 1:
+            names = ", ".join(sorted(p.name for p in found))
+            raise SnapshotError(f"{root}: several links files name one pair ({names})")
+        if found:
+            out[(entity_file_stem(source), entity_file_stem(target))] = read_links_file(found[0])
     return out
