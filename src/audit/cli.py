@@ -194,6 +194,9 @@ def run_command(
     config: Annotated[Optional[Path], typer.Option("--config", help="Audit policy file (YAML)")] = None,
 ) -> None:
     """Audit two snapshots against a flow; exit 0 in sync, 1 on drift, 2 on bad input."""
+    from .process import prepare_batch_run
+
+    prepare_batch_run()  # before polars and GX are imported
     from .dataflow import parse_file
     from .engine import run_audit, write_outputs
     from .policy import load_policy
