@@ -1,0 +1,37 @@
+"""Settings of the ``audit run`` process (``audit.process``), checked in fresh interpreters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+PROBE = """
+import os, sys
+from audit.process import prepare_batch_run
+prepare_batch_run()
+import jsonschema
+from great_expectations.expectations import ExpectColumnValuesToNotBeNull
+print(os.environ.get("_RJEM_MALLOC_CONF"))
+print("rfc3987_syntax loaded" if sys.modules.get("rfc3987_syntax") else "rfc3987_syntax not loaded")
+print("iri" in jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers)
+"""
+
+
+def _probe(env: dict[str, str]) -> list[str]:
+    run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
+
+
+def test_batch_run_keeps_freed_memory_and_skips_the_iri_grammar():
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    allocator, loaded, iri = _probe(env)
+    assert allocator == "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+    assert loaded == "rfc3987_syntax not loaded"
+    assert iri == "False"  # jsonschema leaves only the iri formats unchecked
+
+
+def test_an_allocator_setting_from_the_environment_is_kept():
+    env = {**os.environ, "_RJEM_MALLOC_CONF": "background_thread:true"}
+    assert _probe(env)[0] == "background_thread:true"
