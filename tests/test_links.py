@@ -173,3 +173,29 @@ def test_one_join_id_linking_declines_repeated_or_missing_ids():
     unique = pl.DataFrame({"target_key": ["1", "2"]})
     assert link_ids(pl.DataFrame({"source_key": ["1", "1"]}), unique) is None
     assert link_ids(pl.DataFrame({"source_key": ["1", None]}), unique) is None
+
+
+def test_integer_ids_and_rule_values_link_as_their_texts_do():
+    # both sides' ids and rule columns are integers: matched as integers inside, handed out as text
+    source = pl.DataFrame({"id": [1, 2, 3], "mailAddress.id": [100, 200, None]})
+    target = pl.DataFrame({"Id": [100, 200, 300]})
+    result = _link(source, target, ("mailAddress.id", "Id"))
+    assert result.linked.schema == {"source_key": pl.String, "target_key": pl.String}
+    assert sorted(result.linked.rows()) == [("1", "100"), ("2", "200")]
+    assert result.missing_in_target.rows() == [("3",)]
+    assert result.missing_in_source.rows() == [("300",)]
+
+
+def test_an_integer_and_a_zero_padded_text_do_not_link():
+    source = pl.DataFrame({"id": [1], "zip": [150]})
+    target = pl.DataFrame({"Id": [10], "zip": ["0150"]})
+    assert _link(source, target, ("zip", "zip")).linked.height == 0
+
+
+def test_one_join_id_linking_of_integer_ids_hands_out_text_keys():
+    source = pl.DataFrame({"source_key": [1, 2, 3], "s_city": ["Oslo", "Bergen", "Moss"]})
+    target = pl.DataFrame({"target_key": [2, 3, 4], "t_city": ["Bergen", "Hamar", "Molde"]})
+    link, frame = link_ids(source, target)
+    assert frame.schema["source_key"] == frame.schema["target_key"] == pl.String
+    assert sorted(link.linked.rows()) == [("2", "2"), ("3", "3")]
+    assert link.missing_in_target.rows() == [("1",)] and link.missing_in_source.rows() == [("4",)]

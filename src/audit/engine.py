@@ -36,7 +36,17 @@ from . import findings as fnd
 from .compare import PropertyCheck, compare_linked, eq_column, text_expr, typeok_column
 from .errors import ConfigError, SnapshotError
 from .flow import Flow, Pair, entity_file_stem
-from .links import LinkResult, RuleColumns, link_ids, match_ids, match_links_file, match_rules, resolve_links
+from .links import (
+    LinkResult,
+    RuleColumns,
+    link_ids,
+    match_ids,
+    match_links_file,
+    match_rules,
+    native_keys,
+    resolve_links,
+    text_keys,
+)
 from .paths import Resolution, resolve_path
 from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
 from .snapshot import EntityFrame, Snapshot, entity_file, read_entity_file, read_links_dir, read_snapshot
@@ -104,10 +114,12 @@ def _resolve(path: str, ef: EntityFrame) -> Resolution:
     return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, has_records=ef.height > 0)
 
 
-def _key_frame(ef: EntityFrame, name: str, columns: Mapping[str, str]) -> pl.DataFrame:
-    """``name`` (the id as text) plus the needed value columns renamed."""
+def _key_frame(ef: EntityFrame, name: str, columns: Mapping[str, str], native: bool = False) -> pl.DataFrame:
+    """``name`` (the id as text, or as Int64 when ``native``) plus the needed value
+    columns renamed."""
     frame = ef.frame
-    exprs = [text_expr(pl.col(ef.id_column), frame.schema[ef.id_column]).alias(name)]
+    key = pl.col(ef.id_column)
+    exprs = [(key.cast(pl.Int64) if native else text_expr(key, frame.schema[ef.id_column])).alias(name)]
     exprs += [pl.col(col).alias(alias) for col, alias in columns.items()]
     return frame.select(exprs)
 
@@ -298,14 +310,17 @@ def audit_pair(
                 condition_evaluable=evaluable,
             )
         )
-    s_frame = _key_frame(se, "source_key", s_needed)
-    t_frame = _key_frame(te, "target_key", t_needed)
+    # ids linked in one join match as integers when both sides' ids are integers
+    native = link is None and native_keys(s_keys.dtype, t_keys.dtype)
+    s_frame = _key_frame(se, "source_key", s_needed, native)
+    t_frame = _key_frame(te, "target_key", t_needed, native)
     by_ids = link_ids(s_frame, t_frame, stats) if link is None else None
     if by_ids is not None:  # unique ids: links and values in one join
         link, linked = by_ids
     else:
         if link is None:
             link = resolve_links(method, match_ids(s_keys, t_keys), s_keys, t_keys, stats)
+        s_frame, t_frame = text_keys(s_frame), text_keys(t_frame)
         linked = link.linked.join(s_frame, on="source_key", how="left").join(
             t_frame, on="target_key", how="left"
         )
