@@ -101,3 +101,16 @@ def test_unresolved_property_adds_no_compact_columns():
     frame = pl.DataFrame({"s": ["a"]})
     out = compare_linked(frame, [PropertyCheck("p", "s", None)])
     assert out.columns == ["s"]
+
+
+def test_every_spelling_of_midnight_is_the_date_and_other_times_are_not():
+    midnight = ["1985-03-14T00:00:00", "1985-03-14 00:00:00", "1985-03-14T00:00:00.000", "1985-03-14T00:00:00Z",
+                "1985-03-14T00:00:00+00:00", "1985-03-14T00:00:00-0000", " 1985-03-14 "]  # fmt: skip
+    assert _eq(midnight, ["1985-03-14"] * len(midnight), date=True) == [1] * len(midnight)
+    other = ["1985-03-14T10:00:00", "1985-03-14T00:00:00+01:00", "14.03.1985", "1985-03-14T00:00"]
+    assert _eq(other, ["1985-03-14"] * len(other), date=True) == [0] * len(other)
+
+
+def test_the_compared_frame_gains_only_the_compact_columns():
+    frame = _compare(["a"], ["a"], date=True)
+    assert frame.columns == ["s", "t", "eq__p", "typeok__p"]
