@@ -513,6 +513,21 @@ class _SnapshotLoader:
     def _read_needed(self, path: Path, stem: str) -> EntityFrame:
         return _needed_columns(read_entity_file(path, stem), self._paths)
 
+    def release(self, pairs_left: list[Pair]) -> None:
+        """Let go of the files no pair in ``pairs_left`` reads (their memory is reused by the
+        next files; an error replay reads a released file again)."""
+        keep = set()
+        for pair in pairs_left:
+            for side, entity in (("source", pair.source_entity), ("target", pair.target_entity)):
+                snap = self._inputs[side]
+                if not isinstance(snap, Snapshot):
+                    try:
+                        keep.add((side, str(entity_file(snap, entity_file_stem(entity)))))
+                    except SnapshotError:
+                        pass
+        for key in [k for k, f in self._futures.items() if k not in keep and f.done()]:
+            del self._futures[key]
+
     def entity(self, side: str, name: str) -> EntityFrame:
         """The frame of entity ``name`` on ``side`` (``source`` or ``target``)."""
         snap = self._inputs[side]
@@ -602,7 +617,7 @@ def run_audit(
     try:
         if links is None:
             links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
-        for pair in flow.pairs:
+        for position, pair in enumerate(flow.pairs):
             if progress:
                 progress(pair.heading)
             se = loader.entity("source", pair.source_entity)
@@ -613,7 +628,8 @@ def run_audit(
                 else links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
             )
             results.append(audit_pair(flow, pair, se, te, policy, table))
-        source, target = loader.snapshots()
+            del se, te
+            loader.release(list(flow.pairs[position + 1 :]))
     except Exception:
         loader.raise_read_error()
         raise
