@@ -215,3 +215,38 @@ def test_a_type_change_on_the_last_line_is_named_whatever_the_file_size(monkeypa
         _write_jsonl(tmp_path / "customer.jsonl", recs)
         with pytest.raises(SnapshotError, match=rf"customer.jsonl:{count}: mixed types in field 'zipCode'"):
             snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".parquet"])
+def test_a_column_chooser_keeps_the_chosen_columns_and_the_id_in_file_order(tmp_path, suffix):
+    import audit.snapshot as snapshot
+
+    recs = [
+        {"Id": 1, "Name": "Kari", "MailAddress": {"City": "Oslo", "ZipCode": "0150"}, "Phone": "1"},
+        {"Id": 2, "Name": "Ola", "MailAddress": {"City": "Moss", "ZipCode": "1501"}, "Phone": "2"},
+    ]
+    path = tmp_path / f"customer{suffix}"
+    if suffix == ".jsonl":
+        _write_jsonl(path, recs)
+    elif suffix == ".json":
+        path.write_text(json.dumps(recs), encoding="utf-8")
+    else:
+        pl.DataFrame(recs).write_parquet(path)
+    seen = []
+
+    def choose(columns):
+        seen.append(list(columns))
+        return ["Phone", "MailAddress.ZipCode", "NoSuchColumn"]
+
+    ef = snapshot.read_entity_file(path, "customer", columns=choose)
+    assert seen == [["Id", "Name", "MailAddress.City", "MailAddress.ZipCode", "Phone"]]
+    assert ef.frame.columns == ["Id", "MailAddress.ZipCode", "Phone"]
+    assert ef.frame.rows() == [(1, "0150", "1"), (2, "1501", "2")]
+
+
+def test_a_column_chooser_does_not_hide_bad_records(tmp_path):
+    import audit.snapshot as snapshot
+
+    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1, "zip": "0150"}, {"id": 1, "zip": "0151"}])
+    with pytest.raises(SnapshotError, match="duplicate id"):
+        snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer", columns=lambda names: [])

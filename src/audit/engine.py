@@ -49,7 +49,15 @@ from .links import (
 )
 from .paths import Resolution, resolve_path
 from .policy import STATUSES, Policy, default_policy, load_policy, plan_pair
-from .snapshot import EntityFrame, Snapshot, entity_file, read_entity_file, read_links_dir, read_snapshot
+from .snapshot import (
+    EntityFrame,
+    Snapshot,
+    entity_file,
+    find_id_column,
+    read_entity_file,
+    read_links_dir,
+    read_snapshot,
+)
 from .suites import build_suite, pair_slug, suite_dict
 from .validate import critical_success, validate, validation_frame, wait_for_warm_up, warm_up
 
@@ -457,21 +465,21 @@ def _flow_paths(flow: Flow) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def _needed_columns(ef: EntityFrame, paths: tuple[str, ...]) -> EntityFrame:
-    """``ef`` with only its id column and the columns any of ``paths`` resolves to.
+def _needed_columns(stem: str, paths: tuple[str, ...]) -> Callable[[list[str]], set[str | None]]:
+    """A column chooser for :func:`~audit.snapshot.read_entity_file`: the columns any of
+    ``paths`` resolves to in an entity file (the reader keeps the id column too).
 
     The audit of a pair never looks at another column, and each path resolves against the
     kept columns exactly as against all of them (the column it found is kept, in its
-    place, and the others it passed over were not matches), so dropping the rest right
-    after reading changes no result and frees most of a wide entity's memory.
+    place, and the others it passed over were not matches), so dropping the rest while
+    reading changes no result and saves converting and holding most of a wide entity.
     """
-    keep = {ef.id_column}
-    for path in paths:
-        keep.add(_resolve(path, ef).column)
-    columns = [c for c in ef.frame.columns if c in keep]
-    if len(columns) == ef.frame.width:
-        return ef
-    return replace(ef, frame=ef.frame.select(columns))
+
+    def choose(columns: list[str]) -> set[str | None]:
+        id_column = find_id_column(columns)
+        return {resolve_path(path, columns, stem, id_column).column for path in paths}
+
+    return choose
 
 
 class _SnapshotLoader:
@@ -511,7 +519,7 @@ class _SnapshotLoader:
             self._futures[key] = self._pool.submit(self._read_needed, path, entity_file_stem(entity))
 
     def _read_needed(self, path: Path, stem: str) -> EntityFrame:
-        return _needed_columns(read_entity_file(path, stem), self._paths)
+        return read_entity_file(path, stem, columns=_needed_columns(stem, self._paths))
 
     def release(self, pairs_left: list[Pair]) -> None:
         """Let go of the files no pair in ``pairs_left`` reads (their memory is reused by the

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ __all__ = [
     "flatten",
     "read_links_dir",
     "read_links_file",
+    "find_id_column",
+    "ColumnChooser",
     "SUFFIXES",
 ]
 
@@ -296,7 +298,32 @@ def _block_size(size: int, target: int | None = None) -> int:
     return -(-size // blocks) + 1
 
 
-def _parse_jsonl(source: bytes | Path, size: int, block: int) -> pl.DataFrame:
+#: Chooses the columns to keep from an entity file's flat column names (the id column is
+#: always kept); see :func:`read_entity_file`.
+ColumnChooser = Callable[[list[str]], Iterable[str]]
+
+
+def _flat_table(table):
+    """An arrow table with nested structs as dotted columns (named as :func:`flatten` does)."""
+    pa, _ = _arrow()
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    return table
+
+
+def _chosen(names: list[str], columns: ColumnChooser | None) -> list[str]:
+    """``names`` cut to what ``columns`` keeps, plus the id column, in file order (all of
+    them without a chooser or an id column: a file without ids is refused later, whole)."""
+    id_column = find_id_column(names)
+    if columns is None or id_column is None:
+        return names
+    keep = set(columns(names)) | {id_column}
+    return [c for c in names if c in keep]
+
+
+def _parse_jsonl(
+    source: bytes | Path, size: int, block: int, columns: ColumnChooser | None = None
+) -> pl.DataFrame:
     """One strict parse of a JSON Lines source with pyarrow, as a flat polars frame.
 
     Why pyarrow and one pass: pyarrow infers the schema while it parses (polars, asked to
@@ -307,7 +334,8 @@ def _parse_jsonl(source: bytes | Path, size: int, block: int) -> pl.DataFrame:
     such strings are pinned to text: learned from the file's head before the full read,
     and, for a field first seen later, by reading once more with it pinned (rare).
 
-    ``block`` is pyarrow's block size.
+    ``block`` is pyarrow's block size. ``columns`` picks the columns to keep; the others
+    are dropped before the records become a polars frame.
 
     Raises pyarrow's errors (and ``UnicodeDecodeError``) unchanged; the caller names the
     line.
@@ -328,18 +356,19 @@ def _parse_jsonl(source: bytes | Path, size: int, block: int) -> pl.DataFrame:
         if more is not None:  # timestamps in fields the head did not show
             explicit, table = _merge_types(explicit, more), None
     table.validate(full=True)  # UTF-8 of every string (pyarrow's reader does not check)
-    frame = flatten(pl.from_arrow(table))
+    table = _flat_table(table)
+    names = table.column_names
     if explicit is not None and head is not None:
         # pinned fields come first in pyarrow's output; restore first-seen order
-        seen = flatten(pl.from_arrow(head.schema.empty_table())).columns
-        have = set(frame.columns)
+        seen = _flat_table(head.schema.empty_table()).column_names
+        have = set(names)
         first = [c for c in seen if c in have]
         placed = set(first)
-        frame = frame.select(first + [c for c in frame.columns if c not in placed])
-    return frame
+        names = first + [c for c in names if c not in placed]
+    return pl.from_arrow(table.select(_chosen(names, columns)))
 
 
-def _read_jsonl(source: bytes | Path, file: str) -> pl.DataFrame:
+def _read_jsonl(source: bytes | Path, file: str, columns: ColumnChooser | None = None) -> pl.DataFrame:
     """A JSON Lines source (the file's bytes, or its path) as a flat frame.
 
     The fast path is one pyarrow parse (:func:`_parse_jsonl`) in blocks of about
@@ -355,7 +384,7 @@ def _read_jsonl(source: bytes | Path, file: str) -> pl.DataFrame:
     first = _block_size(size)
     for block in [first] + ([_block_size(size, _MAX_BLOCK)] if first <= size else []):
         try:
-            return _parse_jsonl(source, size, block)
+            return _parse_jsonl(source, size, block, columns)
         except _ARROW_ERRORS:
             pass
     data = source if isinstance(source, bytes) else source.read_bytes()
@@ -404,11 +433,12 @@ def _line_of_record(data: bytes | Path | None, index: int) -> str:
     return f"record {index + 1}"
 
 
-def _find_id_column(frame: pl.DataFrame) -> str | None:
+def find_id_column(columns: list[str]) -> str | None:
+    """The id column among ``columns``: ``id``, ``Id``, else any spelling of it."""
     for name in ("id", "Id"):
-        if name in frame.columns:
+        if name in columns:
             return name
-    for name in frame.columns:
+    for name in columns:
         if name.lower() == "id":
             return name
     return None
@@ -417,7 +447,7 @@ def _find_id_column(frame: pl.DataFrame) -> str | None:
 def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Path | None) -> EntityFrame:
     """Flatten and check ids: every record has one, and no two records share one."""
     frame = flatten(frame)
-    id_column = _find_id_column(frame)
+    id_column = find_id_column(frame.columns)
     if frame.height == 0:
         if id_column is None:
             frame = frame.with_columns(pl.Series("id", [], dtype=pl.String))
@@ -451,7 +481,9 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Pat
     return EntityFrame(entity, frame, id_column, file)
 
 
-def read_entity_file(path: str | Path, entity: str | None = None) -> EntityFrame:
+def read_entity_file(
+    path: str | Path, entity: str | None = None, columns: ColumnChooser | None = None
+) -> EntityFrame:
     """Read one entity file (``.jsonl``, ``.json`` or ``.parquet``).
 
     Parameters
@@ -460,6 +492,11 @@ def read_entity_file(path: str | Path, entity: str | None = None) -> EntityFrame
         The file.
     entity : str, optional
         Entity stem; defaults to the file stem.
+    columns : callable, optional
+        Given the file's flat column names, returns those to keep (the id column is kept
+        anyway). Every record is still read and checked as without it; only the other
+        columns' values are dropped, before they are converted (which saves time and
+        memory on wide records).
 
     Raises
     ------
@@ -470,17 +507,23 @@ def read_entity_file(path: str | Path, entity: str | None = None) -> EntityFrame
     file = str(path)
     entity = entity_file_stem(entity or path.stem)
     if path.suffix == ".parquet":
-        return _entity_frame(_read_parquet(path, file), entity, file, None)
+        return _choose(_entity_frame(_read_parquet(path, file), entity, file, None), columns)
     try:
         if path.suffix == ".jsonl":  # parsed from the file; bytes read only to name a bad line
             path.stat()
-            return _entity_frame(_read_jsonl(path, file), entity, file, path)
+            return _entity_frame(_read_jsonl(path, file, columns), entity, file, path)
         data = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"{file}: cannot read ({exc.strerror})") from None
     if path.suffix == ".json":
-        return _entity_frame(_read_json(data, file), entity, file, None)
+        return _choose(_entity_frame(_read_json(data, file), entity, file, None), columns)
     raise SnapshotError(f"{file}: unknown snapshot file type (expected {', '.join(SUFFIXES)})")
+
+
+def _choose(ef: EntityFrame, columns: ColumnChooser | None) -> EntityFrame:
+    """``ef`` cut to the columns ``columns`` keeps (files read whole, then cut)."""
+    names = _chosen(ef.frame.columns, columns)
+    return ef if len(names) == ef.frame.width else replace(ef, frame=ef.frame.select(names))
 
 
 def frame_from_records(records: list[Mapping[str, Any]], entity: str) -> EntityFrame:
