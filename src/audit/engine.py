@@ -132,6 +132,18 @@ def _key_frame(ef: EntityFrame, name: str, columns: Mapping[str, str], native: b
     return frame.select(exprs)
 
 
+def _records(ef: EntityFrame, keys: pl.Series) -> pl.DataFrame:
+    """The records of ``ef`` whose ids have the texts ``keys`` (found without making text
+    of every id when the ids are integers)."""
+    dtype = ef.frame.schema[ef.id_column]
+    if native_keys(dtype):
+        wanted = keys.cast(pl.Int64, strict=False).drop_nulls()
+        found = ef.frame.filter(pl.col(ef.id_column).cast(pl.Int64).is_in(wanted.implode()))
+        # "007" is not the text of 7: keep the records whose text is one of the keys
+        return found.filter(pl.col(ef.id_column).cast(pl.String).is_in(keys.implode()))
+    return ef.frame.filter(text_expr(pl.col(ef.id_column), dtype).is_in(keys.implode()))
+
+
 def _ambiguous_rows(
     link: LinkResult, se: EntityFrame, te: EntityFrame, rules: list[tuple[int, RuleColumns]]
 ) -> pl.DataFrame:
@@ -145,14 +157,14 @@ def _ambiguous_rows(
         if not sub.height:
             continue
         # only the records of the candidate links (few) are looked up in the entity frames
-        sv = se.frame.select(
+        sv = _records(se, sub.get_column("source_key")).select(
             text_expr(pl.col(se.id_column), se.frame.schema[se.id_column]).alias("source_key"),
             text_expr(pl.col(rc.source_column), se.frame.schema[rc.source_column]).alias("source_value"),
-        ).join(sub.select("source_key"), on="source_key", how="semi")
-        tv = te.frame.select(
+        )
+        tv = _records(te, sub.get_column("target_key")).select(
             text_expr(pl.col(te.id_column), te.frame.schema[te.id_column]).alias("target_key"),
             text_expr(pl.col(rc.target_column), te.frame.schema[rc.target_column]).alias("target_value"),
-        ).join(sub.select("target_key"), on="target_key", how="semi")
+        )
         parts.append(
             sub.join(sv, on="source_key", how="left")
             .join(tv, on="target_key", how="left")

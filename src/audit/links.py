@@ -232,7 +232,11 @@ def resolve_links(
         _key(pl.col("source_key"), edges.schema["source_key"], s_native),
         _key(pl.col("target_key"), edges.schema["target_key"], t_native),
         pl.col("rule").cast(pl.Int32),
-    ).unique(subset=["source_key", "target_key"], keep="first", maintain_order=True)
+    )
+    # no pair repeats when the keys of either side do not (a count of distinct keys is far
+    # cheaper than finding the distinct pairs)
+    if edges.height and all(edges.get_column(c).n_unique() < edges.height for c in ("source_key", "target_key")):
+        edges = edges.unique(subset=["source_key", "target_key"], keep="first", maintain_order=True)
     stats = dict(stats or {})
     if edges.height:
         # A component is one-to-one exactly when its edge's two records each have one

@@ -458,8 +458,11 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Pat
     ids = frame.get_column(id_column)
     if isinstance(ids.dtype, (pl.List, pl.Struct, pl.Array)):
         raise SnapshotError(f"{file}: the id field {id_column!r} is not a scalar")
-    text = ids.cast(pl.String)
-    missing = (text.is_null() | (text.str.strip_chars() == "")).arg_true()
+    if ids.dtype.is_integer():  # an integer is never blank, and its text is only needed on errors
+        missing = ids.is_null().arg_true()
+    else:
+        text = ids.cast(pl.String)
+        missing = (text.is_null() | (text.str.strip_chars() == "")).arg_true()
     if missing.len():
         where = _line_of_record(data, int(missing[0]))
         raise SnapshotError(
@@ -471,6 +474,7 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Pat
     distinct = ids if ids.dtype == pl.String or ids.dtype.is_integer() else text
     if distinct.n_unique() == frame.height:
         return EntityFrame(entity, frame, id_column, file)
+    text = ids.cast(pl.String)
     dup = text.is_duplicated().arg_true()
     if dup.len():
         first = int(dup[0])
