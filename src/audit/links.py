@@ -303,9 +303,15 @@ def link_ids(
     for keys in (s_keys, t_keys):
         if keys.null_count() or keys.n_unique() != keys.len():
             return None
-    joined = source.join(target, left_on="source_key", right_on="target_key", how="full", coalesce=False)
+    # an inner join gathers the value columns once (a full join, filtered, gathers them twice)
     linked_frame = text_keys(
-        joined.filter(pl.col("source_key").is_not_null() & pl.col("target_key").is_not_null())
+        source.join(target, left_on="source_key", right_on="target_key", how="inner", coalesce=False)
+    )
+    s_only = source.select("source_key").join(
+        target.select("target_key"), left_on="source_key", right_on="target_key", how="anti"
+    )
+    t_only = target.select("target_key").join(
+        source.select("source_key"), left_on="target_key", right_on="source_key", how="anti"
     )
     linked = linked_frame.select("source_key", "target_key")
     stats = dict(stats or {})
@@ -314,8 +320,8 @@ def link_ids(
         "id",
         linked,
         pl.DataFrame(schema=_EDGE_SCHEMA),
-        text_keys(joined.filter(pl.col("target_key").is_null()).select("source_key")),
-        text_keys(joined.filter(pl.col("source_key").is_null()).select("target_key")),
+        text_keys(s_only),
+        text_keys(t_only),
         stats,
     )
     return result, linked_frame
