@@ -15,6 +15,10 @@ from great_expectations.expectations import ExpectColumnValuesToNotBeNull
 print(os.environ.get("_RJEM_MALLOC_CONF"))
 print("rfc3987_syntax loaded" if sys.modules.get("rfc3987_syntax") else "rfc3987_syntax not loaded")
 print("iri" in jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers)
+print("scipy.stats._stats_py" in sys.modules, "altair.vegalite" in sys.modules)
+from scipy import stats
+import altair as alt
+print(round(stats.entropy([0.5, 0.5], [0.9, 0.1]), 4), alt.Chart.__name__, type(sys.modules["scipy.stats"]).__name__)
 """
 
 
@@ -24,12 +28,18 @@ def _probe(env: dict[str, str]) -> list[str]:
     return run.stdout.splitlines()
 
 
-def test_batch_run_keeps_freed_memory_and_skips_the_iri_grammar():
+def test_batch_run_keeps_freed_memory_skips_the_iri_grammar_and_defers_unused_modules():
     env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
-    allocator, loaded, iri = _probe(env)
+    allocator, loaded, iri, deferred, _ = _probe(env)
     assert allocator == "dirty_decay_ms:-1,muzzy_decay_ms:-1"
     assert loaded == "rfc3987_syntax not loaded"
     assert iri == "False"  # jsonschema leaves only the iri formats unchecked
+    assert deferred == "False False"  # GX imported without loading scipy.stats or altair
+
+
+def test_deferred_modules_work_when_they_are_used():
+    used = _probe(dict(os.environ))[4]
+    assert used == "0.5108 Chart module"  # loaded on first use, then the real module
 
 
 def test_an_allocator_setting_from_the_environment_is_kept():
