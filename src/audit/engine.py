@@ -704,8 +704,11 @@ def write_outputs(result: AuditResult, out_dir: str | Path) -> dict[str, Path]:
         "summary": out / "summary.json",
     }
     frame = result.findings.select(fnd.FINDINGS_COLUMNS)
-    frame.write_parquet(paths["findings_parquet"])
-    frame.write_csv(paths["findings_csv"])
+    # the two files are written at once (polars leaves the interpreter while it writes)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-write") as pool:
+        csv = pool.submit(frame.write_csv, paths["findings_csv"])
+        frame.write_parquet(paths["findings_parquet"])
+        csv.result()
     paths["summary"].write_text(
         json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
