@@ -501,8 +501,9 @@ class _SnapshotLoader:
     Reading is native pyarrow work and auditing a pair mostly native polars work; both
     release the interpreter, so the two overlap on separate cores. The outcome is that of
     reading both snapshots first, file by file: when anything fails, :meth:`raise_read_error`
-    replays that sequential read (using the files already read) and raises the error it
-    would have met first.
+    replays that sequential read (using the files already read, reading again those
+    already let go) and raises the error it would have met first. A file is let go
+    (:meth:`release`) once no later pair reads it.
     """
 
     def __init__(self, flow: Flow, source: Snapshot | str | Path, target: Snapshot | str | Path) -> None:
