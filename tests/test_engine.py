@@ -398,3 +398,16 @@ def test_reading_in_the_background_raises_the_error_a_sequential_read_meets_firs
     with pytest.raises(SnapshotError) as info:
         run_audit(seed, demo.source, demo.target)
     assert "customer.jsonl" in str(info.value) and "address" not in str(info.value)
+
+
+def test_a_bad_file_of_the_last_pair_is_named_after_earlier_files_were_let_go(tmp_path):
+    from audit.dataflow import parse_file
+    from audit.demo import generate
+    from audit.errors import SnapshotError
+
+    seed = parse_file(Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst")
+    demo = generate(tmp_path / "demo", seed, records=20)
+    last = demo.target / "contactperson.jsonl"  # read last, for the third pair
+    last.write_bytes(last.read_bytes() + b'{"Id": 77, "FirstName": 5}\n')
+    with pytest.raises(SnapshotError, match=r"contactperson.jsonl:\d+: mixed types in field 'FirstName'"):
+        run_audit(seed, demo.source, demo.target)
