@@ -205,17 +205,19 @@ def _condition_expr(check: PropertyCheck, schema: pl.Schema) -> pl.Expr:
     return applies
 
 
+def _text_columns(check: PropertyCheck) -> tuple[str, str]:
+    """Names of the temporary columns holding a check's normalised source and target texts."""
+    return f"_s_text__{check.key}", f"_t_text__{check.key}"
+
+
 def _texts(check: PropertyCheck, schema: pl.Schema) -> dict[str, pl.Expr]:
     """The normalised source and target texts of a resolved check, by temporary column
     name; computed once and read by both compact columns (text normalisation is the
     costly part of a comparison)."""
+    s_name, t_name = _text_columns(check)
     return {
-        f"_s_text__{check.key}": _normalised_text(
-            pl.col(check.source_column), schema[check.source_column], check
-        ),
-        f"_t_text__{check.key}": _normalised_text(
-            pl.col(check.target_column), schema[check.target_column], check
-        ),
+        s_name: _normalised_text(pl.col(check.source_column), schema[check.source_column], check),
+        t_name: _normalised_text(pl.col(check.target_column), schema[check.target_column], check),
     }
 
 
@@ -226,7 +228,7 @@ def _checks_exprs(check: PropertyCheck, schema: pl.Schema) -> list[pl.Expr]:
     s_col, t_col = pl.col(check.source_column), pl.col(check.target_column)
     s_dt, t_dt = schema[check.source_column], schema[check.target_column]
     applies = _condition_expr(check, schema)
-    s_text, t_text = (pl.col(name) for name in _texts(check, schema))
+    s_text, t_text = (pl.col(name) for name in _text_columns(check))
     s_typed = _typed(s_col, s_dt, check.datatype) if not check.date else None
     t_typed = _typed(t_col, t_dt, check.datatype) if not check.date else None
     out: list[pl.Expr] = []
