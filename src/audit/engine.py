@@ -340,10 +340,12 @@ def audit_pair(
     else:
         if link is None:
             link = resolve_links(method, match_ids(s_keys, t_keys), s_keys, t_keys, stats)
-        s_frame, t_frame = text_keys(s_frame), text_keys(t_frame)
-        linked = link.linked.join(s_frame, on="source_key", how="left").join(
-            t_frame, on="target_key", how="left"
-        )
+        linked = link.linked
+        # the value columns of each side, when the pair compares any
+        if s_needed:
+            linked = linked.join(text_keys(s_frame), on="source_key", how="left")
+        if t_needed:
+            linked = linked.join(text_keys(t_frame), on="target_key", how="left")
     del s_frame, t_frame
     parts.append(
         fnd.link_findings(
