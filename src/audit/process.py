@@ -18,7 +18,6 @@ needs for CPU time (measured at 1M records per entity, ``bench/RESULTS.md``):
   jsonschema). The run validates no JSON Schema with ``iri`` formats, so the package is
   kept out of this process: jsonschema then only leaves those two formats unchecked, as
   it does wherever the package is not installed. GX's validation does not use it.
-
 - Great Expectations imports every core expectation, and the one for KL divergence
   imports ``scipy.stats`` and ``altair`` (for its own statistics and charts): 1 s of CPU,
   as much as the rest of GX's import. The audit uses neither, so both stand in as
@@ -55,7 +54,7 @@ class _ImportedOnFirstUse(types.ModuleType):
 
     def __getattr__(self, attr: str):  # only called for attributes the placeholder lacks
         if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
+            sys.modules.pop(self.__name__, None)  # (another thread may have been first)
         return getattr(importlib.import_module(self.__name__), attr)
 
 
