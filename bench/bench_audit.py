@@ -213,6 +213,16 @@ def check_plan_against_audit(plan: dict, summary_path: Path) -> list[str]:
     return problems
 
 
+def _warm_page_cache(data: Path) -> None:
+    """Read every input file once, so that no tool pays for reading from disk what the
+    next one finds in the page cache."""
+    for path in sorted(data.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+
+
 def run_child(argv: list[str], cwd: Path, env: dict, log: Path) -> dict:
     """Run one tool in a fresh process; wall seconds, peak RSS (MiB) and exit code."""
     started = time.perf_counter()
@@ -341,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = comparison_plan(args.flow, data / "source", data / "target")
         plan_path = run_dir / f"plan-{size}.json"
         plan_path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
+        _warm_page_cache(data)
         samples: dict[str, list[dict]] = {t: [] for t in args.tools}
         for round_ in range(args.repeat):
             order = args.tools[round_ % len(args.tools) :] + args.tools[: round_ % len(args.tools)]
