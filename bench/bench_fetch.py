@@ -13,11 +13,12 @@ Run: ``PYTHONPATH=src python bench/bench_fetch.py [--rate 20] [--customers 4000]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from simulator_tenant import seed_customers
 
 from audit.errors import ApiError
 from audit.fetch import fetch_snapshot
@@ -27,18 +28,14 @@ from audit.transport import ApiClient
 
 
 def seed(root: Path, n: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "customer.jsonl", "w", encoding="utf-8") as f:
-        for i in range(n):
-            rec = {
-                "Id": 1 + i,
-                "Number": 10000 + i,
-                "Name": f"Kunde {i} Ærø",
-                "LastChangedDateTimeOffset": "2024-02-01T10:00:00+00:00",
-                "MailAddress": {"Id": 100000 + i, "City": "Ålesund", "ZipCode": f"{i % 10000:04d}"},
-            }
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return root
+    return seed_customers(
+        root,
+        n,
+        lambda i: {
+            "LastChangedDateTimeOffset": "2024-02-01T10:00:00+00:00",
+            "MailAddress": {"Id": 100000 + i, "City": "Ålesund", "ZipCode": f"{i % 10000:04d}"},
+        },
+    )
 
 
 def rate_run(seed_dir: Path, out: Path, api: str, rate: float, client_rate: float, page_size: int) -> dict:

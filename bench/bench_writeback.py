@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from simulator_tenant import seed_customers
+
 from audit.settings import ConnectionSettings
 from audit.simulator import running_simulator
 from audit.transport import ApiClient
@@ -26,18 +28,9 @@ STAMP = "2024-02-01T10:00:00+00:00"
 
 
 def seed(root: Path, n: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "customer.jsonl", "w", encoding="utf-8") as f:
-        for i in range(n):
-            rec = {
-                "Id": 1 + i,
-                "Number": 10000 + i,
-                "Name": f"Kunde {i} Ærø",
-                "EmailAddress": f"old{i}@example.no",
-                "LastChangedDateTimeOffset": STAMP,
-            }
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return root
+    return seed_customers(
+        root, n, lambda i: {"EmailAddress": f"old{i}@example.no", "LastChangedDateTimeOffset": STAMP}
+    )
 
 
 def plan_for(n: int) -> Plan:
