@@ -2,7 +2,7 @@
 
 For each size (records per entity) the harness
 
-1. generates demo tenants with :func:`audit.demo.generate`, cached under
+1. generates demo tenants with :func:`audit.demo.generator.generate`, cached under
    ``bench/data/demo-n<N>-s<seed>-<format>/`` (reused when its ``manifest.json`` exists);
 2. derives, with the audit's own path resolution and policy, the *comparison plan* every
    tool follows: per flow pair the two entity files, the key each side links on (the
@@ -95,7 +95,7 @@ def dataset(size: int, seed: int, fmt: str, flow_path: Path, data_dir: Path) -> 
 
 
 def _entity_file(directory: Path, entity: str) -> Path:
-    from audit.flow import entity_file_stem
+    from audit.flow.model import entity_file_stem
 
     stem = entity_file_stem(entity)
     for suffix in SUFFIXES:
@@ -110,7 +110,7 @@ def _columns_and_id(path: Path, sample: int) -> tuple[list[str], str]:
     its id column."""
     import polars as pl
 
-    from audit.snapshot import flatten
+    from audit.core.snapshot import flatten
 
     if path.suffix == ".parquet":
         head = pl.read_parquet(path, n_rows=sample)
@@ -143,10 +143,10 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
         ``{"pairs": [{"heading", "source_file", "target_file", "source_key",
         "target_key", "columns": [[source column, target column], ...]}]}``.
     """
-    from audit.dataflow import parse_file
-    from audit.flow import entity_file_stem
-    from audit.paths import resolve_path
-    from audit.policy import default_policy, plan_pair
+    from audit.core.policy import default_policy, plan_pair
+    from audit.flow.model import entity_file_stem
+    from audit.flow.parser import parse_file
+    from audit.flow.paths import resolve_path
 
     flow = parse_file(flow_path)
     policy = default_policy()

@@ -21,10 +21,10 @@ from pathlib import Path
 from simulator_tenant import seed_customers
 
 from audit.errors import ApiError
-from audit.fetch import fetch_snapshot
-from audit.settings import ConnectionSettings
-from audit.simulator import running_simulator
-from audit.transport import ApiClient
+from audit.systems.poweroffice.fetch import fetch_snapshot
+from audit.systems.poweroffice.settings import ConnectionSettings
+from audit.systems.poweroffice.sim.server import running_simulator
+from audit.systems.poweroffice.transport import ApiClient
 
 
 def seed(root: Path, n: int) -> Path:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from simulator_tenant import seed_customers
 
-from audit.settings import ConnectionSettings
-from audit.simulator import running_simulator
-from audit.transport import ApiClient
+from audit.systems.poweroffice.settings import ConnectionSettings
+from audit.systems.poweroffice.sim.server import running_simulator
+from audit.systems.poweroffice.transport import ApiClient
 from audit.writeback import Change, Limits, Plan, RecordGateway, RecordRef, apply_plan
 
 STAMP = "2024-02-01T10:00:00+00:00"

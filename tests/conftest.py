@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from audit.flow import Flow, Link, MergeRule, Pair, PropertyMap
+from audit.flow.model import Flow, Link, MergeRule, Pair, PropertyMap
 
 # The PowerOffice Go connector/simulator fixtures (po_clean_env, po_seed, po_sim, ...).
 pytest_plugins = ["poweroffice_fixtures"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from audit.rundir import FINDING_COLUMNS
+from audit.reporting.rundir import FINDING_COLUMNS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from audit import redaction
-from audit.settings import ConnectionSettings
-from audit.simulator import running_simulator
+from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.settings import ConnectionSettings
+from audit.systems.poweroffice.sim.server import running_simulator
 
 #: A few customers and suppliers with mail addresses, and their contact persons, in v2
 #: shape: Norwegian names, zip codes with leading zeros.

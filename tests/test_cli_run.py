@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from audit.findings import FINDINGS_COLUMNS
+from audit.core.findings import FINDINGS_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"

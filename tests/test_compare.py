@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from audit.compare import PropertyCheck, compare_linked
+from audit.core.compare import PropertyCheck, compare_linked
 
 
 def _compare(source: list, target: list, **kw) -> pl.DataFrame:

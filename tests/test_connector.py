@@ -15,12 +15,12 @@ from poweroffice_fixtures import (
     write_snapshot,
 )
 
-from audit import redaction
-from audit.connector import PowerOfficeConnector
 from audit.errors import ApiError, ApiUnreachable, AuthError, ConfigError
-from audit.settings import ConnectionSettings
-from audit.simulator import Faults, Keys, running_simulator
-from audit.transport import ApiClient, MalformedResponse, RateLimiter
+from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.connector import PowerOfficeConnector
+from audit.systems.poweroffice.settings import ConnectionSettings
+from audit.systems.poweroffice.sim.server import Faults, Keys, running_simulator
+from audit.systems.poweroffice.transport import ApiClient, MalformedResponse, RateLimiter
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
@@ -349,7 +349,7 @@ def test_rate_limiter_spaces_requests_one_over_rate_apart():
 def test_a_429_without_retry_after_waits_as_long_as_its_body_says():
     import requests
 
-    from audit.transport import _retry_after_seconds
+    from audit.systems.poweroffice.transport import _retry_after_seconds
 
     response = requests.Response()
     response.status_code = 429

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from flowdocs import INTRO_OLD, document, section, table
 
-from audit.dataflow import parse_bytes, parse_file, parse_text
 from audit.errors import DocumentError
-from audit.flow import Condition
+from audit.flow.model import Condition
+from audit.flow.parser import parse_bytes, parse_file, parse_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"

@@ -6,8 +6,8 @@ from flowdocs import INTRO_NEW, INTRO_OLD, document, section
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.dataflow import parse_text
-from audit.flow import Condition, Flow, Link, MergeRule, Pair, PropertyMap
+from audit.flow.model import Condition, Flow, Link, MergeRule, Pair, PropertyMap
+from audit.flow.parser import parse_text
 
 LABELS = ["Alpha", "PowerOffice GO", "Business Central", "HubSpot", ""]
 WORDS = ["Customer", "Contactperson", "Supplier", "Address", "Employees", "Salesorders", "Item"]

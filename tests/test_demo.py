@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from audit.dataflow import parse_file
-from audit.demo import generate
+from audit.demo.generator import generate
+from audit.flow.parser import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"

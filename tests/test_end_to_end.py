@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from audit.dataflow import parse_file
-from audit.demo import FINDING_KEYS, generate
-from audit.engine import run_audit
+from audit.core.engine import run_audit
+from audit.demo.generator import FINDING_KEYS, generate
+from audit.flow.parser import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from conftest import flow, pair, prop, records
 
-from audit.dataflow import parse_file
-from audit.engine import run_audit, write_outputs
-from audit.findings import FINDINGS_COLUMNS
-from audit.flow import Condition
-from audit.snapshot import Snapshot
+from audit.core.engine import run_audit, write_outputs
+from audit.core.findings import FINDINGS_COLUMNS
+from audit.core.snapshot import Snapshot
+from audit.flow.model import Condition
+from audit.flow.parser import parse_file
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
 
@@ -330,7 +330,7 @@ def test_unevaluable_condition_is_said_in_the_summary():
 
 
 def test_policy_can_ignore_a_property():
-    from audit.policy import PropertyRule, load_policy
+    from audit.core.policy import PropertyRule, load_policy
 
     the_pair = pair("Contactperson", "Customer", [prop("firstName", "firstName")])
     source = _snap("contactperson", "id | firstName\n1 | Kari")
@@ -386,9 +386,9 @@ def test_every_failing_record_is_listed_not_a_sample(status):
 
 
 def test_reading_in_the_background_raises_the_error_a_sequential_read_meets_first(tmp_path):
-    from audit.dataflow import parse_file
-    from audit.demo import generate
+    from audit.demo.generator import generate
     from audit.errors import SnapshotError
+    from audit.flow.parser import parse_file
 
     seed = parse_file(Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst")
     demo = generate(tmp_path / "demo", seed, records=20)
@@ -401,9 +401,9 @@ def test_reading_in_the_background_raises_the_error_a_sequential_read_meets_firs
 
 
 def test_a_bad_file_of_the_last_pair_is_named_after_earlier_files_were_let_go(tmp_path):
-    from audit.dataflow import parse_file
-    from audit.demo import generate
+    from audit.demo.generator import generate
     from audit.errors import SnapshotError
+    from audit.flow.parser import parse_file
 
     seed = parse_file(Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst")
     demo = generate(tmp_path / "demo", seed, records=20)

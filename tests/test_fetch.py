@@ -1,4 +1,4 @@
-"""``audit fetch`` and :func:`audit.fetch.fetch_snapshot`, against the real simulator."""
+"""``audit fetch`` and :func:`audit.systems.poweroffice.fetch.fetch_snapshot`, against the real simulator."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from poweroffice_fixtures import (
     write_snapshot,
 )
 
-from audit.fetch import fetch_snapshot
-from audit.simulator import DEMO_SUBSCRIPTION_KEY, Faults, Keys, running_simulator
-from audit.transport import MalformedResponse
+from audit.systems.poweroffice.fetch import fetch_snapshot
+from audit.systems.poweroffice.sim.server import DEMO_SUBSCRIPTION_KEY, Faults, Keys, running_simulator
+from audit.systems.poweroffice.transport import MalformedResponse
 
 FLOW = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
 

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from outdir_factory import HEADER, PAIR, SUPPLIER, summary, table, write_outdir
 
-from audit import history
 from audit.errors import InputError
-from audit.history import HistoryError
+from audit.reporting import history
+from audit.reporting.history import HistoryError
 
 RUN_1 = f"""
 {HEADER}

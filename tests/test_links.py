@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 from conftest import records
 
-from audit.links import RuleColumns, link_ids, match_ids, match_links_file, match_rules, resolve_links
+from audit.core.links import RuleColumns, link_ids, match_ids, match_links_file, match_rules, resolve_links
 
 
 def _frame(table: str) -> pl.DataFrame:

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from audit.errors import ConfigError
-from audit.nightly import Job, load_config, parameters_for
-from audit.simulator import Keys, running_simulator
+from audit.runs.nightly import Job, load_config, parameters_for
+from audit.systems.poweroffice.sim.server import Keys, running_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"

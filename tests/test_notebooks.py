@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from audit.errors import ConfigError
-from audit.notebook import AuditParameters, InvestigateParameters, Investigation, plan_tables
+from audit.runs.notebook import AuditParameters, InvestigateParameters, Investigation, plan_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"

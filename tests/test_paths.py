@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audit.paths import resolve_path
+from audit.flow.paths import resolve_path
 
 
 def test_exact_column_name_resolves_exactly():

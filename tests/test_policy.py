@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import pair, prop
 
+from audit.core.policy import default_policy, load_policy, plan_pair
 from audit.errors import ConfigError
-from audit.policy import default_policy, load_policy, plan_pair
 
 
 def test_last_changed_is_informational_by_default():

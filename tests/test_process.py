@@ -1,4 +1,4 @@
-"""Settings of the ``audit run`` process (``audit.process``), checked in fresh interpreters."""
+"""Settings of the ``audit run`` process (``audit.runs.process``), checked in fresh interpreters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 PROBE = """
 import os, sys
-from audit.process import prepare_batch_run
+from audit.runs.process import prepare_batch_run
 prepare_batch_run()
 import jsonschema
 from great_expectations.expectations import ExpectColumnValuesToNotBeNull

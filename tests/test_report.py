@@ -15,7 +15,7 @@ import pytest
 from outdir_factory import HEADER, PAIR, SUPPLIER, gx_result, summary, table, write_outdir
 
 from audit.errors import InputError
-from audit.report import ReportData, build_report, render_html
+from audit.reporting.report import ReportData, build_report, render_html
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -134,7 +134,7 @@ def test_report_is_written_and_self_contained(tmp_path, gx_results):
 def test_report_data_matches_snapshot(tmp_path, gx_results):
     earlier, latest = _outdirs(tmp_path, gx_results)
     store = tmp_path / "history"
-    from audit.history import record_run
+    from audit.reporting.history import record_run
 
     record_run(earlier, store)
     record_run(latest, store)

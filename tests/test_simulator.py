@@ -14,8 +14,8 @@ from poweroffice_fixtures import (
     write_snapshot,
 )
 
-from audit.poweroffice import to_v1
-from audit.simulator import (
+from audit.systems.poweroffice.fields import to_v1
+from audit.systems.poweroffice.sim.server import (
     DEMO_APPLICATION_KEY,
     DEMO_CLIENT_KEY,
     DEMO_SUBSCRIPTION_KEY,

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from conftest import records
 
+from audit.core.snapshot import Snapshot, frame_from_records, read_links_file, read_snapshot
 from audit.errors import SnapshotError
-from audit.snapshot import Snapshot, frame_from_records, read_links_file, read_snapshot
 
 
 def _write_jsonl(path, recs):
@@ -144,7 +144,7 @@ def test_date_like_strings_stay_text_as_written():
 
 
 def test_date_like_field_first_seen_past_the_head_stays_text(monkeypatch):
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
     recs = [{"id": i} for i in range(1, 20)] + [{"id": 20, "dateOfBirth": "1985-03-14T00:00:00"}]
@@ -154,7 +154,7 @@ def test_date_like_field_first_seen_past_the_head_stays_text(monkeypatch):
 
 
 def test_mixed_types_past_the_head_are_named(monkeypatch):
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
     recs = [{"id": i, "zipCode": "0150"} for i in range(1, 20)] + [{"id": 20, "zipCode": 150}]
@@ -163,7 +163,7 @@ def test_mixed_types_past_the_head_are_named(monkeypatch):
 
 
 def test_links_file_named_with_the_entities_capitals_is_found(tmp_path):
-    from audit.snapshot import read_links_dir
+    from audit.core.snapshot import read_links_dir
 
     (tmp_path / "Contactperson-Customer.csv").write_text("source_id,target_id\n5,6\n", encoding="utf-8")
     links = read_links_dir(tmp_path, [("Contactperson", "Customer")])
@@ -171,8 +171,8 @@ def test_links_file_named_with_the_entities_capitals_is_found(tmp_path):
 
 
 def test_two_links_files_for_one_pair_are_refused(tmp_path):
+    from audit.core.snapshot import read_links_dir
     from audit.errors import SnapshotError
-    from audit.snapshot import read_links_dir
 
     for name in ("Contactperson-Customer.csv", "contactperson-customer.csv"):
         (tmp_path / name).write_text("source_id,target_id\n5,6\n", encoding="utf-8")
@@ -183,7 +183,7 @@ def test_two_links_files_for_one_pair_are_refused(tmp_path):
 def test_list_empty_in_one_block_and_of_objects_in_another_reads(monkeypatch, tmp_path):
     # pyarrow infers each block on its own and cannot unite an all-empty list with a list
     # of objects; the file is then read again as one block instead of being refused
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     monkeypatch.setattr(snapshot, "_BLOCK", 4096)
     recs = [{"id": i, "contacts": []} for i in range(1, 400)] + [{"id": 400, "contacts": [{"name": "Kari"}]}]
@@ -194,7 +194,7 @@ def test_list_empty_in_one_block_and_of_objects_in_another_reads(monkeypatch, tm
 
 
 def test_mixed_types_in_a_later_block_are_named(monkeypatch, tmp_path):
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     monkeypatch.setattr(snapshot, "_BLOCK", 4096)
     recs = [{"id": i, "zipCode": "0150"} for i in range(1, 400)] + [{"id": 400, "zipCode": 150}]
@@ -206,7 +206,7 @@ def test_mixed_types_in_a_later_block_are_named(monkeypatch, tmp_path):
 def test_a_type_change_on_the_last_line_is_named_whatever_the_file_size(monkeypatch, tmp_path):
     # pyarrow skips its type checks on a last line cut by a block boundary when the last
     # block holds nothing else; blocks are sized so that this never happens
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     monkeypatch.setattr(snapshot, "_BLOCK", 4096)
     monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
@@ -219,7 +219,7 @@ def test_a_type_change_on_the_last_line_is_named_whatever_the_file_size(monkeypa
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".parquet"])
 def test_a_column_chooser_keeps_the_chosen_columns_and_the_id_in_file_order(tmp_path, suffix):
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     recs = [
         {"Id": 1, "Name": "Kari", "MailAddress": {"City": "Oslo", "ZipCode": "0150"}, "Phone": "1"},
@@ -245,7 +245,7 @@ def test_a_column_chooser_keeps_the_chosen_columns_and_the_id_in_file_order(tmp_
 
 
 def test_a_column_chooser_does_not_hide_bad_records(tmp_path):
-    import audit.snapshot as snapshot
+    import audit.core.snapshot as snapshot
 
     _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1, "zip": "0150"}, {"id": 1, "zip": "0151"}])
     with pytest.raises(SnapshotError, match="duplicate id"):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import flow, pair, prop
 
-from audit.dataflow import parse_file
-from audit.policy import default_policy
-from audit.suites import build_suite, suite_dict, suite_path, suite_text
+from audit.core.policy import default_policy
+from audit.flow.parser import parse_file
+from audit.gx.suites import build_suite, suite_dict, suite_path, suite_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = sorted((ROOT / "data" / "flows").glob("*.rst"))

@@ -11,14 +11,14 @@ import pytest
 import requests
 from poweroffice_fixtures import settings_for
 
-from audit.dataflow import parse_file
-from audit.demo import generate
-from audit.engine import run_audit
+from audit.core.engine import run_audit
+from audit.core.snapshot import read_snapshot
+from audit.demo.generator import generate
 from audit.errors import ConfigError
-from audit.fetch import fetch_snapshot
-from audit.simulator import Faults, running_simulator
-from audit.snapshot import read_snapshot
-from audit.transport import ApiClient, make_session
+from audit.flow.parser import parse_file
+from audit.systems.poweroffice.fetch import fetch_snapshot
+from audit.systems.poweroffice.sim.server import Faults, running_simulator
+from audit.systems.poweroffice.transport import ApiClient, make_session
 from audit.writeback import (
     Limits,
     Plan,

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from poweroffice_fixtures import subprocess_env
 
-from audit.dataflow import parse_file
-from audit.demo import generate
-from audit.engine import run_audit, write_outputs
-from audit.simulator import Keys, running_simulator
+from audit.core.engine import run_audit, write_outputs
+from audit.demo.generator import generate
+from audit.flow.parser import parse_file
+from audit.systems.poweroffice.sim.server import Keys, running_simulator
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
@@ -251,7 +251,7 @@ def _plan_with_decisions(tmp_path, flow, demo, out, decisions):
 
 
 def test_decisions_written_by_the_investigate_helper_steer_the_plan(tmp_path):
-    from audit.notebook import InvestigateParameters, Investigation
+    from audit.runs.notebook import InvestigateParameters, Investigation
     from audit.writeback import load_plan
 
     flow, demo, out = _audited_demo(tmp_path)

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from conftest import flow, pair, prop, records
 
-from audit.engine import run_audit
+from audit.core.engine import run_audit
+from audit.core.snapshot import Snapshot
 from audit.errors import ConfigError
-from audit.snapshot import Snapshot
 from audit.writeback import build_plan, decide, load_plan, write_plan
 from audit.writeback.plan import DECISION_COLUMNS
 

@@ -10,12 +10,12 @@ the direction policy
 :mod:`~audit.writeback.direction`.
 """
 
-from .apply import ApplyResult, Limits, Outcome, apply_plan, reverse_changes
-from .direction import Decision, decide
-from .gateway import RecordGateway, tenant_settings
-from .model import Change, Plan, RecordRef, Skipped, changes_hash, load_plan, write_plan
-from .plan import build_plan
-from .verify import Verification, applied_changes, verify_changes, writeback_summary
+from audit.writeback.apply import ApplyResult, Limits, Outcome, apply_plan, reverse_changes
+from audit.writeback.direction import Decision, decide
+from audit.writeback.gateway import RecordGateway, tenant_settings
+from audit.writeback.model import Change, Plan, RecordRef, Skipped, changes_hash, load_plan, write_plan
+from audit.writeback.plan import build_plan
+from audit.writeback.verify import Verification, applied_changes, verify_changes, writeback_summary
 
 __all__ = [
     "ApplyResult",

@@ -38,13 +38,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
-from .. import redaction
-from ..errors import AuthError, ConfigError, ExternalError
-from ..transport import HttpStatusError
-from .gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
-from .journal import DONE, Journal
-from .model import Change, Plan
-from .outcome import PROBLEM_STATUSES, ApplyResult, Limits, Outcome, same_stamp, same_value
+from audit.errors import AuthError, ConfigError, ExternalError
+from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.transport import HttpStatusError
+from audit.writeback.gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
+from audit.writeback.journal import DONE, Journal
+from audit.writeback.model import Change, Plan
+from audit.writeback.outcome import PROBLEM_STATUSES, ApplyResult, Limits, Outcome, same_stamp, same_value
 
 log = logging.getLogger("audit.writeback")
 
@@ -439,7 +439,7 @@ def apply_plan(
 def _prior_if_any(path: str) -> dict[str, dict[str, Any]]:
     from pathlib import Path
 
-    from .journal import fold
+    from audit.writeback.journal import fold
 
     return fold(path) if Path(path).is_file() else {}
 

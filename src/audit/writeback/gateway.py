@@ -1,5 +1,5 @@
 """Reading and writing single records of one tenant, v2 or v1: the write-back's only
-contact with the network (through :class:`audit.transport.ApiClient`).
+contact with the network (through :class:`audit.systems.poweroffice.transport.ApiClient`).
 
 ============== =================================== =======================================
 entity         v2                                  v1
@@ -27,9 +27,9 @@ from typing import Any
 
 import jsonpatch
 
-from ..errors import ConfigError
-from ..settings import ConnectionSettings, tenant_settings
-from ..transport import ApiClient, HttpStatusError, MalformedResponse, RateLimiter, decode_json
+from audit.errors import ConfigError
+from audit.systems.poweroffice.settings import ConnectionSettings, tenant_settings
+from audit.systems.poweroffice.transport import ApiClient, HttpStatusError, MalformedResponse, RateLimiter, decode_json
 
 __all__ = [
     "RecordGateway",

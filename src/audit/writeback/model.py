@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from audit.errors import InputError
 
 __all__ = [
     "PLAN_FORMAT",

@@ -21,9 +21,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_OK
-from .direction import is_empty, parse_stamp
-from .model import Change
+from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_OK
+from audit.writeback.direction import is_empty, parse_stamp
+from audit.writeback.model import Change
 
 __all__ = ["Limits", "Outcome", "ApplyResult", "same_value", "same_stamp", "PROBLEM_STATUSES"]
 

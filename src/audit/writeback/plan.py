@@ -7,7 +7,7 @@ generation, the field on that generation, the old and the new value, the record'
 last-changed stamp(s) as the audit read them, and the rule. A mismatch that cannot or
 must not be written becomes a :class:`Skipped` row with its reason:
 
-``read-only``                   ids and system stamps (:func:`audit.poweroffice.is_read_only`)
+``read-only``                   ids and system stamps (:func:`audit.systems.poweroffice.fields.is_read_only`)
 ``not writable on vN``          a field or entity the bound generation cannot write
                                 (v1 contact persons, the derived address entity, v2
                                 contact ``dateOfBirth``)
@@ -33,13 +33,13 @@ from typing import Any
 
 import polars as pl
 
-from .. import poweroffice
-from ..errors import ConfigError
-from ..flow import entity_file_stem
-from ..paths import resolve_path
-from ..snapshot import EntityFrame, Snapshot
-from .direction import DECISIONS, POLICIES, decide
-from .model import Change, Plan, RecordRef, Skipped
+from audit.core.snapshot import EntityFrame, Snapshot
+from audit.errors import ConfigError
+from audit.flow.model import entity_file_stem
+from audit.flow.paths import resolve_path
+from audit.systems.poweroffice import fields as poweroffice
+from audit.writeback.direction import DECISIONS, POLICIES, decide
+from audit.writeback.model import Change, Plan, RecordRef, Skipped
 
 __all__ = [
     "DECISION_COLUMNS",

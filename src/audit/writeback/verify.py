@@ -2,7 +2,7 @@
 
 :func:`verify_changes` reads every corrected record and its linked counterpart again from
 the API and audits each pair over just those records with the audit's own engine
-(:func:`audit.engine.audit_pair`: same linking, same comparison, same policy). A change
+(:func:`audit.core.engine.audit_pair`: same linking, same comparison, same policy). A change
 is ``verified`` when the corrected field now holds the planned value *and* the re-audit
 finds no mismatch left on that property of that record pair.
 
@@ -20,16 +20,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..engine import audit_pair
-from ..errors import ConfigError, ExternalError
-from ..flow import Flow, entity_file_stem
-from ..policy import Policy, default_policy
-from ..snapshot import frame_from_records
-from ..transport import HttpStatusError
-from .apply import ApplyResult, same_value
-from .gateway import RecordGateway, get_field
-from .journal import fold
-from .model import Change, RecordRef
+from audit.core.engine import audit_pair
+from audit.core.policy import Policy, default_policy
+from audit.core.snapshot import frame_from_records
+from audit.errors import ConfigError, ExternalError
+from audit.flow.model import Flow, entity_file_stem
+from audit.systems.poweroffice.transport import HttpStatusError
+from audit.writeback.apply import ApplyResult, same_value
+from audit.writeback.gateway import RecordGateway, get_field
+from audit.writeback.journal import fold
+from audit.writeback.model import Change, RecordRef
 
 __all__ = [
     "Verification",

@@ -1,0 +1,247 @@
+"""Everything the command line prints goes through here (stdout for results, stderr for
+messages), so that no other module prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from audit.flow.model import Flow
+
+
+def _out() -> TextIO:
+    return sys.stdout
+
+
+def error(message: str) -> None:
+    """A message for the user on stderr, prefixed with ``audit:``."""
+    print(f"audit: {message}", file=sys.stderr)
+
+
+def info(message: str) -> None:
+    """A progress or status line on stderr (keeps stdout for results)."""
+    print(message, file=sys.stderr)
+
+
+def line(text: str = "") -> None:
+    """One line of a result on stdout."""
+    print(text, file=_out())
+
+
+def json_line(obj: Any, compact: bool = True) -> None:
+    """One JSON document on stdout (one line when ``compact``)."""
+    if compact:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    else:
+        text = json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+    print(text, file=_out())
+
+
+def flow_summary(flow: Flow) -> None:
+    """A readable summary of one parsed document."""
+    out = _out()
+    print(f"{flow.file}: {flow.title}", file=out)
+    src = flow.source_system or '""'
+    tgt = flow.target_system or '""'
+    print(f"  systems: {src} -> {tgt}   generated: {flow.generated or '-'}", file=out)
+    print(f"  pairs: {len(flow.pairs)}", file=out)
+    for pair in flow.pairs:
+        if pair.merge_rules:
+            how = "merge on " + " | ".join(f"{r.source} = {r.target}" for r in pair.merge_rules)
+        elif pair.link.every:
+            how = "every record"
+        elif pair.link.condition:
+            how = "conditional"
+        else:
+            how = "no link rule"
+        if pair.link.create_when:
+            how += "; created when related records sync"
+        print(f"  - {pair.heading}", file=out)
+        print(f"      {pair.source_entity} -> {pair.target_entity}: {how}", file=out)
+        if pair.properties:
+            width = max(len(p.source) for p in pair.properties)
+            for p in pair.properties:
+                cond = ""
+                if p.conditions:
+                    cond = "  if " + ", ".join(f"{c.path} has {c.value!r}" for c in p.conditions)
+                dtype = p.datatype or f"? ({p.datatype_raw})"
+                print(f"      {p.source:<{width}} -> {p.target}  [{dtype}]{cond}", file=out)
+        else:
+            print("      (no synchronized properties)", file=out)
+    for warning in flow.warnings:
+        print(f"  warning: {warning}", file=out)
+
+
+# --------------------------------------------------------------------------- audit run
+def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: int = 3) -> None:
+    """A short human summary of an ``audit run``: per pair the link coverage and the
+    properties with the most failing records."""
+    out = _out()
+    verdict = "IN SYNC" if summary.get("success") else "DRIFT"
+    print(f"audit: {verdict}  ({summary.get('findings', 0)} finding rows)", file=out)
+    for pair in summary.get("pairs", []):
+        cov = pair.get("link_coverage")
+        cov_text = "-" if cov is None else f"{cov:.1%}"
+        print(f"  {pair['pair']}", file=out)
+        print(
+            f"    link {pair['link_method']}: {pair['linked']}/{pair['source_records']} "
+            "source records linked "
+            f"({cov_text}); target records {pair['target_records']}; "
+            f"missing_in_target {pair['missing_in_target']}, missing_in_source {pair['missing_in_source']}, "
+            f"ambiguous {pair['ambiguous_links']}",
+            file=out,
+        )
+        props = [p for p in pair.get("properties", []) if p.get("failing") or p.get("unresolved")]
+        props.sort(key=lambda p: (-(p.get("failing") or 0), p["source"]))
+        for prop in props[:worst]:
+            if prop.get("unresolved"):
+                what = "unresolved on " + " and ".join(prop["unresolved"])
+            else:
+                what = f"{prop['failing']}/{prop['checked']} failing"
+            print(f"    {prop['source']} -> {prop['target']}: {what}", file=out)
+        if len(props) > worst:
+            print(f"    ... {len(props) - worst} more properties with findings", file=out)
+    counts = {k: v for k, v in summary.get("status_counts", {}).items() if v}
+    if counts:
+        print("  findings: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
+    if out_dir:
+        print(f"  written to {out_dir}", file=out)
+
+
+# --- connector, fetch and simulator -------------------------------------------------
+
+
+def progress(desc: str, total: int | None = None, unit: str = "rec"):
+    """A tqdm progress bar on stderr, silent when stderr is not a terminal.
+
+    The bar is a context manager with ``update(n)``; callers never print themselves.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        desc=desc,
+        total=total,
+        unit=unit,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+        dynamic_ncols=True,
+    )
+
+
+def warning(message: str) -> None:
+    """A warning for the user on stderr, prefixed with ``audit: warning:``."""
+    print(f"audit: warning: {message}", file=sys.stderr)
+
+
+def fetch_summary(manifest: dict[str, Any], out_dir: str) -> None:
+    """What ``audit fetch`` wrote: one line per entity, then the watermark."""
+    out = _out()
+    kind = f"changes since {manifest['since']}" if manifest.get("since") else "full"
+    tenant = f" tenant {manifest['tenant']}" if manifest.get("tenant") else ""
+    print(f"{out_dir}: {manifest['api']} {kind} snapshot of {manifest['base_url']}{tenant}", file=out)
+    counts = manifest.get("counts", {})
+    width = max((len(e) for e in counts), default=0)
+    for entity, count in counts.items():
+        print(f"  {entity:<{width}}  {count:>8} records", file=out)
+    print(f"  watermark: {manifest.get('watermark') or '-'}", file=out)
+    print(
+        f"  requests: {manifest.get('requests', 0)}, retries: {manifest.get('retries', 0)}, "
+        f"429s: {manifest.get('rate_limited', 0)}",
+        file=out,
+    )
+
+
+def simulator_ready(urls: dict[str, str]) -> None:
+    """The simulator's URLs, printed once it accepts requests."""
+    out = _out()
+    print("PowerOffice Go simulator ready (Ctrl+C stops it)", file=out)
+    for name, url in urls.items():
+        print(f"  {name:<9} {url}", file=out)
+    out.flush()
+
+
+def nightly_summary(result: Any) -> None:
+    """One line per nightly job and where its report and notebook are."""
+    labels = {0: "in sync", 1: "DRIFT", 2: "BAD INPUT", 3: "FAILED"}
+    for job in result.jobs:
+        print(
+            f"{job.name}: {labels.get(job.exit_code, job.exit_code)} - {job.message} ({job.seconds:.0f} s)",
+            file=sys.stdout,
+        )
+        if job.report:
+            print(f"  report:   {job.report}", file=sys.stdout)
+        print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
+
+
+# --- write-back -------------------------------------------------------------------
+
+
+def _short(value: Any, width: int = 28) -> str:
+    text = "∅" if value is None or value == "" else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def writeback_plan(plan: dict[str, Any], path: str) -> None:
+    """The plan as a readable table, its counts and the hash the reviewer approves."""
+    out = _out()
+    head = plan["header"]
+    counts = head.get("counts", {})
+    print(f"write-back plan {path}  (policy {head.get('policy')})", file=out)
+    print(
+        f"  {counts.get('mismatches', 0)} mismatches: {counts.get('changes', 0)} changes, "
+        f"{counts.get('skipped', 0)} skipped",
+        file=out,
+    )
+    rows = [
+        (
+            c["corrected"]["side"],
+            c["corrected"]["entity"],
+            str(c["corrected"]["record_id"]),
+            f"{c['corrected']['generation']} {c['field']}",
+            _short(c["old_value"]),
+            _short(c["new_value"]),
+            c["rule"],
+        )
+        for c in plan["changes"]
+    ]
+    if rows:
+        names = ("side", "entity", "id", "field", "old", "new", "why")
+        widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
+        print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)), file=out)
+        for r in rows:
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
+    for reason, n in sorted(counts.get("by_skip", {}).items()):
+        print(f"  skipped ({reason}): {n}", file=out)
+    print(f"plan hash: {plan['hash']}", file=out)
+    print(f"review the plan, then: audit writeback apply {path} --approve {plan['hash']} --apply", file=out)
+
+
+def writeback_outcomes(result: dict[str, Any], title: str) -> None:
+    """The outcome of ``audit writeback apply`` / ``rollback``: one line per change."""
+    out = _out()
+    mode = "DRY RUN (nothing written)" if result.get("dry_run") else "written"
+    print(f"{title}: {mode}", file=out)
+    for c in result["changes"]:
+        print(
+            f"  {c['status']:<14} {c['tenant']}:{c['entity']}:{c['record_id']} {c['field']}: "
+            f"{_short(c['old_value'])} -> {_short(c['new_value'])}  {c['detail']}",
+            file=out,
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.get("counts", {}).items())) or "no changes"
+    print(f"  {counts}", file=out)
+    if result.get("tripped"):
+        print(f"  circuit breaker tripped: {result['tripped']}", file=out)
+    if result.get("journal"):
+        print(f"  journal: {result['journal']}", file=out)
+
+
+def writeback_verification(verification: dict[str, Any], path: str) -> None:
+    """The re-audit of the touched records."""
+    out = _out()
+    counts = verification["counts"]
+    print(f"verification: {counts['verified']}/{counts['checked']} changes verified ({path})", file=out)
+    for row in verification["changes"]:
+        if not row["verified"]:
+            print(f"  not verified: {row['id']}: {row['detail']}", file=out)

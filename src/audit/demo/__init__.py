@@ -1,0 +1,2 @@
+"""Demo tenants with planted drift.
+"""

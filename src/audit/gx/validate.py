@@ -1,0 +1,257 @@
+"""Compact validation frame + suite -> Great Expectations validation result.
+
+:func:`validation_frame` gathers, for one pair, the ``link`` status of every record (or
+candidate link) and the compact ``eq__``/``typeok__`` columns of the linked rows (see
+:mod:`audit.gx.suites` for why GX looks at these and not at the records). :func:`validate`
+runs a suite over it with an ephemeral, in-memory GX context (no files, analytics and
+progress bars off) and returns GX's own result as a JSON-ready dict.
+
+Why GX runs its SQL execution engine on an in-memory DuckDB table
+------------------------------------------------------------------
+GX's pandas engine copies the whole validation frame once per expectation (nulls
+dropped) and hashes it, so its cost grows with rows x expectations: at a million records
+per entity it took longer than reading the snapshots. Its SQL engine instead computes each
+expectation's counts with an aggregate query and fetches at most
+``partial_unexpected_count`` unexpected values, and DuckDB answers those queries over the
+compact ``Int8`` columns in milliseconds. The frame goes into a process-wide in-memory
+DuckDB database through Arrow (one copy of a few bytes per row and column), GX validates
+the table through a SQL data source, and the table is dropped afterwards. The semantics
+are the record-level ones: every row is one record or candidate link, ``NULL`` is "not
+applicable" (GX's SQL map metrics skip nulls as its pandas engine skips NaN), and the
+counts in the result (``element_count``, ``unexpected_count``, ``missing_count``) are
+per record.
+
+GX reaches DuckDB through SQLAlchemy with duckdb-engine's dialect, subclassed here as
+:class:`GxDuckDBDialect` (URL ``duckdb+audit://``) for two reasons: its connections are
+cursors of the one in-memory database that holds the tables, and it leaves transactions
+to DuckDB (autocommit; GX only reads). GX fetches a query's rows after returning the
+connection to the pool, and duckdb-engine's rollback on return discards a DuckDB result
+that was not fetched yet, so every metric would come back empty.
+
+GX's overall ``success`` is false as soon as any expectation fails, warnings included;
+:func:`critical_success` gives the verdict over ``critical`` expectations only, which is
+what the policy's ``fail_on`` means.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from typing import Any
+
+import polars as pl
+
+from audit.core.links import LinkResult
+from audit.gx.suites import LINK_COLUMN
+
+__all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+_names = itertools.count()
+
+
+def validation_frame(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
+    """One row per linked pair, unlinked record and ambiguous candidate link.
+
+    Parameters
+    ----------
+    link : LinkResult
+    compared : pl.DataFrame
+        The linked frame after :func:`audit.core.compare.compare_linked`.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``link`` (String) plus every ``eq__*``/``typeok__*`` column (Int8, null outside
+        linked rows).
+    """
+    compact = [c for c in compared.columns if c.startswith(("eq__", "typeok__"))]
+    linked = compared.select(pl.lit("linked").alias(LINK_COLUMN), *compact)
+    schema = linked.schema
+    others = []
+    for status, height in (
+        ("missing_in_target", link.missing_in_target.height),
+        ("missing_in_source", link.missing_in_source.height),
+        ("ambiguous_link", link.ambiguous.height),
+    ):
+        if height:
+            others.append(
+                pl.DataFrame(
+                    {LINK_COLUMN: pl.repeat(status, height, eager=True, dtype=pl.String)}
+                ).with_columns([pl.lit(None, dtype=schema[c]).alias(c) for c in compact])
+            )
+    return pl.concat([linked, *others], how="vertical") if others else linked
+
+
+def warm_up() -> threading.Thread:
+    """Import Great Expectations and build its in-memory context in a background thread.
+
+    Importing GX costs seconds of pure Python (it pulls in altair, jsonschema, ...).
+    :func:`audit.core.engine.run_audit` starts this before it reads the snapshots, which is
+    native pyarrow and polars work that leaves the interpreter free, so the import runs on
+    the otherwise idle core; a pair calls :func:`wait_for_warm_up` before its first use of
+    GX, so no two threads ever import GX at once. A failure is left for that first use to
+    raise.
+    """
+
+    def work() -> None:
+        try:
+            _source()
+        except Exception:  # noqa: BLE001 - the main thread's own import reports it
+            pass
+
+    thread = threading.Thread(target=work, name="audit-gx-warm-up", daemon=True)
+    _state["warm_up"] = thread
+    thread.start()
+    return thread
+
+
+def wait_for_warm_up() -> None:
+    """Wait for :func:`warm_up`'s import, when one was started."""
+    thread = _state.get("warm_up")
+    if thread is not None:
+        thread.join()
+
+
+#: SQLAlchemy URL of the in-memory DuckDB database GX validates in (see the module docstring).
+_GX_URL = "duckdb+audit:///:memory:"
+
+
+def _database():
+    """The process's in-memory DuckDB database holding the tables being validated."""
+    if "database" not in _state:
+        import duckdb
+
+        _state["database"] = duckdb.connect(":memory:")
+    return _state["database"]
+
+
+def _dialect_class():
+    """:class:`GxDuckDBDialect`, built on first use (duckdb-engine imports SQLAlchemy)."""
+    if "dialect" not in _state:
+        from duckdb_engine import ConnectionWrapper
+        from duckdb_engine import Dialect as DuckDBDialect
+
+        class _Dialect(DuckDBDialect):
+            """duckdb-engine's dialect on the audit's in-memory database, in autocommit."""
+
+            driver = "audit"
+            supports_statement_cache = False
+
+            def connect(self, *cargs: Any, **cparams: Any):
+                return ConnectionWrapper(_database().cursor())
+
+            def do_begin(self, dbapi_connection) -> None:
+                pass
+
+            def do_rollback(self, dbapi_connection) -> None:
+                pass
+
+            def do_commit(self, dbapi_connection) -> None:
+                pass
+
+        _state["dialect"] = _Dialect
+    return _state["dialect"]
+
+
+def __getattr__(name: str):
+    # ``GxDuckDBDialect`` is what SQLAlchemy's registry loads for ``duckdb+audit://``.
+    if name == "GxDuckDBDialect":
+        return _dialect_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _source():
+    with _lock:
+        if "source" not in _state:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
+            from sqlalchemy.dialects import registry
+
+            registry.register("duckdb.audit", __name__, "GxDuckDBDialect")
+            config = DataContextConfig(
+                store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                analytics_enabled=False,
+                progress_bars=ProgressBarsConfig(globally=False),
+            )
+            context = gx.get_context(project_config=config, mode="ephemeral")
+            _database()
+            _state["source"] = context.data_sources.add_sql("audit", connection_string=_GX_URL)
+        return _state["source"]
+
+
+def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> dict[str, Any]:
+    """Validate the compact frame of one pair against its suite.
+
+    Parameters
+    ----------
+    frame : pl.DataFrame
+        From :func:`validation_frame`.
+    suite : great_expectations.ExpectationSuite
+    partial_unexpected_count : int
+        How many unexpected values GX lists per expectation.
+
+    Returns
+    -------
+    dict
+        GX's ``ExpectationSuiteValidationResult`` as JSON-ready data.
+    """
+    source = _source()
+    with _lock:
+        name = f"pair_{next(_names)}"
+        db = _database()
+        arrow = frame.to_arrow()
+        db.register("audit_frame", arrow)
+        try:
+            db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM audit_frame')
+        finally:
+            db.unregister("audit_frame")
+        del arrow
+    try:
+        asset = source.add_table_asset(name, table_name=name)
+        batch = asset.add_batch_definition_whole_table("all").get_batch()
+        result = batch.validate(
+            suite,
+            result_format={"result_format": "BASIC", "partial_unexpected_count": partial_unexpected_count},
+        )
+    finally:
+        with _lock:
+            if any(a.name == name for a in source.assets):
+                source.delete_asset(name)
+            _database().execute(f'DROP TABLE IF EXISTS "{name}"')
+    return _compact_exceptions(result.to_json_dict())
+
+
+def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
+    """Replace GX's Python tracebacks (an expectation on a column that does not exist, i.e.
+    an unresolved property, raises inside GX) by the message; Data Docs render the
+    traceback field as text, so it stays a string."""
+    for item in data.get("results", []):
+        info = item.get("exception_info") or {}
+        if "raised_exception" not in info:  # keyed by metric: {metric: {...}}
+            messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+            message = "; ".join(dict.fromkeys(m for m in messages if m)) or "expectation raised"
+            item["exception_info"] = {
+                "raised_exception": True,
+                "exception_traceback": message,
+                "exception_message": message,
+            }
+        elif info.get("exception_traceback"):
+            info["exception_traceback"] = info.get("exception_message") or "expectation raised"
+    return data
+
+
+def critical_success(result: dict[str, Any]) -> bool:
+    """True when every ``critical`` expectation of a GX result succeeded."""
+    for item in result.get("results", []):
+        config = item.get("expectation_config") or {}
+        if config.get("severity", "critical") == "critical" and not item.get("success"):
+            return False
+    return True

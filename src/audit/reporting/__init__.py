@@ -1,0 +1,2 @@
+"""The data-quality report, its charts, the run history and run directories.
+"""

@@ -1,0 +1,439 @@
+"""Reading the output directory of ``audit run`` (OUT_DIR) into typed, read-only data.
+
+The engine writes, per the contract:
+
+- ``findings.parquet`` / ``findings.csv``: one row per problem (:data:`FINDING_COLUMNS`);
+- ``summary.json``: the run's headline and per pair counts;
+- ``gx/<pair-slug>.json``: a Great Expectations ``ExpectationSuiteValidationResult``
+  (``to_json_dict()``) per pair.
+
+The key names inside ``summary.json`` belong to the engine. This module is the ONE place
+that knows them: :data:`SUMMARY_FIELDS`, :data:`PAIR_FIELDS`, :data:`PROPERTY_FIELDS` and
+:data:`RESOLUTION_FIELDS` map each field the report and the history use to the key (a
+dotted path for nested keys) it is read from. When the engine renames a key, change the
+mapping, nothing else. Fields other than ``success`` are optional: a missing one reads as
+``None`` (or 0 for counts, ``[]`` for lists), so an older or leaner summary still reports.
+
+Nothing here renders or stores anything; :mod:`audit.reporting.report` and :mod:`audit.reporting.history`
+build on these readers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from audit.core.findings import FINDINGS_COLUMNS
+from audit.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+#: Columns of findings.parquet / findings.csv, in contract order (all strings).
+FINDING_COLUMNS = FINDINGS_COLUMNS
+
+#: The columns that identify a finding from one run to the next (values excluded).
+IDENTITY_COLUMNS = ("pair", "source_key", "target_key", "source_property", "target_property", "status")
+
+#: Finding statuses, most actionable first (the order of tables and charts).
+STATUSES = (
+    "mismatch",
+    "missing_in_target",
+    "ambiguous_link",
+    "type_violation",
+    "unresolved_property",
+    "missing_in_source",
+)
+
+#: Report field -> summary.json key (top level).
+SUMMARY_FIELDS = {
+    "success": "success",
+    "flow": "flow.file",
+    "flow_title": "flow.title",
+    "source": "source",
+    "target": "target",
+    "started_at": "started_at",
+    "finished_at": "finished_at",
+    "pairs": "pairs",
+}
+
+#: Report field -> key inside one element of ``pairs``.
+PAIR_FIELDS = {
+    "pair": "pair",
+    "source_entity": "source_entity",
+    "target_entity": "target_entity",
+    "source_records": "source_records",
+    "target_records": "target_records",
+    "linked": "linked",
+    "link_method": "link_method",
+    "missing_in_target": "missing_in_target",
+    "missing_in_source": "missing_in_source",
+    "ambiguous": "ambiguous_links",
+    "properties": "properties",
+}
+
+#: Report field -> key inside one element of a pair's ``properties``.
+PROPERTY_FIELDS = {
+    "source": "source",
+    "target": "target",
+    "policy": "mode",
+    "checked": "checked",
+    "failing": "failing",
+    "source_resolution": "source_resolution",
+    "target_resolution": "target_resolution",
+}
+
+#: Report field -> key inside a ``source_resolution`` / ``target_resolution`` object.
+RESOLUTION_FIELDS = {"path": "path", "column": "column", "via": "via"}
+
+SUMMARY_FILE = "summary.json"
+FINDINGS_PARQUET = "findings.parquet"
+FINDINGS_CSV = "findings.csv"
+GX_DIR = "gx"
+
+
+def _get(obj: dict[str, Any], key: str, default: Any = None) -> Any:
+    """Read ``key`` (dotted for nested objects) from ``obj``; ``default`` when absent."""
+    cur: Any = obj
+    for part in key.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return default if cur is None else cur
+
+
+def _count(obj: dict[str, Any], key: str, where: str) -> int:
+    value = _get(obj, key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: {key!r} must be a number, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a mapped property path resolved on one side: the path, the column it bound to
+    and the rule that bound it (``exact``, ``alias``, ...); ``column`` is ``None`` when the
+    path did not resolve."""
+
+    path: str | None
+    column: str | None
+    via: str | None
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Resolution:
+        obj = obj if isinstance(obj, dict) else {}
+        return cls(*(_get(obj, RESOLUTION_FIELDS[f]) for f in ("path", "column", "via")))
+
+    @property
+    def resolved(self) -> bool:
+        return self.column is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "column": self.column, "via": self.via, "resolved": self.resolved}
+
+
+@dataclass(frozen=True)
+class PropertyCheck:
+    """One mapped property of a pair: how many linked records were checked and failed."""
+
+    source: str
+    target: str
+    policy: str | None
+    checked: int
+    failing: int
+    source_resolution: Resolution
+    target_resolution: Resolution
+
+    @property
+    def mismatch_rate(self) -> float | None:
+        """Failing / checked, or ``None`` when nothing was checked."""
+        return self.failing / self.checked if self.checked else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "policy": self.policy,
+            "checked": self.checked,
+            "failing": self.failing,
+            "mismatch_rate": _round(self.mismatch_rate),
+            "source_resolution": self.source_resolution.to_dict(),
+            "target_resolution": self.target_resolution.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """Counts of one entity pair of the flow, as the engine reported them."""
+
+    pair: str
+    source_entity: str | None
+    target_entity: str | None
+    source_records: int
+    target_records: int
+    linked: int
+    link_method: str | None
+    missing_in_target: int
+    missing_in_source: int
+    ambiguous: int
+    properties: tuple[PropertyCheck, ...]
+
+    @property
+    def link_coverage(self) -> float | None:
+        """Share of source records linked to a target record (``None`` with no source records)."""
+        return self.linked / self.source_records if self.source_records else None
+
+    @property
+    def checked(self) -> int:
+        return sum(p.checked for p in self.properties)
+
+    @property
+    def failing(self) -> int:
+        return sum(p.failing for p in self.properties)
+
+    @property
+    def mismatch_rate(self) -> float | None:
+        """Failing / checked over all the pair's properties (``None`` when none checked)."""
+        return self.failing / self.checked if self.checked else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair,
+            "source_entity": self.source_entity,
+            "target_entity": self.target_entity,
+            "source_records": self.source_records,
+            "target_records": self.target_records,
+            "linked": self.linked,
+            "link_method": self.link_method,
+            "missing_in_target": self.missing_in_target,
+            "missing_in_source": self.missing_in_source,
+            "ambiguous": self.ambiguous,
+            "link_coverage": _round(self.link_coverage),
+            "checked": self.checked,
+            "failing": self.failing,
+            "mismatch_rate": _round(self.mismatch_rate),
+            "properties": [p.to_dict() for p in self.properties],
+        }
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The headline of one ``audit run``: outcome, flow, tenants, times and pairs."""
+
+    success: bool
+    flow: str | None
+    flow_title: str | None
+    source: str | None
+    target: str | None
+    started_at: str | None
+    finished_at: str | None
+    pairs: tuple[PairSummary, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "flow": self.flow,
+            "flow_title": self.flow_title,
+            "source": self.source,
+            "target": self.target,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "pairs": [p.to_dict() for p in self.pairs],
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _require_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir}: not a directory (expected the output directory of `audit run`)")
+    return out_dir
+
+
+def read_summary(out_dir: Path) -> RunSummary:
+    """Read ``OUT_DIR/summary.json`` through the field mappings of this module.
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not JSON (the message gives the line), or lacks
+        ``success``; the message names the file.
+    """
+    path = _require_dir(out_dir) / SUMMARY_FILE
+    if not path.is_file():
+        raise InputError(f"{path}: missing (the run summary `audit run` writes)")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    success = _get(raw, SUMMARY_FIELDS["success"])
+    if not isinstance(success, bool):
+        raise InputError(f"{path}: {SUMMARY_FIELDS['success']!r} must be true or false, got {success!r}")
+    pairs_raw = _get(raw, SUMMARY_FIELDS["pairs"], [])
+    if not isinstance(pairs_raw, list):
+        raise InputError(f"{path}: {SUMMARY_FIELDS['pairs']!r} must be a list")
+    pairs = tuple(_pair(p, f"{path}: pairs[{i}]") for i, p in enumerate(pairs_raw))
+
+    def text(field: str) -> str | None:
+        value = _get(raw, SUMMARY_FIELDS[field])
+        return None if value is None else str(value)
+
+    return RunSummary(
+        success=success,
+        flow=text("flow"),
+        flow_title=text("flow_title"),
+        source=text("source"),
+        target=text("target"),
+        started_at=text("started_at"),
+        finished_at=text("finished_at"),
+        pairs=pairs,
+    )
+
+
+def _pair(obj: Any, where: str) -> PairSummary:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected an object")
+    name = _get(obj, PAIR_FIELDS["pair"])
+    if not name:
+        raise InputError(f"{where}: {PAIR_FIELDS['pair']!r} is missing")
+    props_raw = _get(obj, PAIR_FIELDS["properties"], [])
+    if not isinstance(props_raw, list):
+        raise InputError(f"{where}: {PAIR_FIELDS['properties']!r} must be a list")
+    props = []
+    for i, p in enumerate(props_raw):
+        pwhere = f"{where}.properties[{i}]"
+        if not isinstance(p, dict):
+            raise InputError(f"{pwhere}: expected an object")
+        props.append(
+            PropertyCheck(
+                source=str(_get(p, PROPERTY_FIELDS["source"], "")),
+                target=str(_get(p, PROPERTY_FIELDS["target"], "")),
+                policy=_get(p, PROPERTY_FIELDS["policy"]),
+                checked=_count(p, PROPERTY_FIELDS["checked"], pwhere),
+                failing=_count(p, PROPERTY_FIELDS["failing"], pwhere),
+                source_resolution=Resolution.from_json(_get(p, PROPERTY_FIELDS["source_resolution"])),
+                target_resolution=Resolution.from_json(_get(p, PROPERTY_FIELDS["target_resolution"])),
+            )
+        )
+    return PairSummary(
+        pair=str(name),
+        source_entity=_get(obj, PAIR_FIELDS["source_entity"]),
+        target_entity=_get(obj, PAIR_FIELDS["target_entity"]),
+        source_records=_count(obj, PAIR_FIELDS["source_records"], where),
+        target_records=_count(obj, PAIR_FIELDS["target_records"], where),
+        linked=_count(obj, PAIR_FIELDS["linked"], where),
+        link_method=_get(obj, PAIR_FIELDS["link_method"]),
+        missing_in_target=_count(obj, PAIR_FIELDS["missing_in_target"], where),
+        missing_in_source=_count(obj, PAIR_FIELDS["missing_in_source"], where),
+        ambiguous=_count(obj, PAIR_FIELDS["ambiguous"], where),
+        properties=tuple(props),
+    )
+
+
+def findings_file(out_dir: Path) -> Path:
+    """The findings file to read: ``findings.parquet``, else ``findings.csv``.
+
+    Raises
+    ------
+    InputError
+        Neither exists; the message names ``findings.parquet``.
+    """
+    out_dir = _require_dir(out_dir)
+    for name in (FINDINGS_PARQUET, FINDINGS_CSV):
+        if (out_dir / name).is_file():
+            return out_dir / name
+    raise InputError(f"{out_dir / FINDINGS_PARQUET}: missing (and no {FINDINGS_CSV} either)")
+
+
+def read_findings(out_dir: Path, columns: tuple[str, ...] = FINDING_COLUMNS) -> pl.DataFrame:
+    """Read the run's findings (Parquet preferred, CSV otherwise) as all-string columns.
+
+    Parameters
+    ----------
+    out_dir
+        The ``audit run`` output directory.
+    columns
+        The columns to return, in this order (default: all contract columns).
+
+    Raises
+    ------
+    InputError
+        No findings file, a file that cannot be read, or a contract column missing; the
+        message names the file.
+    """
+    import polars as pl
+
+    path = findings_file(out_dir)
+    try:
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+    except Exception as exc:  # polars raises several unrelated types for bad files
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame.select([pl.col(c).cast(pl.Utf8) for c in columns])
+
+
+@dataclass(frozen=True)
+class GxResult:
+    """One stored Great Expectations validation result (``gx/<slug>.json``)."""
+
+    file: Path
+    suite_name: str
+    success: bool
+    evaluated: int
+    successful: int
+    raw: dict[str, Any]
+
+    @property
+    def slug(self) -> str:
+        return self.file.stem
+
+
+def read_gx_results(out_dir: Path) -> tuple[GxResult, ...]:
+    """Read every ``OUT_DIR/gx/*.json`` validation result, sorted by file name.
+
+    A missing ``gx`` directory gives ``()``.
+
+    Raises
+    ------
+    InputError
+        A file that is not JSON or not a validation result; the message names it.
+    """
+    gx_dir = _require_dir(out_dir) / GX_DIR
+    if not gx_dir.is_dir():
+        return ()
+    results = []
+    for path in sorted(gx_dir.glob("*.json")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool) or "results" not in raw:
+            raise InputError(f"{path}: not a Great Expectations validation result")
+        stats = raw.get("statistics") or {}
+        results.append(
+            GxResult(
+                file=path,
+                suite_name=str(raw.get("suite_name") or path.stem),
+                success=raw["success"],
+                evaluated=int(stats.get("evaluated_expectations", len(raw["results"]))),
+                successful=int(
+                    stats.get("successful_expectations", sum(1 for r in raw["results"] if r.get("success")))
+                ),
+                raw=raw,
+            )
+        )
+    return tuple(results)

@@ -1,0 +1,2 @@
+"""Runs of the audit: the notebooks' API, nightly jobs and the batch process settings.
+"""

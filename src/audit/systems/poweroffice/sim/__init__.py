@@ -1,0 +1,2 @@
+"""A local PowerOffice Go API for tests, demos and benchmarks: server, routes, store.
+"""

@@ -1,0 +1,464 @@
+"""A local PowerOffice Go API (v2 and v1) on 127.0.0.1, seeded from a snapshot directory.
+
+A real threaded HTTP server (Flask on werkzeug's ``make_server``) that speaks the subset
+of both generations the connector and the write-back use:
+
+=====================================  ================================================
+v2 (under ``/v2``)                     v1 (under ``/v1``)
+=====================================  ================================================
+``POST /OAuth/Token``                  ``POST /v1/OAuth/Token``
+``GET /Customers``, ``/Suppliers``     ``GET /Customer/``, ``/Supplier/``
+(``PageNumber``, ``PageSize``,         (``$skip``, ``$top``,
+``Fields``,                            ``$filter=lastChanged ge|gt datetimeoffset'..'``)
+``lastChangedDateTimeOffsetGreaterThan``)
+``GET/PATCH /Customers/{id}`` (and     ``GET /Customer/{id}``, ``/Supplier/{id}``;
+Suppliers), RFC 6902 JSON Patch        ``POST /Customer``, ``/Supplier`` (whole object)
+``GET /ContactPersons?contactIds=``    ``GET /Customer/{id}/Contact/`` (any party id;
+``GET/PATCH /ContactPersons/{c}/{id}``  ``/Supplier/{id}/Contact/`` too)
+=====================================  ================================================
+
+Keys
+    Checked against ``POWEROFFICE_APPLICATION_KEY``, ``POWEROFFICE_CLIENT_KEY`` and
+    ``POWEROFFICE_SUBSCRIPTION_KEY``; when a variable is unset its demo value is used:
+    :data:`DEMO_APPLICATION_KEY` (``sim-demo-application-key``),
+    :data:`DEMO_CLIENT_KEY` (``sim-demo-client-key``),
+    :data:`DEMO_SUBSCRIPTION_KEY` (``sim-demo-subscription-key``).
+    Every v2 call (token call included) needs the subscription key header, else 401 in
+    API Management's words; a wrong Basic pair gives 400 ``{"error": "invalid_client"}``.
+Tokens
+    ``{"access_token", "token_type": "bearer", "expires_in"}``; lifetime 1200 s (v2) and
+    600 s (v1) unless ``token_lifetime`` says otherwise. Expired or unknown tokens: 401.
+Errors
+    v2: ProblemDetails JSON (``type``, ``title``, ``status``, ``detail``, ``instance``);
+    v1: ``{"success": false, "message": ...}``. 404 for unknown ids, 409 for a customer
+    or supplier number already in use, 400 for bad queries and read-only patch paths.
+Rate limit
+    ``rate_limit`` requests/second per generation (a token bucket holding ``rate_burst``,
+    default one second's worth); beyond it 429 with
+    ``{"statusCode": "429", "message": "Rate limit is exceeded. Try again in N seconds."}``
+    and ``Retry-After: N``.
+Faults
+    A seeded share of answers are 5xx (``error_rate``), dropped connections (the socket
+    is closed with no answer, ``drop_rate``), slow (``slow_rate``, ``slow_seconds``) or
+    401 for a token revoked early (``early_expiry_rate``). ``fault_rate=F`` splits F
+    evenly between 5xx and drops. :meth:`Simulator.script` queues canned answers.
+State
+    With ``state_file`` the data are saved after every write and loaded at start.
+
+Use :func:`running_simulator` (a context manager yielding a started :class:`Simulator`)
+from Python, and ``audit simulate`` from the command line. This module owns the server,
+its options and the faults; the routes are :mod:`audit.systems.poweroffice.sim.routes`, the data
+:mod:`audit.systems.poweroffice.sim.store`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.sim.routes import build_app
+from audit.systems.poweroffice.sim.store import SERVED_ENTITIES, Store
+
+log = logging.getLogger("audit.systems.poweroffice.sim.server")
+
+DEMO_APPLICATION_KEY = "sim-demo-application-key"
+DEMO_CLIENT_KEY = "sim-demo-client-key"
+DEMO_SUBSCRIPTION_KEY = "sim-demo-subscription-key"
+
+DEFAULT_PORT = 8765
+TOKEN_LIFETIME = {"v2": 1200.0, "v1": 600.0}
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The keys the simulator accepts."""
+
+    application_key: str = DEMO_APPLICATION_KEY
+    client_key: str = DEMO_CLIENT_KEY
+    subscription_key: str = DEMO_SUBSCRIPTION_KEY
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Keys:
+        env = os.environ if environ is None else environ
+        return cls(
+            application_key=env.get("POWEROFFICE_APPLICATION_KEY") or DEMO_APPLICATION_KEY,
+            client_key=env.get("POWEROFFICE_CLIENT_KEY") or DEMO_CLIENT_KEY,
+            subscription_key=env.get("POWEROFFICE_SUBSCRIPTION_KEY") or DEMO_SUBSCRIPTION_KEY,
+        )
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Shares of requests that fail on purpose, drawn from a seeded RNG."""
+
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_seconds: float = 2.0
+    early_expiry_rate: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def from_rate(cls, fault_rate: float, seed: int = 0) -> Faults:
+        """``fault_rate`` split evenly between 5xx answers and dropped connections."""
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ValueError("the fault rate must be between 0 and 1")
+        return cls(error_rate=fault_rate / 2, drop_rate=fault_rate / 2, seed=seed)
+
+
+class _Bucket:
+    """The server side of the rate limit: a token bucket; ``take`` returns 0 when the
+    request may pass, else the seconds until it could."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.last = burst, time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return 0.0
+            return (1.0 - self.tokens) / self.rate
+
+
+@dataclass
+class _Scripted:
+    method: str
+    path: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    times: int
+
+
+@dataclass
+class _Stats:
+    requests: int = 0
+    status: Counter = field(default_factory=Counter)
+    routes: Counter = field(default_factory=Counter)
+    records_served: Counter = field(default_factory=Counter)
+    rate_limited: int = 0
+    dropped: int = 0
+    injected_errors: int = 0
+    slow: int = 0
+    early_expiries: int = 0
+    tokens_issued: int = 0
+
+
+class _Handler(WSGIRequestHandler):
+    """werkzeug's handler, plus dropped connections and quiet, redacted logging."""
+
+    def run_wsgi(self) -> None:
+        sim: Simulator = self.server.simulator  # type: ignore[attr-defined]
+        if sim._draw("drop"):
+            with sim._stats_lock:
+                sim._stats.dropped += 1
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        super().run_wsgi()
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        log.debug("%s %s -> %s", self.command, redaction.redact_url(self.path), code)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        log.debug("simulator: " + format, *args)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("simulator: " + format, *args)
+
+
+class Simulator:
+    """A PowerOffice Go simulator; :meth:`start` serves it in a background thread.
+
+    Parameters
+    ----------
+    snapshot_dir
+        Seed data (ignored when ``state_file`` exists).
+    port
+        TCP port on 127.0.0.1; 0 picks a free one.
+    rate_limit, rate_burst
+        Requests/second per generation (``None``: no limit) and the bucket size.
+    fault_rate, faults
+        A share of 5xx + dropped answers, or a full :class:`Faults`.
+    token_lifetime
+        Seconds a token lives (default 1200 v2, 600 v1).
+    state_file
+        Where the data persist across restarts.
+    keys
+        Accepted keys (default: from the environment, else the demo values).
+    empty_as_204
+        Answer an empty v2 list page with ``204 No Content`` (as the API may).
+    """
+
+    def __init__(
+        self,
+        snapshot_dir: str | Path | None = None,
+        *,
+        port: int = 0,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        fault_rate: float = 0.0,
+        faults: Faults | None = None,
+        token_lifetime: float | None = None,
+        state_file: str | Path | None = None,
+        keys: Keys | None = None,
+        empty_as_204: bool = True,
+        seed: int = 0,
+    ):
+        self.store = Store.open(snapshot_dir, state_file)
+        self.keys = keys or Keys.from_env()
+        self.faults = faults or Faults.from_rate(fault_rate, seed=seed)
+        self.token_lifetime = {g: float(token_lifetime or TOKEN_LIFETIME[g]) for g in ("v1", "v2")}
+        self.empty_as_204 = empty_as_204
+        self.requested_port = port
+        self._buckets = {}
+        if rate_limit:
+            burst = rate_burst or max(1.0, rate_limit)
+            self._buckets = {g: _Bucket(rate_limit, burst) for g in ("v1", "v2")}
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._tokens_lock = threading.Lock()
+        self._rng = random.Random(self.faults.seed)
+        self._rng_lock = threading.Lock()
+        self._stats = _Stats()
+        self._stats_lock = threading.Lock()
+        self._scripts: list[_Scripted] = []
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self.app = build_app(self)
+        redaction.install()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def bind(self) -> Simulator:
+        """Bind the port (without serving yet), so the URLs are known."""
+        if self._server is None:
+            self._server = make_server(
+                "127.0.0.1", self.requested_port, self.app, threaded=True, request_handler=_Handler
+            )
+            self._server.simulator = self  # type: ignore[attr-defined]
+            self._server.daemon_threads = True
+        return self
+
+    def start(self) -> Simulator:
+        """Bind and serve in a daemon thread; returns ``self`` once it accepts requests."""
+        self.bind()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="po-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the command line's mode)."""
+        self.bind()
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses ---------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return self._server.server_port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def v2_url(self) -> str:
+        return self.base_url + "/v2"
+
+    @property
+    def v1_url(self) -> str:
+        return self.base_url + "/v1"
+
+    @property
+    def v2_token_url(self) -> str:
+        return self.base_url + "/OAuth/Token"
+
+    @property
+    def v1_token_url(self) -> str:
+        return self.v1_url + "/OAuth/Token"
+
+    def urls(self) -> dict[str, str]:
+        return {
+            "v2": self.v2_url,
+            "v2 token": self.v2_token_url,
+            "v1": self.v1_url,
+            "v1 token": self.v1_token_url,
+        }
+
+    def env(self) -> dict[str, str]:
+        """``POWEROFFICE_*`` variables that point the connector at this simulator."""
+        return {
+            "POWEROFFICE_APPLICATION_KEY": self.keys.application_key,
+            "POWEROFFICE_CLIENT_KEY": self.keys.client_key,
+            "POWEROFFICE_SUBSCRIPTION_KEY": self.keys.subscription_key,
+            "POWEROFFICE_V2_URL": self.v2_url,
+            "POWEROFFICE_V1_URL": self.v1_url,
+        }
+
+    # -- inspection and control --------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since start (or :meth:`reset_stats`): requests, answers by status,
+        requests by route, records served per entity (``customer:fields`` counts rows cut
+        down by ``Fields``), 429s, faults, tokens."""
+        with self._stats_lock:
+            s = self._stats
+            return {
+                "requests": s.requests,
+                "status": dict(s.status),
+                "routes": dict(s.routes),
+                "records_served": dict(s.records_served),
+                "rate_limited": s.rate_limited,
+                "dropped": s.dropped,
+                "injected_errors": s.injected_errors,
+                "slow": s.slow,
+                "early_expiries": s.early_expiries,
+                "tokens_issued": s.tokens_issued,
+            }
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self._stats = _Stats()
+
+    def script(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: Any = b"",
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` authenticated ``method path`` requests (path without
+        query, e.g. ``/v2/Customers``) with this canned answer instead of the real one.
+        ``body`` may be bytes, text, or a JSON-able value."""
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body, ensure_ascii=False)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        with self._stats_lock:
+            self._scripts.append(
+                _Scripted(method.upper(), path.rstrip("/"), status, body, dict(headers or {}), times)
+            )
+
+    def revoke_tokens(self) -> None:
+        """Expire every issued token now (the next call with one gets 401)."""
+        with self._tokens_lock:
+            self._tokens.clear()
+
+    # -- internals used by the app -----------------------------------------------------
+
+    def _draw(self, kind: str) -> bool:
+        rate = {
+            "drop": self.faults.drop_rate,
+            "error": self.faults.error_rate,
+            "slow": self.faults.slow_rate,
+            "expiry": self.faults.early_expiry_rate,
+        }[kind]
+        if rate <= 0:
+            return False
+        with self._rng_lock:
+            return self._rng.random() < rate
+
+    def _take_script(self, method: str, path: str) -> _Scripted | None:
+        with self._stats_lock:
+            for s in self._scripts:
+                if s.method == method and s.path == path.rstrip("/"):
+                    s.times -= 1
+                    if s.times <= 0:
+                        self._scripts.remove(s)
+                    return s
+        return None
+
+    def _issue_token(self, generation: str) -> tuple[str, float]:
+        value = secrets.token_urlsafe(32)
+        lifetime = self.token_lifetime[generation]
+        with self._tokens_lock:
+            self._tokens[value] = (generation, time.monotonic() + lifetime)
+        with self._stats_lock:
+            self._stats.tokens_issued += 1
+        return value, lifetime
+
+    def _token_ok(self, generation: str, value: str) -> bool:
+        with self._tokens_lock:
+            entry = self._tokens.get(value)
+            if entry is None or entry[0] != generation or time.monotonic() >= entry[1]:
+                self._tokens.pop(value, None)
+                return False
+            return True
+
+    def _revoke(self, value: str) -> None:
+        with self._tokens_lock:
+            self._tokens.pop(value, None)
+
+
+@contextmanager
+def running_simulator(snapshot_dir: str | Path | None = None, **options: Any) -> Iterator[Simulator]:
+    """A started :class:`Simulator` (options as its constructor), stopped on exit.
+
+    >>> with running_simulator("snapshots/demo", rate_limit=20) as sim:  # doctest: +SKIP
+    ...     sim.v2_url, sim.v2_token_url, sim.env()
+    """
+    sim = Simulator(snapshot_dir, **options).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+__all__ = [
+    "DEMO_APPLICATION_KEY",
+    "DEMO_CLIENT_KEY",
+    "DEMO_SUBSCRIPTION_KEY",
+    "Faults",
+    "Keys",
+    "SERVED_ENTITIES",
+    "Simulator",
+    "running_simulator",
+]
