@@ -147,9 +147,11 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
     from audit.flow.model import entity_file_stem
     from audit.flow.parser import parse_file
     from audit.flow.paths import resolve_path
+    from audit.flow.profile import profiles_for
 
     flow = parse_file(flow_path)
     policy = default_policy()
+    profiles = profiles_for(flow.source_system, flow.target_system)
     pairs = []
     for pair in flow.pairs:
         s_file, t_file = _entity_file(source, pair.source_entity), _entity_file(target, pair.target_entity)
@@ -160,16 +162,16 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
             if len(pair.merge_rules) != 1:
                 raise SystemExit(f"{pair.heading}: datacompy joins on one key; this pair has OR'ed rules")
             rule = pair.merge_rules[0]
-            s_key = resolve_path(rule.source, s_cols, s_ent, s_id).column
-            t_key = resolve_path(rule.target, t_cols, t_ent, t_id).column
+            s_key = resolve_path(rule.source, s_cols, s_ent, s_id, profile=profiles.source).column
+            t_key = resolve_path(rule.target, t_cols, t_ent, t_id, profile=profiles.target).column
         else:
             s_key, t_key = s_id, t_id
         columns = []
-        for planned in plan_pair(pair, policy):
+        for planned in plan_pair(pair, policy, profiles):
             if planned.mode == "ignore" or not planned.checks_equal:
                 continue
-            rs = resolve_path(planned.prop.source, s_cols, s_ent, s_id)
-            rt = resolve_path(planned.prop.target, t_cols, t_ent, t_id)
+            rs = resolve_path(planned.prop.source, s_cols, s_ent, s_id, profile=profiles.source)
+            rt = resolve_path(planned.prop.target, t_cols, t_ent, t_id, profile=profiles.target)
             if rs.resolved and rt.resolved:
                 columns.append([rs.column, rt.column])
         pairs.append(

@@ -64,9 +64,14 @@ def pair(source: str, target: str, props=(), rules=(), every: bool = True) -> Pa
     )
 
 
-def flow(*pairs: Pair) -> Flow:
+def flow(*pairs: Pair, source_system: str = "Powerofficego", target_system: str = "PowerOfficeGo") -> Flow:
+    """A flow of PowerOffice Go records (the systems select the profile that knows their fields)."""
     return Flow(
-        title="A to B Dataflow", source_system="A", target_system="B", generated=None, pairs=tuple(pairs)
+        title=f"{source_system} to {target_system} Dataflow",
+        source_system=source_system,
+        target_system=target_system,
+        generated=None,
+        pairs=tuple(pairs),
     )
 
 

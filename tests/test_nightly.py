@@ -78,26 +78,30 @@ def test_a_failing_cell_leaves_the_notebook_with_the_error_and_exit_2(tmp_path):
     assert "ConfigError" in result.stdout
 
 
-def _kernels() -> list[str]:
-    """Command lines of running Jupyter kernels (tests run one at a time)."""
+def _kernels(tmp_dir: Path) -> list[str]:
+    """Command lines of running Jupyter kernels whose connection file is in ``tmp_dir``
+    (papermill writes it with ``tempfile``, so a job run with ``TMPDIR=tmp_dir`` starts only
+    such kernels; other processes' kernels are none of this test's business)."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "ipykernel_launcher" in cmd:
+        if "ipykernel_launcher" in cmd and str(tmp_dir) in cmd:
             found.append(cmd)
     return found
 
 
 def test_a_job_past_its_timeout_is_stopped_with_its_kernel_and_exit_3(tmp_path):
-    before = _kernels()
-    result = _nightly(_config(tmp_path, [_demo_job()], timeout_minutes=0.08))
+    job_tmp = tmp_path / "job-tmp"
+    job_tmp.mkdir()
+    config = _config(tmp_path, [_demo_job()], timeout_minutes=0.08)
+    result = _nightly(config, {"TMPDIR": str(job_tmp)})
     assert result.returncode == 3
     assert "timed out" in result.stdout
     assert (_run_dir(tmp_path) / "audit.ipynb").exists()  # the partial notebook is kept
-    assert _kernels() == before
+    assert _kernels(job_tmp) == []
 
 
 def test_unreadable_config_exits_2_naming_the_file(tmp_path):

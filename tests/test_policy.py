@@ -7,27 +7,31 @@ from conftest import pair, prop
 
 from audit.core.policy import default_policy, load_policy, plan_pair
 from audit.errors import ConfigError
+from audit.flow.profile import GENERIC_SIDES, SideProfiles
+from audit.systems.poweroffice import PROFILE
+
+PO = SideProfiles(PROFILE, PROFILE)
 
 
 def test_last_changed_is_informational_by_default():
-    t = default_policy().rule_for("P", "contactperson", "lastChanged", "customer", "lastChanged")
+    t = default_policy().rule_for("P", "contactperson", "lastChanged", "customer", "lastChanged", PO)
     assert t.mode == "informational"
 
 
 def test_v2_stamp_matches_the_last_changed_rule_through_the_alias_table():
     t = default_policy().rule_for(
-        "P", "customer", "LastChangedDateTimeOffset", "customer", "LastChangedDateTimeOffset"
+        "P", "customer", "LastChangedDateTimeOffset", "customer", "LastChangedDateTimeOffset", PO
     )
     assert t.mode == "informational"
 
 
 def test_ordinary_property_is_compared_without_normalizers_by_default():
-    t = default_policy().rule_for("P", "customer", "firstName", "customer", "firstName")
+    t = default_policy().rule_for("P", "customer", "firstName", "customer", "firstName", PO)
     assert (t.mode, t.normalizers) == ("compare", ())
 
 
 def test_date_of_birth_is_compared_as_a_date():
-    assert default_policy().rule_for("P", "contactperson", "dateOfBirth", "customer", "dateOfBirth").date
+    assert default_policy().rule_for("P", "contactperson", "dateOfBirth", "customer", "dateOfBirth", PO).date
 
 
 def test_missing_in_source_does_not_fail_by_default():
@@ -43,8 +47,8 @@ def test_user_rule_is_added_after_the_defaults_and_wins(tmp_path):
         encoding="utf-8",
     )
     policy = load_policy(path)
-    assert policy.rule_for("P", "customer", "lastChanged", "customer", "lastChanged").mode == "compare"
-    assert policy.rule_for("P", "customer", "emailAddress", "customer", "EmailAddress").normalizers == (
+    assert policy.rule_for("P", "customer", "lastChanged", "customer", "lastChanged", PO).mode == "compare"
+    assert policy.rule_for("P", "customer", "emailAddress", "customer", "EmailAddress", PO).normalizers == (
         "trim",
         "casefold",
     )
@@ -69,12 +73,31 @@ def test_id_to_id_in_every_pair_without_merge_rules_is_the_link_key():
     planned = plan_pair(
         pair("Contactperson", "Customer", [prop("id", "id"), prop("firstName", "firstName")]),
         default_policy(),
+        PO,
     )
     assert [p.link_key for p in planned] == [True, False]
 
 
 def test_id_to_id_in_a_merge_rule_pair_is_compared():
     planned = plan_pair(
-        pair("Supplier", "Customer", [prop("id", "id")], rules=[("name", "name")]), default_policy()
+        pair("Supplier", "Customer", [prop("id", "id")], rules=[("name", "name")]), default_policy(), PO
     )
     assert planned[0].link_key is False
+
+
+def test_a_system_without_a_profile_has_no_stamps():
+    t = default_policy().rule_for("P", "customer", "lastChanged", "customer", "lastChanged", GENERIC_SIDES)
+    assert (t.mode, t.rule) == ("compare", None)
+
+
+def test_stamps_are_compared_when_the_policy_does_not_inherit_the_defaults(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("inherit_defaults: false\n", encoding="utf-8")
+    t = load_policy(path).rule_for("P", "customer", "lastChanged", "customer", "LastChangedDateTimeOffset", PO)
+    assert t.mode == "compare"
+
+
+def test_a_stamp_of_one_side_only_makes_the_property_informational():
+    sides = SideProfiles(GENERIC_SIDES.source, PROFILE)
+    t = default_policy().rule_for("P", "person", "changed", "customer", "LastChangedDateTimeOffset", sides)
+    assert (t.mode, t.rule) == ("informational", "lastChanged")

@@ -58,6 +58,7 @@ from audit.core.snapshot import (
 from audit.errors import ConfigError, SnapshotError
 from audit.flow.model import Flow, Pair, entity_file_stem
 from audit.flow.paths import Resolution, resolve_path
+from audit.flow.profile import SystemProfile, profiles_for
 from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.validate import critical_success, validate, validation_frame, wait_for_warm_up, warm_up
 
@@ -118,8 +119,8 @@ class AuditResult:
 
 
 # --------------------------------------------------------------------------- helpers
-def _resolve(path: str, ef: EntityFrame) -> Resolution:
-    return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, has_records=ef.height > 0)
+def _resolve(path: str, ef: EntityFrame, profile: SystemProfile) -> Resolution:
+    return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, ef.height > 0, profile)
 
 
 def _key_frame(ef: EntityFrame, name: str, columns: Mapping[str, str], native: bool = False) -> pl.DataFrame:
@@ -201,6 +202,7 @@ def audit_pair(
         Explicit links (``source_id, target_id``) for a pair without merge rules.
     """
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
+    profiles = profiles_for(flow.source_system, flow.target_system)
     unresolved: list[tuple[str, str]] = []
     parts: list[pl.DataFrame] = []
 
@@ -208,7 +210,7 @@ def audit_pair(
     rules: list[tuple[int, RuleColumns]] = []
     rules_summary = []
     for index, rule in enumerate(pair.merge_rules):
-        rs, rt = _resolve(rule.source, se), _resolve(rule.target, te)
+        rs, rt = _resolve(rule.source, se, profiles.source), _resolve(rule.target, te, profiles.target)
         rules_summary.append(
             {
                 "source": rule.source,
@@ -250,7 +252,7 @@ def audit_pair(
         link = replace(link, missing_in_target=empty_s, missing_in_source=empty_t)
 
     # 3. properties
-    plan = plan_pair(pair, policy)
+    plan = plan_pair(pair, policy, profiles)
     s_needed: dict[str, str] = {}
     t_needed: dict[str, str] = {}
     checks: list[PropertyCheck] = []
@@ -270,7 +272,7 @@ def audit_pair(
         if planned.mode == "ignore":
             entry.update(checked=0, failing=0)
             continue
-        rs, rt = _resolve(prop.source, se), _resolve(prop.target, te)
+        rs, rt = _resolve(prop.source, se, profiles.source), _resolve(prop.target, te, profiles.target)
         entry["source_resolution"] = rs.to_dict()
         entry["target_resolution"] = rt.to_dict()
         if rs.unresolved or rt.unresolved:
@@ -292,7 +294,7 @@ def audit_pair(
         evaluable = True
         cond_summary = []
         for path, values in by_path.items():
-            cs, ct = _resolve(path, se), _resolve(path, te)
+            cs, ct = _resolve(path, se, profiles.source), _resolve(path, te, profiles.target)
             if cs.resolved:
                 column, side = s_needed.setdefault(cs.column, f"s::{cs.column}"), "source"
             elif ct.resolved:
@@ -479,7 +481,9 @@ def _flow_paths(flow: Flow) -> tuple[str, ...]:
     return tuple(paths)
 
 
-def _needed_columns(stem: str, paths: tuple[str, ...]) -> Callable[[list[str]], set[str | None]]:
+def _needed_columns(
+    stem: str, paths: tuple[str, ...], profile: SystemProfile
+) -> Callable[[list[str]], set[str | None]]:
     """A column chooser for :func:`~audit.core.snapshot.read_entity_file`: the columns any of
     ``paths`` resolves to in an entity file (the reader keeps the id column too).
 
@@ -491,7 +495,7 @@ def _needed_columns(stem: str, paths: tuple[str, ...]) -> Callable[[list[str]], 
 
     def choose(columns: list[str]) -> set[str | None]:
         id_column = find_id_column(columns)
-        return {resolve_path(path, columns, stem, id_column).column for path in paths}
+        return {resolve_path(path, columns, stem, id_column, profile=profile).column for path in paths}
 
     return choose
 
@@ -515,6 +519,7 @@ class _SnapshotLoader:
             "target": [p.target_entity for p in flow.pairs],
         }
         self._paths = _flow_paths(flow)
+        self._profiles = dict(zip(("source", "target"), profiles_for(flow.source_system, flow.target_system)))
         self._futures: dict[tuple[str, str], Future] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read")
         for pair in flow.pairs:
@@ -531,10 +536,10 @@ class _SnapshotLoader:
             return  # raised in order by the sequential replay
         key = (side, str(path))
         if key not in self._futures:
-            self._futures[key] = self._pool.submit(self._read_needed, path, entity_file_stem(entity))
+            self._futures[key] = self._pool.submit(self._read_needed, path, entity_file_stem(entity), side)
 
-    def _read_needed(self, path: Path, stem: str) -> EntityFrame:
-        return read_entity_file(path, stem, columns=_needed_columns(stem, self._paths))
+    def _read_needed(self, path: Path, stem: str, side: str) -> EntityFrame:
+        return read_entity_file(path, stem, columns=_needed_columns(stem, self._paths, self._profiles[side]))
 
     def release(self, pairs_left: list[Pair]) -> None:
         """Let go of the files no pair in ``pairs_left`` reads (their memory is reused by the

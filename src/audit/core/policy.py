@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from audit.errors import ConfigError
 from audit.flow.model import Pair, PropertyMap, entity_file_stem
 from audit.flow.paths import SPECIAL_ID_CELLS
-from audit.systems.poweroffice import fields as poweroffice
+from audit.flow.profile import GENERIC_SIDES, SideProfiles, SystemProfile
 
 __all__ = [
     "Policy",
@@ -98,20 +98,28 @@ class Policy(BaseModel):
         source_path: str,
         target_entity: str,
         target_path: str,
+        profiles: SideProfiles = GENERIC_SIDES,
     ) -> PropertyTreatment:
         """How the property ``source_path -> target_path`` of ``pair`` is treated.
 
         The last rule whose ``path`` names the source or the target path (ignoring case,
-        on either API generation) and whose ``pair`` is unset or equal wins.
+        on either API generation) and whose ``pair`` is unset or equal wins. Without one,
+        a path a side's system stamps on its own writes is informational, unless the
+        policy does not inherit the defaults.
         """
-        names = _names(source_entity, source_path) | _names(target_entity, target_path)
+        src, tgt = profiles
+        names = _names(src, source_entity, source_path) | _names(tgt, target_entity, target_path)
         chosen: PropertyRule | None = None
         for rule in self.properties:
             if rule.pair is not None and rule.pair != pair:
                 continue
             if rule.path.strip().lower() in names:
                 chosen = rule
-        is_date = _is_date(source_entity, source_path) or _is_date(target_entity, target_path)
+        is_date = src.is_date(source_entity, source_path) or tgt.is_date(target_entity, target_path)
+        if chosen is None and self.inherit_defaults:
+            stamp = src.stamp_for(source_entity, source_path) or tgt.stamp_for(target_entity, target_path)
+            if stamp is not None:
+                return PropertyTreatment("informational", tuple(self.normalizers), is_date, stamp)
         if chosen is None:
             return PropertyTreatment("compare", tuple(self.normalizers), is_date, None)
         return PropertyTreatment(
@@ -143,21 +151,8 @@ class PropertyTreatment:
         }
 
 
-def _names(entity: str, path: str) -> set[str]:
-    out = {path.strip().lower()}
-    try:
-        found = poweroffice.alias(entity, path.strip())
-    except KeyError:
-        found = None
-    for name in found or ():
-        if name:
-            out.add(name.lower())
-    return out
-
-
-def _is_date(entity: str, path: str) -> bool:
-    dates = {d.lower() for d in poweroffice.DATE_FIELDS}
-    return any(name.split(".")[-1] in dates for name in _names(entity, path))
+def _names(profile: SystemProfile, entity: str, path: str) -> set[str]:
+    return {path.strip().lower()} | {name.lower() for name in profile.names(entity, path)}
 
 
 # --------------------------------------------------------------------------- loading
@@ -282,19 +277,22 @@ def _slug(path: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", path).strip("_") or "x"
 
 
-def _is_id(entity: str, path: str) -> bool:
-    return path.strip().lower() in SPECIAL_ID_CELLS or "id" in _names(entity, path)
+def _is_id(profile: SystemProfile, entity: str, path: str) -> bool:
+    return path.strip().lower() in SPECIAL_ID_CELLS or "id" in _names(profile, entity, path)
 
 
-def plan_pair(pair: Pair, policy: Policy) -> list[PlannedProperty]:
+def plan_pair(pair: Pair, policy: Policy, profiles: SideProfiles) -> list[PlannedProperty]:
     """The pair's properties with the policy applied, in document order."""
+    src, tgt = profiles
     out = []
     source_stem = entity_file_stem(pair.source_entity)
     target_stem = entity_file_stem(pair.target_entity)
     for index, prop in enumerate(pair.properties):
-        treatment = policy.rule_for(pair.heading, source_stem, prop.source, target_stem, prop.target)
+        treatment = policy.rule_for(pair.heading, source_stem, prop.source, target_stem, prop.target, profiles)
         link_key = (
-            not pair.merge_rules and _is_id(source_stem, prop.source) and _is_id(target_stem, prop.target)
+            not pair.merge_rules
+            and _is_id(src, source_stem, prop.source)
+            and _is_id(tgt, target_stem, prop.target)
         )
         key = f"p{index:02d}_{_slug(prop.source)}__{_slug(prop.target)}"
         out.append(PlannedProperty(index, key, prop, treatment, link_key))

@@ -7,9 +7,9 @@ the columns of that side's flattened frame in this order:
 
 1. ``exact``: a column of exactly that name;
 2. ``case``: a column equal to it ignoring case (``lastName`` -> ``LastName``);
-3. ``alias``: the other generation's name of the same field, from the PowerOffice Go field
-   table (:func:`audit.systems.poweroffice.fields.alias`), ignoring case (contact person ``city`` ->
-   ``MailAddress.City``);
+3. ``alias``: the other generation's name of the same field, from the system's profile
+   (:meth:`audit.flow.profile.SystemProfile.names`), ignoring case (PowerOffice Go contact
+   person ``city`` -> ``MailAddress.City``);
 4. ``special``: Sesam's own cells. ``$original_id`` and ``$id`` stand for the record's
    id; any other ``$name`` is tried as ``name`` by the rules above.
 
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.systems.poweroffice import fields as poweroffice
+from audit.flow.profile import GENERIC, SystemProfile
 
 __all__ = ["Resolution", "resolve_path", "SPECIAL_ID_CELLS"]
 
@@ -73,22 +73,13 @@ def _casefold_index(columns: Sequence[str]) -> dict[str, str]:
     return index
 
 
-def _alias_names(entity: str | None, path: str) -> list[str]:
-    if not entity:
-        return []
-    try:
-        names = poweroffice.alias(entity, path)
-    except KeyError:  # an entity the PowerOffice field table does not know
-        return []
-    return [n for n in (names or ()) if n]
-
-
 def resolve_path(
     path: str,
     columns: Sequence[str],
     entity: str | None = None,
     id_column: str | None = None,
     has_records: bool = True,
+    profile: SystemProfile = GENERIC,
 ) -> Resolution:
     """Resolve a flow path against frame columns.
 
@@ -104,6 +95,8 @@ def resolve_path(
         The frame's id column, for special id cells.
     has_records : bool
         False when the frame is empty; unresolved paths then resolve as ``no_records``.
+    profile : SystemProfile
+        The side's system profile, for the other generation's names (``alias``).
 
     Returns
     -------
@@ -116,7 +109,7 @@ def resolve_path(
     index = _casefold_index(columns)
     if path.lower() in index:
         return Resolution(path, index[path.lower()], "case")
-    for name in _alias_names(entity, path):
+    for name in profile.names(entity, path):
         if name.lower() in index:
             return Resolution(path, index[name.lower()], "alias")
     if path.startswith("$"):
@@ -125,7 +118,7 @@ def resolve_path(
             if column is not None:
                 return Resolution(path, column, "special")
         else:
-            inner = resolve_path(path[1:], columns, entity, id_column, has_records)
+            inner = resolve_path(path[1:], columns, entity, id_column, has_records, profile)
             if inner.resolved:
                 return Resolution(path, inner.column, "special")
     if not has_records:

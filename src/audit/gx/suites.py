@@ -45,6 +45,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from audit.flow.profile import profiles_for
 from audit.flow.model import Flow, Pair
 from audit.core.policy import Policy, plan_pair
 
@@ -133,7 +134,7 @@ def build_suite(flow: Flow, pair: Pair, policy: Policy):
                 severity=_severity(policy, "unresolved_property"),
             )
         )
-    for planned in plan_pair(pair, policy):
+    for planned in plan_pair(pair, policy, profiles_for(flow.source_system, flow.target_system)):
         if planned.mode == "ignore":
             continue
         prop = {**base, "source_property": planned.prop.source, "target_property": planned.prop.target}

@@ -25,6 +25,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from audit.errors import ConfigError
+from audit.flow.profile import SystemProfile, profiles_for
 
 _SECRET = re.compile(r"(key|token|secret|password)", re.IGNORECASE)
 
@@ -341,13 +342,14 @@ class Investigation:
         srow = src.frame.filter(pl.col(src.id_column).cast(pl.Utf8) == str(key))
         trow = tgt.frame.filter(pl.col(tgt.id_column).cast(pl.Utf8) == target_key)
         rows = []
+        profiles = profiles_for(self.flow.source_system, self.flow.target_system)
         for prop in p.properties:
             rows.append(
                 {
                     "source property": prop.source,
-                    "source value": _cell(src, srow, prop.source),
+                    "source value": _cell(src, srow, prop.source, profiles.source),
                     "target property": prop.target,
-                    "target value": _cell(tgt, trow, prop.target),
+                    "target value": _cell(tgt, trow, prop.target, profiles.target),
                 }
             )
         return pl.DataFrame(
@@ -375,13 +377,13 @@ class Investigation:
         return path
 
 
-def _cell(entity: Any, row: pl.DataFrame, path: str) -> str | None:
+def _cell(entity: Any, row: pl.DataFrame, path: str, profile: SystemProfile) -> str | None:
     """The value of a flow path in a one-row frame, resolved as the audit resolves it."""
     from audit.flow.paths import resolve_path
 
     if row.is_empty():
         return None
-    column = resolve_path(path, row.columns, entity=entity.entity, id_column=entity.id_column).column
+    column = resolve_path(path, row.columns, entity=entity.entity, id_column=entity.id_column, profile=profile).column
     if column is None:
         return None
     value = row[column][0]

@@ -188,7 +188,8 @@ class _Side:
         return self.frame.generation
 
     def column(self, name: str) -> str | None:
-        return resolve_path(name, self.frame.frame.columns, self.frame.entity, self.frame.id_column).column
+        ef = self.frame
+        return resolve_path(name, ef.frame.columns, ef.entity, ef.id_column, profile=poweroffice.PROFILE).column
 
     def stamps(self, row: dict[str, Any], column: str) -> tuple[str | None, str | None]:
         """``(record stamp, mail address stamp)`` of a record, the latter only for a

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.flow.profile import SystemProfile
+
 Record = dict[str, Any]
 
 _ADDRESS_FIELDS: list[tuple[str | None, str | None]] = [
@@ -90,6 +92,19 @@ READ_ONLY = {
 
 #: v2 fields holding a date (``yyyy-MM-dd``) that v1 sends as a midnight timestamp.
 DATE_FIELDS = {"DateOfBirth"}
+
+
+#: Paths PowerOffice Go stamps on its own writes: two synced records differ there by design.
+STAMPS = ("lastChanged", "mailAddress.lastChanged", "SupplierCreatedDateTimeOffset")
+
+#: What the audit's core knows of PowerOffice Go (registered as the ``powerofficego`` system).
+PROFILE = SystemProfile(
+    name="powerofficego",
+    fields=FIELDS,
+    date_fields=frozenset(d.lower() for d in DATE_FIELDS),
+    read_only=frozenset(READ_ONLY),
+    stamps=STAMPS,
+)
 
 
 def _table(entity: str) -> list[tuple[str | None, str | None]]:
