@@ -519,7 +519,7 @@ class _SnapshotLoader:
             "target": [p.target_entity for p in flow.pairs],
         }
         self._paths = _flow_paths(flow)
-        self._profiles = dict(zip(("source", "target"), profiles_for(flow.source_system, flow.target_system)))
+        self._profiles = profiles_for(flow.source_system, flow.target_system)._asdict()
         self._futures: dict[tuple[str, str], Future] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read")
         for pair in flow.pairs:
