@@ -254,9 +254,7 @@ def _first_seen_order(names: list[str], head) -> list[str]:
     return first + [c for c in names if c not in placed]
 
 
-def _parse_jsonl(
-    source: bytes | Path, size: int, block: int, columns: ColumnChooser | None = None
-) -> pl.DataFrame:
+def _parse_jsonl(source: bytes | Path, size: int, block: int, columns: ColumnChooser | None = None) -> pl.DataFrame:
     """One strict parse of a JSON Lines source with pyarrow, as a flat polars frame.
 
     pyarrow infers the schema while it parses (one pass) and refuses a field whose JSON
