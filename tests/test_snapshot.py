@@ -144,9 +144,9 @@ def test_date_like_strings_stay_text_as_written():
 
 
 def test_date_like_field_first_seen_past_the_head_stays_text(monkeypatch):
-    import audit.core.snapshot as snapshot
+    import audit.core.reading as reading
 
-    monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
+    monkeypatch.setattr(reading, "_SNIFF_BYTES", 64)
     recs = [{"id": i} for i in range(1, 20)] + [{"id": 20, "dateOfBirth": "1985-03-14T00:00:00"}]
     ef = frame_from_records(recs, "customer")
     assert ef.frame.columns == ["id", "dateOfBirth"]
@@ -154,9 +154,9 @@ def test_date_like_field_first_seen_past_the_head_stays_text(monkeypatch):
 
 
 def test_mixed_types_past_the_head_are_named(monkeypatch):
-    import audit.core.snapshot as snapshot
+    import audit.core.reading as reading
 
-    monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
+    monkeypatch.setattr(reading, "_SNIFF_BYTES", 64)
     recs = [{"id": i, "zipCode": "0150"} for i in range(1, 20)] + [{"id": 20, "zipCode": 150}]
     with pytest.raises(SnapshotError, match=r":20: mixed types in field 'zipCode': a number here"):
         frame_from_records(recs, "customer")
@@ -183,9 +183,10 @@ def test_two_links_files_for_one_pair_are_refused(tmp_path):
 def test_list_empty_in_one_block_and_of_objects_in_another_reads(monkeypatch, tmp_path):
     # pyarrow infers each block on its own and cannot unite an all-empty list with a list
     # of objects; the file is then read again as one block instead of being refused
+    import audit.core.reading as reading
     import audit.core.snapshot as snapshot
 
-    monkeypatch.setattr(snapshot, "_BLOCK", 4096)
+    monkeypatch.setattr(reading, "_BLOCK", 4096)
     recs = [{"id": i, "contacts": []} for i in range(1, 400)] + [{"id": 400, "contacts": [{"name": "Kari"}]}]
     _write_jsonl(tmp_path / "customer.jsonl", recs)
     ef = snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer")
@@ -194,9 +195,10 @@ def test_list_empty_in_one_block_and_of_objects_in_another_reads(monkeypatch, tm
 
 
 def test_mixed_types_in_a_later_block_are_named(monkeypatch, tmp_path):
+    import audit.core.reading as reading
     import audit.core.snapshot as snapshot
 
-    monkeypatch.setattr(snapshot, "_BLOCK", 4096)
+    monkeypatch.setattr(reading, "_BLOCK", 4096)
     recs = [{"id": i, "zipCode": "0150"} for i in range(1, 400)] + [{"id": 400, "zipCode": 150}]
     _write_jsonl(tmp_path / "customer.jsonl", recs)
     with pytest.raises(SnapshotError, match=r"customer.jsonl:400: mixed types in field 'zipCode'"):
@@ -206,10 +208,11 @@ def test_mixed_types_in_a_later_block_are_named(monkeypatch, tmp_path):
 def test_a_type_change_on_the_last_line_is_named_whatever_the_file_size(monkeypatch, tmp_path):
     # pyarrow skips its type checks on a last line cut by a block boundary when the last
     # block holds nothing else; blocks are sized so that this never happens
+    import audit.core.reading as reading
     import audit.core.snapshot as snapshot
 
-    monkeypatch.setattr(snapshot, "_BLOCK", 4096)
-    monkeypatch.setattr(snapshot, "_SNIFF_BYTES", 64)
+    monkeypatch.setattr(reading, "_BLOCK", 4096)
+    monkeypatch.setattr(reading, "_SNIFF_BYTES", 64)
     for count in range(120, 420):  # some of these put the last line across the last boundary
         recs = [{"id": i, "zipCode": "0150"} for i in range(1, count)] + [{"id": count, "zipCode": 150}]
         _write_jsonl(tmp_path / "customer.jsonl", recs)

@@ -1,0 +1,135 @@
+"""The audit of one pair of entity frames: links, comparison, validation, findings.
+
+:func:`audit_pair` runs the steps in order, each a function of its own:
+
+1. bind the merge rules' and properties' paths to columns (:mod:`audit.core.binding`);
+2. link the records and gather the linked values (:mod:`audit.core.pair_links`);
+3. compare each property on the linked records (:mod:`audit.core.compare`);
+4. collect every failing record into the findings table (:mod:`audit.core.findings`);
+5. validate the compact agreement columns with the pair's GX suite (:mod:`audit.gx`);
+6. summarise (:mod:`audit.core.summary`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from audit.core import findings as fnd
+from audit.core.binding import BoundRules, CheckPlan, bind_rules, plan_checks
+from audit.core.compare import compare_linked
+from audit.core.links import LinkResult
+from audit.core.pair_links import ambiguous_rows, link_candidates, link_values
+from audit.core.policy import Policy
+from audit.core.snapshot import EntityFrame
+from audit.core.summary import count_properties, pair_summary
+from audit.flow.model import Flow, Pair
+from audit.flow.profile import profiles_for
+from audit.gx.suites import build_suite, pair_slug, suite_dict
+from audit.gx.validate import validate, validation_frame, wait_for_warm_up
+
+__all__ = ["PairResult", "audit_pair"]
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """The audit of one pair."""
+
+    heading: str
+    slug: str
+    findings: pl.DataFrame
+    summary: dict[str, Any]
+    gx_result: dict[str, Any]
+    suite: dict[str, Any]
+    success: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.summary)
+
+
+def audit_pair(
+    flow: Flow,
+    pair: Pair,
+    se: EntityFrame,
+    te: EntityFrame,
+    policy: Policy,
+    links_table: pl.DataFrame | None = None,
+) -> PairResult:
+    """Audit one pair of entity frames.
+
+    Parameters
+    ----------
+    flow : Flow
+        The flow (for the suite name).
+    pair : Pair
+        The pair to audit.
+    se, te : EntityFrame
+        Source and target entity frames.
+    policy : Policy
+    links_table : pl.DataFrame, optional
+        Explicit links (``source_id, target_id``) for a pair without merge rules.
+    """
+    profiles = profiles_for(flow.source_system, flow.target_system)
+    se, te = se.of_system(profiles.source), te.of_system(profiles.target)
+    ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
+    rules = bind_rules(pair, se, te)
+    candidates = link_candidates(pair, se, te, rules, links_table)
+    plan = plan_checks(pair, policy, se, te)
+    link, linked = link_values(candidates, se, te, plan)
+    ambiguous = ambiguous_rows(link, se, te, rules.columns)
+    parts = [fnd.link_findings(ctx, link.missing_in_target, link.missing_in_source, ambiguous)]
+    compared = _compare(linked, plan)
+    del linked
+    parts += _property_findings(ctx, compared, plan)
+    parts.append(fnd.unresolved_findings(ctx, rules.unresolved + plan.unresolved))
+    count_properties(compared, plan.summaries)
+    suite, gx_result = _validate(flow, pair, policy, link, compared, rules)
+    pair_findings = fnd.concat_findings(parts, [pair.heading])
+    slug = pair_slug(pair)
+    summary = pair_summary(
+        pair, slug, (se, te), candidates, link, rules.summary, plan.summaries, pair_findings, policy, gx_result
+    )
+    return PairResult(pair.heading, slug, pair_findings, summary, gx_result, suite_dict(suite), summary["success"])
+
+
+def _compare(linked: pl.DataFrame, plan: CheckPlan) -> pl.DataFrame:
+    """The linked frame with the compact agreement columns of every check (all null for
+    the properties that cannot be compared)."""
+    compared = compare_linked(linked, plan.checks)
+    if plan.null_columns:
+        compared = compared.with_columns([pl.lit(None, dtype=pl.Int8).alias(c) for c in plan.null_columns])
+    return compared
+
+
+def _property_findings(ctx: fnd.PairContext, compared: pl.DataFrame, plan: CheckPlan) -> list[pl.DataFrame]:
+    """The findings of every compared (``compare`` mode) and resolved property."""
+    parts = []
+    for planned, check in zip(plan.planned, plan.checks, strict=True):
+        if planned.mode == "compare" and check.resolved:
+            parts.append(
+                fnd.property_findings(
+                    ctx,
+                    compared,
+                    planned.key,
+                    planned.prop.source,
+                    planned.prop.target,
+                    check.source_column,
+                    check.target_column,
+                    mismatch=planned.checks_equal,
+                    type_violation=True,
+                )
+            )
+    return parts
+
+
+def _validate(
+    flow: Flow, pair: Pair, policy: Policy, link: LinkResult, compared: pl.DataFrame, rules: BoundRules
+) -> tuple[Any, dict[str, Any]]:
+    """The pair's GX suite and its validation of the compact validation frame."""
+    wait_for_warm_up()
+    suite = build_suite(flow, pair, policy)
+    vframe = validation_frame(link, compared)
+    vframe = vframe.with_columns([pl.lit(None, dtype=pl.Int8).alias(f"rule__{i:02d}") for i, _ in rules.columns])
+    return suite, validate(vframe, suite, policy.gx_partial_unexpected_count)
