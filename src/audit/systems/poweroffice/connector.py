@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from audit.cli import output
@@ -36,6 +36,7 @@ from audit.errors import ApiError, ConfigError
 from audit.flow.model import entity_file_stem
 from audit.systems.poweroffice import redaction
 from audit.systems.poweroffice.paging import paginator_for
+from audit.systems.poweroffice.stamps import parse_timestamp
 from audit.systems.poweroffice.transport import ApiClient, HttpStatusError, MalformedResponse, decode_json
 
 log = logging.getLogger("audit.systems.poweroffice.connector")
@@ -74,21 +75,6 @@ def normalise_entities(names: Iterable[str]) -> list[str]:
         if stem not in out:
             out.append(stem)
     return out
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An ISO-8601 timestamp as an aware datetime (no offset means UTC).
-
-    Raises
-    ------
-    ValueError
-        Not an ISO-8601 timestamp.
-    """
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def since_text(value: str) -> str:

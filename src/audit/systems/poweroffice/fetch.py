@@ -17,12 +17,7 @@ nothing changed); pass it as ``--since`` for the next incremental fetch.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,102 +38,13 @@ from audit.systems.poweroffice.connector import (
     normalise_entities,
     since_text,
 )
-from audit.systems.poweroffice.settings import Api, ConnectionSettings
+from audit.systems.poweroffice.settings import Api, ConnectionSettings, Endpoint
+from audit.systems.poweroffice.snapshot_writer import MANIFEST, SnapshotWriter
 from audit.systems.poweroffice.transport import ApiClient
 
 log = logging.getLogger("audit.systems.poweroffice.fetch")
 
-MANIFEST = "manifest.json"
 SNAPSHOT_FORMAT = "audit-snapshot/1"
-
-
-class SnapshotWriter:
-    """Writes a snapshot into a temporary sibling directory and renames it into place.
-
-    Use as a context manager: leaving the block with an exception removes the temporary
-    directory; :meth:`commit` writes the manifest and swaps the directory in.
-    """
-
-    def __init__(self, out_dir: str | Path):
-        self.out_dir = Path(out_dir)
-        self._check_target()
-        self.tmp_dir = self.out_dir.parent / f".{self.out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
-        self._files: dict[str, Any] = {}
-        self._seen: dict[str, dict[Any, str]] = {}
-        self.counts: dict[str, int] = {}
-        self.committed = False
-
-    def _check_target(self) -> None:
-        out = self.out_dir
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out}: exists and is not a directory")
-        if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-            raise ConfigError(
-                f"--out {out}: the directory holds files but no {MANIFEST}; refusing to replace "
-                "something that is not a snapshot"
-            )
-        if not out.parent.is_dir():
-            raise ConfigError(f"--out {out}: the parent directory {out.parent} does not exist")
-
-    def __enter__(self) -> SnapshotWriter:
-        self.tmp_dir.mkdir()
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self._close_files()
-        if not self.committed:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
-
-    def open_entity(self, entity: str) -> None:
-        """Create the entity's file even when no record comes (an empty file is a fact)."""
-        if entity not in self._files:
-            self._files[entity] = open(self.tmp_dir / f"{entity}.jsonl", "w", encoding="utf-8", newline="\n")
-            self._seen[entity] = {}
-            self.counts[entity] = 0
-
-    def write(self, entity: str, key: Any, record: dict[str, Any]) -> str | None:
-        """Append one record; a repeated ``key`` is skipped. Returns a warning for a
-        repeat whose content differs from the first copy, else ``None``."""
-        self.open_entity(entity)
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        digest = hashlib.blake2b(line.encode("utf-8"), digest_size=16).hexdigest()
-        seen = self._seen[entity]
-        if key in seen:
-            if seen[key] != digest:
-                return f"{entity} {key}: returned twice with different content; the first copy is kept"
-            return None
-        seen[key] = digest
-        self._files[entity].write(line + "\n")
-        self.counts[entity] += 1
-        return None
-
-    def _close_files(self) -> None:
-        for handle in self._files.values():
-            if not handle.closed:
-                handle.close()
-
-    def commit(self, manifest: dict[str, Any]) -> None:
-        """Write ``manifest.json`` and move the finished snapshot to ``out_dir``."""
-        self._close_files()
-        for handle in self._files.values():
-            with open(handle.name, "rb+") as f:
-                os.fsync(f.fileno())
-        (self.tmp_dir / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        old = None
-        if self.out_dir.exists():
-            old = self.out_dir.parent / f".{self.out_dir.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(self.out_dir, old)
-        try:
-            os.replace(self.tmp_dir, self.out_dir)
-        except OSError:
-            if old is not None:
-                os.replace(old, self.out_dir)
-            raise
-        self.committed = True
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass
@@ -173,14 +79,10 @@ def fetch_snapshot(
         Entity names (``customer``, ``supplier``, ``contactperson``, ``address``).
     since
         ISO-8601 timestamp: read only records changed after it (v2: strictly after; v1:
-        at or after). Contact persons are asked for every parent, since a contact person's
-        change does not touch its parent's stamp.
-    tenant
-        A label written to the manifest.
-    settings
-        Connection settings; read from the environment / ``.env`` when omitted.
-    session
-        An HTTP session to use (tests and the write-back inject theirs).
+        at or after).
+    tenant, settings, session
+        A label for the manifest; connection settings (default: the environment /
+        ``.env``); an HTTP session to use (tests and the write-back inject theirs).
     progress
         Show progress bars on a terminal.
 
@@ -195,70 +97,101 @@ def fetch_snapshot(
     if not wanted:
         raise ConfigError("--entities names no entity")
     since_q = since_text(since) if since else None
-    settings = settings or ConnectionSettings.from_env()
-    endpoint = settings.endpoint(api)
+    endpoint = (settings or ConnectionSettings.from_env()).endpoint(api)
     writer = SnapshotWriter(out_dir)
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    marks = {e: Watermark(since_q) for e in wanted}
-    id_key = ID_KEY[api]
-
     with writer, ApiClient(endpoint, session=session) as client:
-        conn = PowerOfficeConnector(client, progress=progress)
-        for entity in wanted:
-            writer.open_entity(entity)
+        job = _Fetch(PowerOfficeConnector(client, progress=progress), writer, api, wanted, since_q)
+        job.run()
+        manifest = job.manifest(client, endpoint, fetched_at, tenant)
+        writer.commit(manifest)
+    return FetchResult(out_dir=Path(out_dir), manifest=manifest, warnings=list(job.conn.warnings))
 
-        def put(entity: str, key: Any, record: dict[str, Any]) -> None:
-            problem = writer.write(entity, key, record)
-            if problem:
-                conn.warn(problem)
-            marks[entity].offer(last_changed(api, record))
 
-        read_parties = [p for p in PARTY_ENTITIES if p in wanted or "address" in wanted]
+class _Fetch:
+    """One fetch in progress: reads the wanted entities through ``conn`` into ``writer``
+    and keeps each entity's watermark."""
+
+    def __init__(
+        self,
+        conn: PowerOfficeConnector,
+        writer: SnapshotWriter,
+        api: Api,
+        wanted: list[str],
+        since: str | None,
+    ):
+        self.conn, self.writer, self.api = conn, writer, api
+        self.wanted, self.since = wanted, since
+        self.id_key = ID_KEY[api]
+        self.marks = {e: Watermark(since) for e in wanted}
+
+    def run(self) -> None:
+        for entity in self.wanted:
+            self.writer.open_entity(entity)
+        ids_by_party = self._read_parties()
+        if "contactperson" in self.wanted:
+            self._read_contact_persons(ids_by_party)
+
+    def _put(self, entity: str, key: Any, record: dict[str, Any]) -> None:
+        problem = self.writer.write(entity, key, record)
+        if problem:
+            self.conn.warn(problem)
+        self.marks[entity].offer(last_changed(self.api, record))
+
+    def _read_parties(self) -> dict[str, list[int]]:
+        """Customers and suppliers (also when only their addresses are wanted); returns
+        the ids read, by party entity."""
+        wanted, id_key = self.wanted, self.id_key
         ids_by_party: dict[str, list[int]] = {}
-        for party in read_parties:
+        for party in [p for p in PARTY_ENTITIES if p in wanted or "address" in wanted]:
             ids = ids_by_party.setdefault(party, [])
-            for record in conn.records(party, since_q):
+            for record in self.conn.records(party, self.since):
                 ids.append(record[id_key])
                 if party in wanted:
-                    put(party, record[id_key], record)
+                    self._put(party, record[id_key], record)
                 if "address" in wanted:
-                    address = conn.mail_address(party, record)
+                    address = self.conn.mail_address(party, record)
                     if address is not None:
-                        put("address", address[id_key], address)
+                        self._put("address", address[id_key], address)
+        return ids_by_party
 
-        if "contactperson" in wanted:
-            parent_ids: list[int] = []
-            for party in PARTY_ENTITIES:
-                if since_q is None and party in ids_by_party:
-                    parent_ids += ids_by_party[party]
-                else:
-                    # An incremental read still asks every parent: a contact person's
-                    # change leaves its parent's stamp alone.
-                    parent_ids += conn.party_ids(party)
-            for record in conn.contact_persons(parent_ids, since_q):
-                put("contactperson", record[id_key], record)
+    def _read_contact_persons(self, ids_by_party: dict[str, list[int]]) -> None:
+        """Contact persons of every party; an incremental read still asks every parent,
+        since a contact person's change leaves its parent's stamp alone."""
+        parent_ids: list[int] = []
+        for party in PARTY_ENTITIES:
+            if self.since is None and party in ids_by_party:
+                parent_ids += ids_by_party[party]
+            else:
+                parent_ids += self.conn.party_ids(party)
+        for record in self.conn.contact_persons(parent_ids, self.since):
+            self._put("contactperson", record[self.id_key], record)
 
-        overall = Watermark(since_q)
-        for mark in marks.values():
+    def manifest(self, client: ApiClient, endpoint: Endpoint, fetched_at: str, tenant: str | None) -> dict[str, Any]:
+        """The snapshot's ``manifest.json``."""
+        wanted, since = self.wanted, self.since
+        overall = Watermark(since)
+        for mark in self.marks.values():
             overall.offer(mark.text)
-        manifest = {
+        return {
             "format": SNAPSHOT_FORMAT,
             "fetched_at": fetched_at,
-            "api": api,
+            "api": self.api,
             "tenant": tenant,
             "base_url": redaction.public_url(endpoint.base_url),
-            "since": since_q,
-            "incremental": since_q is not None,
+            "since": since,
+            "incremental": since is not None,
             "entities": wanted,
             "files": {e: f"{e}.jsonl" for e in wanted},
-            "counts": {e: writer.counts.get(e, 0) for e in wanted},
+            "counts": {e: self.writer.counts.get(e, 0) for e in wanted},
             "watermark": overall.text,
-            "watermarks": {e: marks[e].text for e in wanted},
+            "watermarks": {e: self.marks[e].text for e in wanted},
             "requests": client.requests_sent,
             "retries": client.retries,
             "rate_limited": client.rate_limited,
-            "warnings": list(conn.warnings),
+            "warnings": list(self.conn.warnings),
             "toolkit_version": __version__,
         }
-        writer.commit(manifest)
-    return FetchResult(out_dir=Path(out_dir), manifest=manifest, warnings=list(conn.warnings))
+
+
+__all__ = ["MANIFEST", "SNAPSHOT_FORMAT", "FetchResult", "SnapshotWriter", "fetch_snapshot"]

@@ -32,44 +32,47 @@ class Paginator(Protocol):
     def update_request(self, params: dict[str, Any]) -> None: ...
 
 
-class PageNumberPaginator:
+class _StepPaginator:
+    """Paging by a position parameter that moves ``step`` per page beside a fixed size
+    parameter; it stops at a ``204``, an empty page or the first page shorter than the size."""
+
+    position_param = ""
+    size_param = ""
+
+    def __init__(self, size: int, position: int, step: int):
+        self.size = size
+        self.position = position
+        self.step = step
+        self.has_next_page = True
+
+    def init_request(self, params: dict[str, Any]) -> None:
+        params[self.position_param] = self.position
+        params[self.size_param] = self.size
+
+    def update_state(self, status: int, records: list[Any]) -> None:
+        self.has_next_page = status != 204 and len(records) >= self.size
+
+    def update_request(self, params: dict[str, Any]) -> None:
+        self.position += self.step
+        params[self.position_param] = self.position
+
+
+class PageNumberPaginator(_StepPaginator):
     """v2 paging: ``PageNumber=1,2,...`` with a fixed ``PageSize``."""
 
+    position_param, size_param = "PageNumber", "PageSize"
+
     def __init__(self, page_size: int, first_page: int = 1):
-        self.page_size = page_size
-        self.page = first_page
-        self.has_next_page = True
-
-    def init_request(self, params: dict[str, Any]) -> None:
-        params["PageNumber"] = self.page
-        params["PageSize"] = self.page_size
-
-    def update_state(self, status: int, records: list[Any]) -> None:
-        self.has_next_page = status != 204 and len(records) >= self.page_size
-
-    def update_request(self, params: dict[str, Any]) -> None:
-        self.page += 1
-        params["PageNumber"] = self.page
+        super().__init__(page_size, first_page, step=1)
 
 
-class ODataPaginator:
+class ODataPaginator(_StepPaginator):
     """v1 paging: ``$skip`` grows by ``$top`` until a page is shorter than ``$top``."""
 
+    position_param, size_param = "$skip", "$top"
+
     def __init__(self, top: int):
-        self.top = top
-        self.skip = 0
-        self.has_next_page = True
-
-    def init_request(self, params: dict[str, Any]) -> None:
-        params["$skip"] = self.skip
-        params["$top"] = self.top
-
-    def update_state(self, status: int, records: list[Any]) -> None:
-        self.has_next_page = status != 204 and len(records) >= self.top
-
-    def update_request(self, params: dict[str, Any]) -> None:
-        self.skip += self.top
-        params["$skip"] = self.skip
+        super().__init__(top, 0, step=top)
 
 
 def paginator_for(api: str, page_size: int) -> Paginator:

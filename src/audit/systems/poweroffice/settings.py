@@ -223,31 +223,13 @@ class ConnectionSettings(BaseModel):
         ConfigError
             A key the generation needs is not set (the message names the variable).
         """
-        if api not in ("v1", "v2"):
-            raise ConfigError(f"unknown API generation {api!r}; use v1 or v2")
-        missing = [ENV_APPLICATION_KEY] if self.application_key is None else []
-        if self.client_key is None:
-            missing.append(ENV_CLIENT_KEY)
-        if api == "v2" and self.subscription_key is None:
-            missing.append(ENV_SUBSCRIPTION_KEY)
-        if missing:
-            raise ConfigError(
-                f"PowerOffice Go {api} needs {', '.join(missing)} (environment or .env); "
-                "secrets are never taken as command line arguments"
-            )
+        self._check_keys(api)
         base = self.v2_url if api == "v2" else self.v1_url
-        if self.token_url:
-            token_url = self.token_url
-        elif api == "v2":
-            root = base[: -len("/v2")] if base.lower().endswith("/v2") else base
-            token_url = root + "/OAuth/Token"
-        else:
-            token_url = base + "/OAuth/Token"
         assert self.application_key is not None and self.client_key is not None
         return Endpoint(
             api=api,
             base_url=base,
-            token_url=token_url,
+            token_url=self._token_url(api, base),
             application_key=self.application_key,
             client_key=self.client_key,
             subscription_key=self.subscription_key if api == "v2" else None,
@@ -266,6 +248,30 @@ class ConnectionSettings(BaseModel):
             ),
             v1_contact_route=self.v1_contact_route,
         )
+
+    def _check_keys(self, api: Api) -> None:
+        """:class:`ConfigError` for an unknown generation or a key it needs that is not set."""
+        if api not in ("v1", "v2"):
+            raise ConfigError(f"unknown API generation {api!r}; use v1 or v2")
+        missing = [ENV_APPLICATION_KEY] if self.application_key is None else []
+        if self.client_key is None:
+            missing.append(ENV_CLIENT_KEY)
+        if api == "v2" and self.subscription_key is None:
+            missing.append(ENV_SUBSCRIPTION_KEY)
+        if missing:
+            raise ConfigError(
+                f"PowerOffice Go {api} needs {', '.join(missing)} (environment or .env); "
+                "secrets are never taken as command line arguments"
+            )
+
+    def _token_url(self, api: Api, base: str) -> str:
+        """``POWEROFFICE_TOKEN_URL`` when set, else the generation's token endpoint."""
+        if self.token_url:
+            return self.token_url
+        if api == "v2":
+            root = base[: -len("/v2")] if base.lower().endswith("/v2") else base
+            return root + "/OAuth/Token"
+        return base + "/OAuth/Token"
 
 
 def tenant_settings(

@@ -46,8 +46,9 @@ State
     With ``state_file`` the data are saved after every write and loaded at start.
 
 Use :func:`running_simulator` (a context manager yielding a started :class:`Simulator`)
-from Python, and ``audit simulate`` from the command line. This module owns the server,
-its options and the faults; the routes are :mod:`audit.systems.poweroffice.sim.routes`, the data
+from Python, and ``audit simulate`` from the command line. This module owns the server
+and the faults' dice; the keys and fault shares are :mod:`audit.systems.poweroffice.sim.options`,
+the routes :mod:`audit.systems.poweroffice.sim.routes`, the data
 :mod:`audit.systems.poweroffice.sim.store`.
 """
 
@@ -55,140 +56,40 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import secrets
-import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.sim.options import (
+    DEMO_APPLICATION_KEY,
+    DEMO_CLIENT_KEY,
+    DEMO_SUBSCRIPTION_KEY,
+    TOKEN_LIFETIME,
+    Faults,
+    Keys,
+)
+from audit.systems.poweroffice.sim.parts import Bucket, Handler, Scripted, Stats
 from audit.systems.poweroffice.sim.routes import build_app
 from audit.systems.poweroffice.sim.store import SERVED_ENTITIES, Store
 
 log = logging.getLogger("audit.systems.poweroffice.sim.server")
 
-DEMO_APPLICATION_KEY = "sim-demo-application-key"
-DEMO_CLIENT_KEY = "sim-demo-client-key"
-DEMO_SUBSCRIPTION_KEY = "sim-demo-subscription-key"
-
 DEFAULT_PORT = 8765
-TOKEN_LIFETIME = {"v2": 1200.0, "v1": 600.0}
+
+#: Where each of :meth:`Simulator.urls` lies below the base URL.
+_PATHS = {"v2": "/v2", "v2 token": "/OAuth/Token", "v1": "/v1", "v1 token": "/v1/OAuth/Token"}
 
 
-@dataclass(frozen=True)
-class Keys:
-    """The keys the simulator accepts."""
-
-    application_key: str = DEMO_APPLICATION_KEY
-    client_key: str = DEMO_CLIENT_KEY
-    subscription_key: str = DEMO_SUBSCRIPTION_KEY
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Keys:
-        env = os.environ if environ is None else environ
-        return cls(
-            application_key=env.get("POWEROFFICE_APPLICATION_KEY") or DEMO_APPLICATION_KEY,
-            client_key=env.get("POWEROFFICE_CLIENT_KEY") or DEMO_CLIENT_KEY,
-            subscription_key=env.get("POWEROFFICE_SUBSCRIPTION_KEY") or DEMO_SUBSCRIPTION_KEY,
-        )
-
-
-@dataclass(frozen=True)
-class Faults:
-    """Shares of requests that fail on purpose, drawn from a seeded RNG."""
-
-    error_rate: float = 0.0
-    drop_rate: float = 0.0
-    slow_rate: float = 0.0
-    slow_seconds: float = 2.0
-    early_expiry_rate: float = 0.0
-    seed: int = 0
-
-    @classmethod
-    def from_rate(cls, fault_rate: float, seed: int = 0) -> Faults:
-        """``fault_rate`` split evenly between 5xx answers and dropped connections."""
-        if not 0.0 <= fault_rate <= 1.0:
-            raise ValueError("the fault rate must be between 0 and 1")
-        return cls(error_rate=fault_rate / 2, drop_rate=fault_rate / 2, seed=seed)
-
-
-class _Bucket:
-    """The server side of the rate limit: a token bucket; ``take`` returns 0 when the
-    request may pass, else the seconds until it could."""
-
-    def __init__(self, rate: float, burst: float):
-        self.rate, self.burst = rate, burst
-        self.tokens, self.last = burst, time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> float:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return 0.0
-            return (1.0 - self.tokens) / self.rate
-
-
-@dataclass
-class _Scripted:
-    method: str
-    path: str
-    status: int
-    body: bytes
-    headers: dict[str, str]
-    times: int
-
-
-@dataclass
-class _Stats:
-    requests: int = 0
-    status: Counter = field(default_factory=Counter)
-    routes: Counter = field(default_factory=Counter)
-    records_served: Counter = field(default_factory=Counter)
-    rate_limited: int = 0
-    dropped: int = 0
-    injected_errors: int = 0
-    slow: int = 0
-    early_expiries: int = 0
-    tokens_issued: int = 0
-
-
-class _Handler(WSGIRequestHandler):
-    """werkzeug's handler, plus dropped connections and quiet, redacted logging."""
-
-    def run_wsgi(self) -> None:
-        sim: Simulator = self.server.simulator  # type: ignore[attr-defined]
-        if sim._draw("drop"):
-            with sim._stats_lock:
-                sim._stats.dropped += 1
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        super().run_wsgi()
-
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        log.debug("%s %s -> %s", self.command, redaction.redact_url(self.path), code)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        log.debug("simulator: " + format, *args)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("simulator: " + format, *args)
+def _url_property(name: str, doc: str) -> property:
+    return property(lambda self: self.base_url + _PATHS[name], doc=doc)
 
 
 class Simulator:
@@ -235,17 +136,17 @@ class Simulator:
         self.token_lifetime = {g: float(token_lifetime or TOKEN_LIFETIME[g]) for g in ("v1", "v2")}
         self.empty_as_204 = empty_as_204
         self.requested_port = port
-        self._buckets = {}
+        self._buckets: dict[str, Bucket] = {}
         if rate_limit:
             burst = rate_burst or max(1.0, rate_limit)
-            self._buckets = {g: _Bucket(rate_limit, burst) for g in ("v1", "v2")}
+            self._buckets = {g: Bucket(rate_limit, burst) for g in ("v1", "v2")}
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
         self._rng_lock = threading.Lock()
-        self._stats = _Stats()
+        self._stats = Stats()
         self._stats_lock = threading.Lock()
-        self._scripts: list[_Scripted] = []
+        self._scripts: list[Scripted] = []
         self._server = None
         self._thread: threading.Thread | None = None
         self.app = build_app(self)
@@ -257,7 +158,7 @@ class Simulator:
         """Bind the port (without serving yet), so the URLs are known."""
         if self._server is None:
             self._server = make_server(
-                "127.0.0.1", self.requested_port, self.app, threaded=True, request_handler=_Handler
+                "127.0.0.1", self.requested_port, self.app, threaded=True, request_handler=Handler
             )
             self._server.simulator = self  # type: ignore[attr-defined]
             self._server.daemon_threads = True
@@ -307,29 +208,13 @@ class Simulator:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def v2_url(self) -> str:
-        return self.base_url + "/v2"
-
-    @property
-    def v1_url(self) -> str:
-        return self.base_url + "/v1"
-
-    @property
-    def v2_token_url(self) -> str:
-        return self.base_url + "/OAuth/Token"
-
-    @property
-    def v1_token_url(self) -> str:
-        return self.v1_url + "/OAuth/Token"
+    v2_url = _url_property("v2", "The v2 API's base URL.")
+    v2_token_url = _url_property("v2 token", "The v2 token endpoint.")
+    v1_url = _url_property("v1", "The v1 API's base URL.")
+    v1_token_url = _url_property("v1 token", "The v1 token endpoint.")
 
     def urls(self) -> dict[str, str]:
-        return {
-            "v2": self.v2_url,
-            "v2 token": self.v2_token_url,
-            "v1": self.v1_url,
-            "v1 token": self.v1_token_url,
-        }
+        return {name: self.base_url + path for name, path in _PATHS.items()}
 
     def env(self) -> dict[str, str]:
         """``POWEROFFICE_*`` variables that point the connector at this simulator."""
@@ -364,7 +249,7 @@ class Simulator:
 
     def reset_stats(self) -> None:
         with self._stats_lock:
-            self._stats = _Stats()
+            self._stats = Stats()
 
     def script(
         self,
@@ -383,9 +268,7 @@ class Simulator:
         if isinstance(body, str):
             body = body.encode("utf-8")
         with self._stats_lock:
-            self._scripts.append(
-                _Scripted(method.upper(), path.rstrip("/"), status, body, dict(headers or {}), times)
-            )
+            self._scripts.append(Scripted(method.upper(), path.rstrip("/"), status, body, dict(headers or {}), times))
 
     def revoke_tokens(self) -> None:
         """Expire every issued token now (the next call with one gets 401)."""
@@ -406,7 +289,7 @@ class Simulator:
         with self._rng_lock:
             return self._rng.random() < rate
 
-    def _take_script(self, method: str, path: str) -> _Scripted | None:
+    def _take_script(self, method: str, path: str) -> Scripted | None:
         with self._stats_lock:
             for s in self._scripts:
                 if s.method == method and s.path == path.rstrip("/"):

@@ -2,11 +2,11 @@
 answers in either API generation.
 
 Each record is kept in the generation its snapshot line was written in (detected with
-:func:`audit.systems.poweroffice.fields.generation_of`) and converted with :func:`~audit.systems.poweroffice.fields.to_v1`
-/ :func:`~audit.systems.poweroffice.fields.to_v2` when the other generation asks, so a v1 snapshot served
-over v1 comes back byte for byte. A write through the other generation is converted,
-applied, converted back and merged into the stored record, so fields only the stored
-generation knows survive.
+:func:`audit.systems.poweroffice.fields.generation_of`) and converted with
+:func:`~audit.systems.poweroffice.fields.to_v1` / :func:`~audit.systems.poweroffice.fields.to_v2`
+when the other generation asks, so a v1 snapshot served over v1 comes back byte for byte.
+A write through the other generation is converted, applied, converted back and merged
+into the stored record, so fields only the stored generation knows survive.
 
 Writes stamp the record's last-changed field (and the mail address's, when the write
 touched it) with the store's clock: UTC now, strictly increasing, and never earlier than
@@ -33,6 +33,7 @@ import jsonpatch
 
 from audit.errors import SnapshotError
 from audit.systems.poweroffice import fields as poweroffice
+from audit.systems.poweroffice.stamps import parse_timestamp
 
 log = logging.getLogger("audit.systems.poweroffice.sim.server")
 
@@ -80,14 +81,10 @@ def parse_time(value: Any) -> datetime | None:
     """An aware datetime from an API timestamp (no offset means UTC), or ``None``."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _deep_merge(base: Record, update: Record) -> Record:
