@@ -468,8 +468,8 @@ def _parse_or_error(path: str) -> Flow | DocumentError:
 def parse_many(paths: Iterable[str | Path], workers: int | None = None) -> Iterator[tuple[str, Flow | DocumentError]]:
     """Parse many documents, yielding ``(path, flow or error)`` in argument order.
 
-    docutils' state machine costs some milliseconds a document, so large batches are
-    spread over the machine's cores (``workers``; default: all of them for 32 or more
+    docutils' state machine is slow per document, so large batches are spread over the
+    machine's cores (``workers``; default: all of them for 32 or more
     documents, else one).
     """
     names = [str(p) for p in paths]
