@@ -1,20 +1,15 @@
 """Sesam Talk dataflow document -> :class:`audit.flow.model.Flow`.
 
-The reStructuredText is read by docutils' own parser. Only the ``list-table`` directive
-is replaced (for the duration of one parse) by :class:`_FlowTable`, which keeps every row
-as plain cell texts with their line numbers instead of insisting on docutils' rules: the
-documents carry header-only tables (no properties) that docutils would reject, and a
-table with the wrong number of columns must become an error naming the line.
-
-The sentences of a pair section are recognised by their fixed wording (see
-``sesam-talk-dataflows`` in the README); everything else is kept as a warning.
+:mod:`audit.flow.doctree` reads the reStructuredText into a docutils tree (tables kept as
+rows of cell texts); this module reads that tree into the flow. The sentences of a pair
+section are recognised by their fixed wording (see ``sesam-talk-dataflows`` in the
+README); everything else is kept as a warning.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -22,159 +17,16 @@ from datetime import datetime
 from pathlib import Path
 
 from docutils import nodes
-from docutils.frontend import get_default_settings
-from docutils.parsers.rst import Directive, Parser, directives
-from docutils.utils import new_document
 
 from audit.errors import DocumentError
-from audit.flow.model import KNOWN_DATATYPES, Condition, Flow, Link, MergeRule, Pair, PropertyMap
+from audit.flow.cells import datatype_of, split_conditions, split_heading
+from audit.flow.doctree import flow_table, raw_text, read_doctree, title_line
+from audit.flow.model import Flow, Link, MergeRule, Pair, PropertyMap
 
 __all__ = ["parse_text", "parse_bytes", "parse_file", "parse_many", "split_conditions"]
 
-_CONDITION_BLOCK = re.compile(r"\s*\((Dependant on having .*)\)\s*$", re.DOTALL)
-_CONDITION = re.compile(r"Dependant on having (.*?) in (.*?)(?=Dependant on having |$)", re.DOTALL)
 _TITLE = re.compile(r"^(?P<a>.*?)\s*\bto\b\s*(?P<b>.*?)\s*\bDataflow$", re.DOTALL)
 _GENERATED = re.compile(r"^Generated:\s*(?P<ts>.*)$")
-
-
-# --------------------------------------------------------------------------- tables
-class flow_table(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
-    """A list-table kept as raw rows: ``rows`` (cell texts) and ``row_lines``."""
-
-
-class _FlowTable(Directive):
-    """``list-table`` that keeps rows as text and never rejects a shape by itself."""
-
-    has_content = True
-    optional_arguments = 1
-    final_argument_whitespace = True
-    option_spec = {
-        "header-rows": directives.nonnegative_int,
-        "stub-columns": directives.nonnegative_int,
-        "widths": directives.unchanged,
-        "width": directives.unchanged,
-        "class": directives.unchanged,
-        "name": directives.unchanged,
-        "align": directives.unchanged,
-    }
-
-    def run(self) -> list[nodes.Node]:
-        node = flow_table()
-        node.line = self.lineno
-        node["header_rows"] = self.options.get("header-rows", 0)
-        rows: list[list[str]] = []
-        row_lines: list[int | None] = []
-        problem = None
-        if self.content:
-            holder = nodes.Element()
-            self.state.nested_parse(self.content, self.content_offset, holder)
-            lists = [c for c in holder.children if isinstance(c, nodes.bullet_list)]
-            if len(lists) != 1 or len(holder.children) != 1:
-                problem = "table content is not one two-level bullet list"
-            else:
-                for item in lists[0].children:
-                    inner = [c for c in item.children if isinstance(c, nodes.bullet_list)]
-                    if len(inner) != 1:
-                        problem = "table row is not a bullet list of cells"
-                        row_lines.append(item.line)
-                        break
-                    rows.append([_cell_text(cell) for cell in inner[0].children])
-                    row_lines.append(item.line)
-        node["rows"] = rows
-        node["row_lines"] = row_lines
-        node["problem"] = problem
-        return [node]
-
-
-def _raw(node: nodes.Node) -> str:
-    """The text of a node as written in the document (cells are literal text, so a
-    trailing ``_`` or ``*`` is kept rather than read as markup)."""
-    raw = getattr(node, "rawsource", "")
-    text = raw if isinstance(raw, str) and raw else node.astext()
-    return " ".join(line.strip() for line in text.splitlines()).strip()
-
-
-def _cell_text(cell: nodes.Node) -> str:
-    parts = [_raw(c) for c in cell.children if not isinstance(c, nodes.system_message)]
-    return " ".join(p for p in parts if p).strip()
-
-
-_DIRECTIVE_LOCK = threading.Lock()
-
-
-def _doctree(text: str, file: str) -> tuple[nodes.document, list[tuple[int, int | None, str]]]:
-    settings = get_default_settings(Parser)
-    settings.report_level = 5
-    settings.halt_level = 5
-    settings.warning_stream = False
-    settings.file_insertion_enabled = False
-    settings.raw_enabled = False
-    document = new_document(file, settings)
-    messages: list[tuple[int, int | None, str]] = []
-    document.reporter.attach_observer(
-        lambda msg: messages.append((msg["level"], msg.get("line"), msg.children[0].astext() if msg.children else ""))
-    )
-    with _DIRECTIVE_LOCK:
-        registry = directives._directives  # docutils' cache of resolved directives
-        previous = registry.get("list-table")
-        registry["list-table"] = _FlowTable
-        try:
-            Parser().parse(text, document)
-        finally:
-            if previous is None:
-                registry.pop("list-table", None)
-            else:
-                registry["list-table"] = previous
-    return document, messages
-
-
-# --------------------------------------------------------------------------- helpers
-def _norm_label(label: str) -> str:
-    return "".join(label.lower().split())
-
-
-def split_conditions(cell: str) -> tuple[str, tuple[Condition, ...]]:
-    """Split ``path (Dependant on having V in P...)`` into the bare path and its
-    distinct conditions, in order of appearance."""
-    cell = cell.strip()
-    m = _CONDITION_BLOCK.search(cell)
-    if not m:
-        return cell, ()
-    path = cell[: m.start()].strip()
-    found: dict[Condition, None] = {}
-    for cm in _CONDITION.finditer(m.group(1)):
-        found.setdefault(Condition(value=cm.group(1).strip(), path=cm.group(2).strip()), None)
-    return path, tuple(found)
-
-
-def _datatype(raw: str) -> str | None:
-    inner = raw.strip()
-    if len(inner) >= 2 and inner[0] == inner[-1] == '"':
-        inner = inner[1:-1]
-    return inner if inner in KNOWN_DATATYPES else None
-
-
-def _split_heading(side: str, label: str, known_labels: Iterable[str]) -> tuple[str, str, bool]:
-    """Split ``"<label> <Entity>"`` into (label, entity, matched_title_label)."""
-    side = side.strip()
-    words = side.split()
-    candidates = [label] + [k for k in known_labels if k != label]
-    for cand_index, cand in enumerate(candidates):
-        target = _norm_label(cand)
-        if not target:
-            continue
-        for n in range(1, len(words)):
-            if _norm_label(" ".join(words[:n])) == target:
-                return " ".join(words[:n]), " ".join(words[n:]), cand_index == 0
-    if not _norm_label(label):
-        return "", side, True
-    if len(words) >= 2:
-        return words[0], " ".join(words[1:]), False
-    return "", side, False
-
-
-def _sentence(paragraph: nodes.paragraph) -> str:
-    return _raw(paragraph)
 
 
 # --------------------------------------------------------------------------- parser
@@ -220,49 +72,66 @@ class _Parser:
 
     # -- document
     def parse(self, text: str) -> Flow:
+        top = self._top_sections(text)
+        title, source_system, target_system = self._title(top[0])
+        if len(top) > 1:
+            self.warn(
+                f"{len(top) - 1} more top-level section(s) after the title; read as pair sections",
+                title_line(top[1]),
+            )
+        generated = self._generated(top[0])
+        pairs = self._pairs(_pair_sections(top), source_system, target_system)
+        return Flow(
+            title=title,
+            source_system=source_system,
+            target_system=target_system,
+            generated=generated,
+            pairs=pairs,
+            warnings=tuple(self.warnings),
+            file=self.file,
+        )
+
+    def _top_sections(self, text: str) -> list[nodes.section]:
+        """The document's top-level sections (the first is the title); an error when
+        docutils reports one or there is no section at all."""
         if not text.strip():
             raise self.error("empty file, not a dataflow document", 1)
-        document, messages = _doctree(text, self.file)
+        document, messages = read_doctree(text, self.file)
         for level, line, msg in messages:
             if level >= 3:
                 raise self.error(f"reStructuredText error: {msg}", line)
         top = [c for c in document.children if isinstance(c, nodes.section)]
         if not top:
             raise self.error("not a dataflow document: no title '<A> to <B> Dataflow' between '=' lines", 1)
-        title_section = top[0]
-        title = _raw(title_section[0])
-        title_line = _title_line(title_section)
+        return top
+
+    def _title(self, title_section: nodes.section) -> tuple[str, str, str]:
+        """``(title, source system, target system)`` from ``<A> to <B> Dataflow``."""
+        title = raw_text(title_section[0])
         m = _TITLE.match(title)
         if not m:
-            raise self.error(f"not a dataflow document: title {title!r} is not '<A> to <B> Dataflow'", title_line)
-        source_system, target_system = m.group("a").strip(), m.group("b").strip()
-        if len(top) > 1:
-            self.warn(
-                f"{len(top) - 1} more top-level section(s) after the title; read as pair sections",
-                _title_line(top[1]),
+            raise self.error(
+                f"not a dataflow document: title {title!r} is not '<A> to <B> Dataflow'", title_line(title_section)
             )
+        return title, m.group("a").strip(), m.group("b").strip()
 
-        generated = None
+    def _generated(self, title_section: nodes.section) -> str | None:
+        """The ``Generated:`` timestamp under the title (a warning when there is none)."""
         for child in title_section.children[1:]:
             if isinstance(child, nodes.paragraph):
                 gm = _GENERATED.match(child.astext().strip())
                 if gm:
-                    generated = self._timestamp(gm.group("ts").strip(), child.line)
-                    break
-        if generated is None:
-            self.warn("no 'Generated:' timestamp", title_line)
+                    return self._timestamp(gm.group("ts").strip(), child.line)
+        self.warn("no 'Generated:' timestamp", title_line(title_section))
+        return None
 
-        sections = [c for c in title_section.children if isinstance(c, nodes.section)]
-        for extra in top[1:]:
-            sections.append(extra)
-            sections.extend(c for c in extra.children if isinstance(c, nodes.section))
-
+    def _pairs(self, sections: list[nodes.section], source_system: str, target_system: str) -> tuple[Pair, ...]:
+        """One pair per distinct heading, in document order; a repeated heading is merged."""
         known_labels = [source_system, target_system]
         builders: dict[str, _PairBuilder] = {}
-        order: list[str] = []
         for section in sections:
-            heading = _raw(section[0])
-            line = _title_line(section)
+            heading = raw_text(section[0])
+            line = title_line(section)
             if heading.rstrip(".").strip().lower() == "introduction":
                 continue
             builder = self._pair(section, heading, line, source_system, target_system, known_labels)
@@ -271,16 +140,7 @@ class _Parser:
                 self._merge(builders[heading], builder)
             else:
                 builders[heading] = builder
-                order.append(heading)
-        return Flow(
-            title=title,
-            source_system=source_system,
-            target_system=target_system,
-            generated=generated,
-            pairs=tuple(builders[h].build() for h in order),
-            warnings=tuple(self.warnings),
-            file=self.file,
-        )
+        return tuple(b.build() for b in builders.values())
 
     def _timestamp(self, raw: str, line: int | None) -> str:
         try:
@@ -304,8 +164,8 @@ class _Parser:
             # A heading of the form "<A> <X> to  <Y>" (empty target label) has one " to ".
             count = len(parts) - 1
             raise self.error(f"pair heading {heading!r} must contain ' to ' exactly once (found {count})", line)
-        src = _split_heading(parts[0], source_system, known_labels)
-        tgt = _split_heading(parts[1], target_system, known_labels)
+        src = split_heading(parts[0], source_system, known_labels)
+        tgt = split_heading(parts[1], target_system, known_labels)
         for side, (label, entity, matched), title_label in (
             ("source", src, source_system),
             ("target", tgt, target_system),
@@ -324,7 +184,7 @@ class _Parser:
         pending: str | None = None  # what the next table is announced as
         for child in section.children[1:]:
             if isinstance(child, nodes.paragraph):
-                pending = self._sentence(builder, _sentence(child), child.line) or pending
+                pending = self._sentence(builder, raw_text(child), child.line) or pending
             elif isinstance(child, flow_table):
                 self._table(builder, child, pending)
                 pending = None
@@ -397,7 +257,7 @@ class _Parser:
         target, target_conditions = split_conditions(row[1])
         conditions = tuple(dict.fromkeys(source_conditions + target_conditions))
         raw = row[2].strip()
-        datatype = _datatype(raw)
+        datatype = datatype_of(raw)
         if datatype is None and raw != "N/A":
             self.warn(f"{b.heading!r}: unknown data type {raw!r} for {source} -> {target}", line)
         if not source or not target:
@@ -424,9 +284,14 @@ class _Parser:
                 first.properties.append(prop)
 
 
-def _title_line(section: nodes.section) -> int | None:
-    line = section[0].line
-    return line - 1 if line else None
+def _pair_sections(top: list[nodes.section]) -> list[nodes.section]:
+    """The sections read as pairs: those under the title, then any later top-level
+    section with the sections under it."""
+    sections = [c for c in top[0].children if isinstance(c, nodes.section)]
+    for extra in top[1:]:
+        sections.append(extra)
+        sections.extend(c for c in extra.children if isinstance(c, nodes.section))
+    return sections
 
 
 # --------------------------------------------------------------------------- public API
@@ -468,8 +333,8 @@ def _parse_or_error(path: str) -> Flow | DocumentError:
 def parse_many(paths: Iterable[str | Path], workers: int | None = None) -> Iterator[tuple[str, Flow | DocumentError]]:
     """Parse many documents, yielding ``(path, flow or error)`` in argument order.
 
-    docutils' state machine costs some milliseconds a document, so large batches are
-    spread over the machine's cores (``workers``; default: all of them for 32 or more
+    docutils' state machine is slow per document, so large batches are spread over the
+    machine's cores (``workers``; default: all of them for 32 or more
     documents, else one).
     """
     names = [str(p) for p in paths]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.errors import InputError
-from audit.reporting.rundir import GxResult
+from audit.reporting.run_data import GxResult
 
 DOCS_DIR = "data_docs"
 SITE_NAME = "audit"
@@ -53,57 +53,12 @@ def build_data_docs(out_dir: Path, results: tuple[GxResult, ...]) -> DataDocs:
     InputError
         A stored result that GX cannot load back (the message names the file).
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
     out_dir = Path(out_dir).resolve()
     site_dir = out_dir / DOCS_DIR
     # A rebuild must not keep pages of results that are no longer in gx/.
     shutil.rmtree(site_dir / "validations", ignore_errors=True)
-    context = gx.get_context(
-        project_config=DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-            analytics_enabled=False,
-            data_docs_sites={
-                SITE_NAME: {
-                    "class_name": "SiteBuilder",
-                    "show_how_to_buttons": False,
-                    "store_backend": {
-                        "class_name": "TupleFilesystemStoreBackend",
-                        "base_directory": str(site_dir),
-                    },
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                }
-            },
-        ),
-        mode="ephemeral",
-    )
-    schema = ExpectationSuiteValidationResultSchema()
-    keys = {}
-    for result in results:
-        try:
-            loaded = schema.load(result.raw)
-            meta = result.raw.get("meta") or {}
-            run = meta.get("run_id") or {}
-            batch = (meta.get("active_batch_definition") or {}).get("data_asset_name") or result.slug
-            key = ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-                run_id=RunIdentifier(
-                    run_name=run.get("run_name") or result.slug, run_time=run.get("run_time")
-                ),
-                batch_identifier=batch,
-            )
-            context.validation_results_store.set(key, loaded)
-        except Exception as exc:  # GX raises marshmallow and its own errors alike
-            raise InputError(f"{result.file}: cannot be loaded as a GX validation result: {exc}") from None
-        keys[result.slug] = key
+    context = _context(site_dir)
+    keys = {result.slug: _store_result(context, result) for result in results}
     context.build_data_docs(site_names=[SITE_NAME])
     pages = {}
     for slug, key in keys.items():
@@ -112,6 +67,51 @@ def build_data_docs(out_dir: Path, results: tuple[GxResult, ...]) -> DataDocs:
         if page:
             pages[slug] = _relative(page, out_dir)
     return DataDocs(index=f"{DOCS_DIR}/index.html", pages=pages)
+
+
+def _context(site_dir: Path):
+    """A throw-away in-memory GX context whose one Data Docs site writes to ``site_dir``."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        data_docs_sites={SITE_NAME: site},
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _store_result(context, result: GxResult):
+    """Load one stored result back into GX and put it in the context's store; its key."""
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    try:
+        loaded = ExpectationSuiteValidationResultSchema().load(result.raw)
+        meta = result.raw.get("meta") or {}
+        run = meta.get("run_id") or {}
+        batch = (meta.get("active_batch_definition") or {}).get("data_asset_name") or result.slug
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
+            run_id=RunIdentifier(run_name=run.get("run_name") or result.slug, run_time=run.get("run_time")),
+            batch_identifier=batch,
+        )
+        context.validation_results_store.set(key, loaded)
+    except Exception as exc:  # GX raises marshmallow and its own errors alike
+        raise InputError(f"{result.file}: cannot be loaded as a GX validation result: {exc}") from None
+    return key
 
 
 def _relative(url: str, base: Path) -> str:

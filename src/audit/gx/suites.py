@@ -7,9 +7,9 @@ ones fresh).
 
 Why the suites look at compact columns and not at the records
 -------------------------------------------------------------
-Great Expectations evaluates map expectations per row; run over a million-record pair of
-wide record frames with one cross-column expectation per property it would dominate the
-run and hold several copies of the data. The comparison itself is done once in polars
+Great Expectations evaluates map expectations per row; run over a large pair of wide
+record frames with one cross-column expectation per property it would dominate the run
+and hold several copies of the data. The comparison itself is done once in polars
 (:mod:`audit.core.compare`): per property an ``Int8`` column ``eq__<key>`` (1 = the normalised
 values agree, 0 = they differ, null = not applicable) and ``typeok__<key>`` (1 = the
 target value has the declared type), plus a ``link`` column with each row's link status.
@@ -43,16 +43,22 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audit.flow.profile import profiles_for
-from audit.flow.model import Flow, Pair
 from audit.core.policy import Policy, plan_pair
+from audit.flow.model import Flow, Pair
+from audit.flow.profile import profiles_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from audit.core.policy import PlannedProperty
 
 __all__ = ["build_suite", "suite_dict", "pair_slug", "flow_stem", "write_suites", "suite_path", "LINK_COLUMN"]
 
 #: Column of the validation frame holding each row's link status.
 LINK_COLUMN = "link"
+
+#: Link statuses other than ``linked``, in the order the expectations list them.
+_LINK_STATUSES = ("missing_in_target", "missing_in_source", "ambiguous_link")
 
 
 def pair_slug(pair: Pair) -> str:
@@ -95,15 +101,29 @@ def build_suite(flow: Flow, pair: Pair, policy: Policy):
     """
     gx, gxe = _gx()
     base = {"pair": pair.heading}
-    failing_links = [
-        s
-        for s in ("missing_in_target", "missing_in_source", "ambiguous_link")
-        if s in policy.fail_on.failing()
-    ]
-    tolerated = [
-        s for s in ("missing_in_target", "missing_in_source", "ambiguous_link") if s not in failing_links
-    ]
-    exps: list[Any] = [
+    exps: list[Any] = [*_link_expectations(gxe, base, policy), *_merge_rule_expectations(gxe, base, pair, policy)]
+    for planned in plan_pair(pair, policy, profiles_for(flow.source_system, flow.target_system)):
+        if planned.mode != "ignore":
+            exps.extend(_property_expectations(gxe, base, planned, policy))
+    return gx.ExpectationSuite(
+        name=f"{flow_stem(flow)}.{pair_slug(pair)}",
+        expectations=exps,
+        meta={
+            "flow": flow.title,
+            "pair": pair.heading,
+            "source_entity": pair.source_entity,
+            "target_entity": pair.target_entity,
+            "generated_by": "audit suites",
+        },
+    )
+
+
+def _link_expectations(gxe, base: dict[str, Any], policy: Policy) -> list[Any]:
+    """Every record is linked: statuses the policy fails on are critical; the tolerated
+    ones get a second, ``warning``-severity expectation that still counts them."""
+    failing_links = [s for s in _LINK_STATUSES if s in policy.fail_on.failing()]
+    tolerated = [s for s in _LINK_STATUSES if s not in failing_links]
+    exps = [
         gxe.ExpectColumnValuesToBeInSet(
             column=LINK_COLUMN,
             value_set=["linked", *tolerated],
@@ -120,66 +140,62 @@ def build_suite(flow: Flow, pair: Pair, policy: Policy):
                 severity="warning",
             )
         )
-    for index, rule in enumerate(pair.merge_rules):
+    return exps
+
+
+def _merge_rule_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Policy) -> list[Any]:
+    """Each merge rule's paths resolved (its ``rule__<n>`` column exists)."""
+    return [
+        gxe.ExpectColumnToExist(
+            column=f"rule__{index:02d}",
+            meta={
+                **base,
+                "check": "merge_rule_resolved",
+                "source_property": rule.source,
+                "target_property": rule.target,
+                "statuses": ["unresolved_property"],
+            },
+            severity=_severity(policy, "unresolved_property"),
+        )
+        for index, rule in enumerate(pair.merge_rules)
+    ]
+
+
+def _property_expectations(gxe, base: dict[str, Any], planned: PlannedProperty, policy: Policy) -> list[Any]:
+    """One mapped property: its paths resolved, linked records agree, target values typed."""
+    prop = {**base, "source_property": planned.prop.source, "target_property": planned.prop.target}
+    typeok = f"typeok__{planned.key}"
+    exps = [
+        gxe.ExpectColumnToExist(
+            column=typeok,
+            meta={**prop, "check": "resolved", "statuses": ["unresolved_property"]},
+            severity=_severity(policy, "unresolved_property"),
+        )
+    ]
+    if planned.mode == "compare" and planned.checks_equal:
         exps.append(
-            gxe.ExpectColumnToExist(
-                column=f"rule__{index:02d}",
-                meta={
-                    **base,
-                    "check": "merge_rule_resolved",
-                    "source_property": rule.source,
-                    "target_property": rule.target,
-                    "statuses": ["unresolved_property"],
-                },
-                severity=_severity(policy, "unresolved_property"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column=f"eq__{planned.key}",
+                value_set=[1],
+                meta={**prop, "check": "values_agree", "statuses": ["mismatch"]},
+                severity=_severity(policy, "mismatch"),
             )
         )
-    for planned in plan_pair(pair, policy, profiles_for(flow.source_system, flow.target_system)):
-        if planned.mode == "ignore":
-            continue
-        prop = {**base, "source_property": planned.prop.source, "target_property": planned.prop.target}
-        typeok = f"typeok__{planned.key}"
+    if planned.checks_type:
         exps.append(
-            gxe.ExpectColumnToExist(
+            gxe.ExpectColumnValuesToBeInSet(
                 column=typeok,
-                meta={**prop, "check": "resolved", "statuses": ["unresolved_property"]},
-                severity=_severity(policy, "unresolved_property"),
+                value_set=[1],
+                meta={
+                    **prop,
+                    "check": "target_type",
+                    "datatype": planned.prop.datatype,
+                    "statuses": ["type_violation"],
+                },
+                severity=_severity(policy, "type_violation"),
             )
         )
-        if planned.mode == "compare" and planned.checks_equal:
-            exps.append(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=f"eq__{planned.key}",
-                    value_set=[1],
-                    meta={**prop, "check": "values_agree", "statuses": ["mismatch"]},
-                    severity=_severity(policy, "mismatch"),
-                )
-            )
-        if planned.checks_type:
-            exps.append(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=typeok,
-                    value_set=[1],
-                    meta={
-                        **prop,
-                        "check": "target_type",
-                        "datatype": planned.prop.datatype,
-                        "statuses": ["type_violation"],
-                    },
-                    severity=_severity(policy, "type_violation"),
-                )
-            )
-    return gx.ExpectationSuite(
-        name=f"{flow_stem(flow)}.{pair_slug(pair)}",
-        expectations=exps,
-        meta={
-            "flow": flow.title,
-            "pair": pair.heading,
-            "source_entity": pair.source_entity,
-            "target_entity": pair.target_entity,
-            "generated_by": "audit suites",
-        },
-    )
+    return exps
 
 
 def suite_dict(suite) -> dict[str, Any]:

@@ -8,13 +8,10 @@ progress bars off) and returns GX's own result as a JSON-ready dict.
 
 Why GX runs its SQL execution engine on an in-memory DuckDB table
 ------------------------------------------------------------------
-GX's pandas engine copies the whole validation frame once per expectation (nulls
-dropped) and hashes it, so its cost grows with rows x expectations: at a million records
-per entity it took longer than reading the snapshots. Its SQL engine instead computes each
-expectation's counts with an aggregate query and fetches at most
-``partial_unexpected_count`` unexpected values, and DuckDB answers those queries over the
-compact ``Int8`` columns in milliseconds. The frame goes into a process-wide in-memory
-DuckDB database through Arrow (one copy of a few bytes per row and column), GX validates
+GX's pandas engine copies the whole validation frame once per expectation, so its cost
+grows with rows x expectations. Its SQL engine computes each expectation's counts with
+one aggregate query and fetches at most ``partial_unexpected_count`` unexpected values.
+The frame goes into a process-wide in-memory DuckDB database through Arrow, GX validates
 the table through a SQL data source, and the table is dropped afterwards. The semantics
 are the record-level ones: every row is one record or candidate link, ``NULL`` is "not
 applicable" (GX's SQL map metrics skip nulls as its pandas engine skips NaN), and the
@@ -22,11 +19,9 @@ counts in the result (``element_count``, ``unexpected_count``, ``missing_count``
 per record.
 
 GX reaches DuckDB through SQLAlchemy with duckdb-engine's dialect, subclassed here as
-:class:`GxDuckDBDialect` (URL ``duckdb+audit://``) for two reasons: its connections are
-cursors of the one in-memory database that holds the tables, and it leaves transactions
-to DuckDB (autocommit; GX only reads). GX fetches a query's rows after returning the
-connection to the pool, and duckdb-engine's rollback on return discards a DuckDB result
-that was not fetched yet, so every metric would come back empty.
+:class:`GxDuckDBDialect` (URL ``duckdb+audit://``): its connections are cursors of the
+one in-memory database that holds the tables, and it leaves transactions to DuckDB
+(autocommit; GX only reads).
 
 GX's overall ``success`` is false as soon as any expectation fails, warnings included;
 :func:`critical_success` gives the verdict over ``critical`` expectations only, which is
@@ -88,7 +83,7 @@ def validation_frame(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
 def warm_up() -> threading.Thread:
     """Import Great Expectations and build its in-memory context in a background thread.
 
-    Importing GX costs seconds of pure Python (it pulls in altair, jsonschema, ...).
+    Importing GX is slow, pure-Python work (it pulls in altair, jsonschema, ...).
     :func:`audit.core.engine.run_audit` starts this before it reads the snapshots, which is
     native pyarrow and polars work that leaves the interpreter free, so the import runs on
     the otherwise idle core; a pair calls :func:`wait_for_warm_up` before its first use of

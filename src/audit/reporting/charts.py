@@ -74,6 +74,18 @@ def _alt():
     return alt
 
 
+def _status_scale():
+    """Colour scale of finding statuses (:data:`STATUS_COLOURS`)."""
+    alt = _alt()
+    return alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
+
+
+def _run_time_x():
+    """X encoding of the trend charts: the run's time."""
+    alt = _alt()
+    return alt.X("run_time:T", title="run", axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=-30))
+
+
 def _base(rows: list[dict[str, Any]]):
     alt = _alt()
     return alt.Chart(alt.Data(values=rows)).properties(width=_WIDTH)
@@ -152,11 +164,7 @@ def findings_by_status(counts: Mapping[str, int]) -> str:
     chart = _base(rows).mark_bar().encode(
         y=alt.Y("status:N", title=None, sort=list(counts)),
         x=alt.X("findings:Q", title="findings", axis=_count_axis()),
-        color=alt.Color(
-            "status:N",
-            scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-            legend=None,
-        ),
+        color=alt.Color("status:N", scale=_status_scale(), legend=None),
         description="label:N",
     )
     return to_svg(chart.properties(height=alt.Step(22)), "findings-by-status")
@@ -168,7 +176,14 @@ def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> st
     ``runs`` are rows with ``run_time`` (ISO text), ``success`` and one count per status.
     """
     alt = _alt()
-    statuses = list(statuses)
+    layers = alt.layer(_status_lines(runs, list(statuses)), _run_outcomes(runs))
+    chart = layers.resolve_scale(color="independent").properties(width=_WIDTH, height=220)
+    return to_svg(chart, "findings-trend")
+
+
+def _status_lines(runs: list[Mapping[str, Any]], statuses: list[str]):
+    """The trend's lines: findings per status and run."""
+    alt = _alt()
     rows = [
         {
             "run_time": r["run_time"],
@@ -179,7 +194,22 @@ def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> st
         for r in runs
         for s in statuses
     ]
-    outcome_rows = [
+    return (
+        alt.Chart(alt.Data(values=rows))
+        .mark_line(point=True)
+        .encode(
+            x=_run_time_x(),
+            y=alt.Y("findings:Q", title="findings", axis=_count_axis()),
+            color=alt.Color("status:N", scale=_status_scale(), legend=alt.Legend(orient="bottom", columns=3)),
+            description="label:N",
+        )
+    )
+
+
+def _run_outcomes(runs: list[Mapping[str, Any]]):
+    """The trend's diamonds: each run's findings total, green in sync, red with drift."""
+    alt = _alt()
+    rows = [
         {
             "run_time": r["run_time"],
             "total": r["findings_total"],
@@ -189,26 +219,11 @@ def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> st
         }
         for r in runs
     ]
-    x = alt.X("run_time:T", title="run", axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=-30))
-    lines = (
+    return (
         alt.Chart(alt.Data(values=rows))
-        .mark_line(point=True)
-        .encode(
-            x=x,
-            y=alt.Y("findings:Q", title="findings", axis=_count_axis()),
-            color=alt.Color(
-                "status:N",
-                scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", columns=3),
-            ),
-            description="label:N",
-        )
-    )
-    total = (
-        alt.Chart(alt.Data(values=outcome_rows))
         .mark_point(size=90, filled=True, shape="diamond")
         .encode(
-            x=x,
+            x=_run_time_x(),
             y=alt.Y("total:Q"),
             fill=alt.Fill(
                 "outcome:N",
@@ -219,8 +234,6 @@ def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> st
             description="label:N",
         )
     )
-    chart = alt.layer(lines, total).resolve_scale(color="independent").properties(width=_WIDTH, height=220)
-    return to_svg(chart, "findings-trend")
 
 
 def pair_rate_trend(rows: list[Mapping[str, Any]]) -> str:
@@ -239,7 +252,7 @@ def pair_rate_trend(rows: list[Mapping[str, Any]]) -> str:
         alt.Chart(alt.Data(values=data))
         .mark_line(point=True)
         .encode(
-            x=alt.X("run_time:T", title="run", axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=-30)),
+            x=_run_time_x(),
             y=alt.Y("mismatch_rate:Q", title="mismatch rate", axis=alt.Axis(format="%")),
             color=alt.Color("pair:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)),
             description="label:N",

@@ -2,11 +2,9 @@
 
 Steps, each its own function so that they can be tested apart:
 
-1. :meth:`ReportData.from_outputs` reads an ``audit run`` output directory (through
-   :mod:`audit.reporting.rundir`, the one place that knows the engine's file layout) and, when a
-   history store is given, the trend and the findings new / fixed since the previous
-   run (:mod:`audit.reporting.history`). The result is frozen data with ``to_dict()``; the snapshot
-   tests pin that dict.
+1. :meth:`ReportData.from_outputs` (:mod:`audit.reporting.report_data`) reads an
+   ``audit run`` output directory and, when a history store is given, the trend and the
+   findings new / fixed since the previous run.
 2. :func:`render_html` turns report data into HTML with the Jinja template
    ``templates/report.html.j2`` (package data). Charts are inline SVG
    (:mod:`audit.reporting.charts`); the findings table's sorting and filtering is a small inline
@@ -18,344 +16,47 @@ Steps, each its own function so that they can be tested apart:
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.errors import InputError
-from audit.reporting.rundir import (
-    FINDING_COLUMNS,
-    FINDINGS_CSV,
-    FINDINGS_PARQUET,
-    IDENTITY_COLUMNS,
-    STATUSES,
-    RunSummary,
-    findings_file,
-    read_findings,
-    read_gx_results,
-    read_summary,
+from audit.reporting.report_data import (
+    DEFAULT_MAX_ROWS,
+    MAX_FIXED_ROWS,
+    WRITEBACK_FIELDS,
+    FindingRow,
+    GxSuite,
+    HistoryView,
+    ReportData,
+    TrendPoint,
 )
+from audit.reporting.rundir import FINDING_COLUMNS, findings_file, read_gx_results, read_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from audit.gx.datadocs import DataDocs
 
-#: Findings rendered into the HTML table at most (all of them stay in findings.csv/.parquet).
-DEFAULT_MAX_ROWS = 5000
-
-#: Rows of the "fixed since the last run" table at most.
-MAX_FIXED_ROWS = 1000
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "MAX_FIXED_ROWS",
+    "REPORT_FILE",
+    "TEMPLATE",
+    "WRITEBACK_FIELDS",
+    "FindingRow",
+    "GxSuite",
+    "HistoryView",
+    "ReportData",
+    "TrendPoint",
+    "build_report",
+    "render_html",
+]
 
 REPORT_FILE = "report.html"
 TEMPLATE = "report.html.j2"
 
 
-@dataclass(frozen=True)
-class FindingRow:
-    """One finding as the report shows it; ``new`` tells whether the previous run of the
-    same flow and tenants lacked it (``None`` when there is no previous run)."""
-
-    pair: str
-    source_entity: str | None
-    target_entity: str | None
-    source_key: str | None
-    target_key: str | None
-    source_property: str | None
-    target_property: str | None
-    status: str
-    source_value: str | None
-    target_value: str | None
-    new: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {c: getattr(self, c) for c in (*FINDING_COLUMNS, "new")}
-
-
-@dataclass(frozen=True)
-class GxSuite:
-    """The Great Expectations validation of one pair: outcome, counts and its Data Docs page."""
-
-    file: str
-    suite_name: str
-    success: bool
-    evaluated: int
-    successful: int
-    docs_page: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "suite_name": self.suite_name,
-            "success": self.success,
-            "evaluated": self.evaluated,
-            "successful": self.successful,
-            "docs_page": self.docs_page,
-        }
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    """One earlier (or this) run of the same flow and tenants."""
-
-    run_id: str
-    run_time: str
-    success: bool
-    findings_total: int
-    status_counts: dict[str, int]
-    mismatch_rate: float | None
-    current: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "run_time": self.run_time,
-            "success": self.success,
-            "findings_total": self.findings_total,
-            "status_counts": dict(self.status_counts),
-            "mismatch_rate": None if self.mismatch_rate is None else round(self.mismatch_rate, 6),
-            "current": self.current,
-        }
-
-
-@dataclass(frozen=True)
-class HistoryView:
-    """What the history store says about this run: the trend and the change since the
-    previous run. ``new`` / ``fixed`` hold finding identities (dicts of
-    :data:`audit.reporting.rundir.IDENTITY_COLUMNS`), ``fixed`` capped at :data:`MAX_FIXED_ROWS`."""
-
-    run_id: str
-    previous_run_id: str | None
-    runs: tuple[TrendPoint, ...]
-    pair_rates: tuple[dict[str, Any], ...]
-    new_total: int
-    fixed_total: int
-    fixed: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "previous_run_id": self.previous_run_id,
-            "runs": [r.to_dict() for r in self.runs],
-            "pair_rates": [dict(r) for r in self.pair_rates],
-            "new_total": self.new_total,
-            "fixed_total": self.fixed_total,
-            "fixed": [dict(r) for r in self.fixed],
-        }
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the HTML report shows, as plain read-only data.
-
-    Paths are relative to OUT_DIR so that the report (and its snapshot) does not depend on
-    where the run was written.
-    """
-
-    summary: RunSummary
-    status_counts: dict[str, int]
-    findings_total: int
-    findings: tuple[FindingRow, ...]
-    max_rows: int
-    findings_files: tuple[str, ...]
-    gx: tuple[GxSuite, ...]
-    data_docs: str | None
-    history: HistoryView | None
-    warnings: tuple[str, ...] = field(default=())
-    #: ``writeback.json`` of a write-back applied after this audit (counts and changes).
-    writeback: dict[str, Any] | None = None
-
-    @property
-    def truncated(self) -> bool:
-        return self.findings_total > len(self.findings)
-
-    @classmethod
-    def from_outputs(
-        cls,
-        out_dir: Path,
-        history: Path | None = None,
-        max_rows: int = DEFAULT_MAX_ROWS,
-        data_docs: DataDocs | None = None,
-    ) -> ReportData:
-        """Read the report data of the run in ``out_dir``.
-
-        Parameters
-        ----------
-        out_dir
-            An ``audit run`` output directory.
-        history
-            A history store (:mod:`audit.reporting.history`) that already holds this run; ``None``
-            leaves the trend and the new/fixed sections out.
-        max_rows
-            Findings rendered in the HTML at most (the most actionable statuses first).
-        data_docs
-            A :class:`audit.gx.datadocs.DataDocs` built for this run, if any.
-
-        Raises
-        ------
-        InputError
-            ``summary.json`` or the findings are missing or unreadable (the message
-            names the file).
-        HistoryError
-            The history store cannot be read, or does not hold this run.
-        """
-        import polars as pl
-
-        out_dir = Path(out_dir)
-        if max_rows < 0:
-            raise ValueError("max_rows must be >= 0")
-        summary = read_summary(out_dir)
-        findings = read_findings(out_dir)
-        gx_results = read_gx_results(out_dir)
-
-        extra = sorted(set(findings["status"].drop_nulls().to_list()) - set(STATUSES))
-        order = {s: i for i, s in enumerate([*STATUSES, *extra])}
-        counts = dict(findings.group_by("status").len().iter_rows())
-        status_counts = {s: int(counts.get(s, 0)) for s in order}
-
-        view, diff = _history_view(history, out_dir, summary) if history is not None else (None, None)
-        ranked = findings.with_row_index("_row").with_columns(
-            pl.col("status").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("_rank")
-        )
-        if diff is not None and diff.previous_run_id is not None:
-            marked = diff.new.select(list(IDENTITY_COLUMNS)).unique().with_columns(pl.lit(True).alias("new"))
-            ranked = ranked.join(marked, on=list(IDENTITY_COLUMNS), how="left", nulls_equal=True)
-            ranked = ranked.with_columns(pl.col("new").fill_null(False))
-        else:
-            ranked = ranked.with_columns(pl.lit(None, dtype=pl.Boolean).alias("new"))
-        # New findings first within a status, then the engine's own order.
-        shown = ranked.sort(["_rank", "new", "_row"], descending=[False, True, False], nulls_last=True)
-        shown = shown.head(max_rows).select([*FINDING_COLUMNS, "new"])
-        rows = tuple(FindingRow(**r) for r in shown.iter_rows(named=True))
-
-        pages = data_docs.pages if data_docs is not None else {}
-        gx = tuple(
-            GxSuite(
-                file=r.file.relative_to(out_dir).as_posix(),
-                suite_name=r.suite_name,
-                success=r.success,
-                evaluated=r.evaluated,
-                successful=r.successful,
-                docs_page=pages.get(r.slug),
-            )
-            for r in gx_results
-        )
-        files = tuple(n for n in (FINDINGS_CSV, FINDINGS_PARQUET) if (out_dir / n).is_file())
-        warnings = []
-        if not gx_results:
-            warnings.append("no Great Expectations validation results (gx/*.json) in the output directory")
-        return cls(
-            summary=summary,
-            status_counts=status_counts,
-            findings_total=findings.height,
-            findings=rows,
-            max_rows=max_rows,
-            findings_files=files,
-            gx=gx,
-            data_docs=data_docs.index if data_docs is not None else None,
-            history=view,
-            warnings=tuple(warnings),
-            writeback=_writeback(out_dir, max_rows),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary.to_dict(),
-            "status_counts": dict(self.status_counts),
-            "findings_total": self.findings_total,
-            "findings_shown": len(self.findings),
-            "max_rows": self.max_rows,
-            "truncated": self.truncated,
-            "findings_files": list(self.findings_files),
-            "findings": [f.to_dict() for f in self.findings],
-            "gx": [g.to_dict() for g in self.gx],
-            "data_docs": self.data_docs,
-            "history": None if self.history is None else self.history.to_dict(),
-            "warnings": list(self.warnings),
-            "writeback": self.writeback,
-        }
-
-
-#: Fields of one written change that the report shows.
-WRITEBACK_FIELDS = ("side", "entity", "record_id", "field", "old_value", "new_value", "status", "verified", "detail")
-
-
-def _writeback(out_dir: Path, max_rows: int) -> dict[str, Any] | None:
-    """What a write-back after this audit did (``OUT_DIR/writeback.json``), or ``None``."""
-    path = out_dir / "writeback.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not readable as JSON ({exc})") from None
-    changes = [{k: c.get(k) for k in WRITEBACK_FIELDS} for c in data.get("changes", [])]
-    return {
-        "generated_at": data.get("generated_at"),
-        "dry_run": data.get("dry_run"),
-        "tripped": data.get("tripped"),
-        "policy": data.get("policy"),
-        "counts": data.get("counts", {}),
-        "changes": changes[:max_rows],
-        "changes_total": len(changes),
-    }
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _history_view(store: Path, out_dir: Path, summary: RunSummary) -> tuple[HistoryView, Any]:
-    """The history section and the :class:`audit.reporting.history.RunDiff` of the run in ``out_dir``."""
-    import polars as pl
-
-    from audit.reporting.history import TREND_COLUMNS, compare_last, pair_trend, run_id_for, trend
-
-    run_id = run_id_for(out_dir)
-    diff = compare_last(store, run_id=run_id)
-    series = trend(store, flow=summary.flow, source=summary.source, target=summary.target)
-    not_counts = {*TREND_COLUMNS, "mismatch_rate"}
-    status_cols = [c for c in series.columns if c not in not_counts]
-    runs = tuple(
-        TrendPoint(
-            run_id=r["run_id"],
-            run_time=_iso(r["run_time"]),
-            success=r["success"],
-            findings_total=r["findings_total"],
-            status_counts={s: r[s] for s in status_cols},
-            mismatch_rate=r["mismatch_rate"],
-            current=r["run_id"] == run_id,
-        )
-        for r in series.iter_rows(named=True)
-    )
-    rates = pair_trend(store, flow=summary.flow, source=summary.source, target=summary.target)
-    pair_rates = tuple(
-        {
-            "run_time": _iso(r["run_time"]),
-            "pair": r["pair"],
-            "mismatch_rate": None if r["mismatch_rate"] is None else round(r["mismatch_rate"], 6),
-            "link_coverage": None if r["link_coverage"] is None else round(r["link_coverage"], 6),
-        }
-        for r in rates.select("run_time", "pair", "mismatch_rate", "link_coverage").iter_rows(named=True)
-    )
-    fixed = diff.fixed.sort(pl.all(), nulls_last=True).head(MAX_FIXED_ROWS)
-    view = HistoryView(
-        run_id=run_id,
-        previous_run_id=diff.previous_run_id,
-        runs=runs,
-        pair_rates=pair_rates,
-        new_total=diff.new.height,
-        fixed_total=diff.fixed.height,
-        fixed=tuple(fixed.iter_rows(named=True)),
-    )
-    return view, diff
-
-
 def render_html(data: ReportData) -> str:
     """The report as one HTML document (charts inline as SVG, script and styles inline)."""
     import jinja2
-
-    from audit.reporting import charts
+    from markupsafe import Markup
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("audit.reporting", "templates"),
@@ -366,6 +67,22 @@ def render_html(data: ReportData) -> str:
     )
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.1%}"
     d = data.to_dict()
+    svg = _charts(data, d)
+    template = env.get_template(TEMPLATE)
+
+    def mark(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {k: mark(v) for k, v in obj.items()}
+        return Markup(obj)
+
+    return template.render(d=d, svg=mark(svg), statuses=list(data.status_counts), columns=FINDING_COLUMNS)
+
+
+def _charts(data: ReportData, d: dict[str, Any]) -> dict[str, Any]:
+    """The report's SVG charts by name (``pairs``: one property chart per pair); ``d`` is
+    ``data.to_dict()``."""
+    from audit.reporting import charts
+
     svg: dict[str, Any] = {"pairs": {}}
     if d["summary"]["pairs"]:
         svg["link_coverage"] = charts.link_coverage(d["summary"]["pairs"])
@@ -378,15 +95,7 @@ def render_html(data: ReportData) -> str:
         svg["trend"] = charts.findings_trend(d["history"]["runs"], data.status_counts)
         if any(r["mismatch_rate"] is not None for r in d["history"]["pair_rates"]):
             svg["pair_trend"] = charts.pair_rate_trend(d["history"]["pair_rates"])
-    template = env.get_template(TEMPLATE)
-    from markupsafe import Markup
-
-    def mark(obj: Any) -> Any:
-        if isinstance(obj, dict):
-            return {k: mark(v) for k, v in obj.items()}
-        return Markup(obj)
-
-    return template.render(d=d, svg=mark(svg), statuses=list(data.status_counts), columns=FINDING_COLUMNS)
+    return svg
 
 
 def build_report(
@@ -428,16 +137,20 @@ def build_report(
         from audit.reporting.history import record_run
 
         record_run(out_dir, history)
-    docs = None
-    if data_docs:
-        results = read_gx_results(out_dir)
-        if results:
-            from audit.gx.datadocs import build_data_docs
-
-            docs = build_data_docs(out_dir, results)
+    docs = _build_data_docs(out_dir) if data_docs else None
     data = ReportData.from_outputs(out_dir, history=history, max_rows=max_rows, data_docs=docs)
     target = out_dir / REPORT_FILE
     tmp = target.with_name(f".{REPORT_FILE}.tmp")
     tmp.write_text(render_html(data), encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def _build_data_docs(out_dir: Path) -> DataDocs | None:
+    """The Data Docs of the run's stored GX results, or ``None`` when it has none."""
+    results = read_gx_results(out_dir)
+    if not results:
+        return None
+    from audit.gx.datadocs import build_data_docs
+
+    return build_data_docs(out_dir, results)

@@ -14,19 +14,20 @@ dotted path for nested keys) it is read from. When the engine renames a key, cha
 mapping, nothing else. Fields other than ``success`` are optional: a missing one reads as
 ``None`` (or 0 for counts, ``[]`` for lists), so an older or leaner summary still reports.
 
-Nothing here renders or stores anything; :mod:`audit.reporting.report` and :mod:`audit.reporting.history`
-build on these readers.
+The objects read are those of :mod:`audit.reporting.run_data` (re-exported here). Nothing
+here renders or stores anything; :mod:`audit.reporting.report` and
+:mod:`audit.reporting.history` build on these readers.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.core.findings import FINDINGS_COLUMNS
 from audit.errors import InputError
+from audit.reporting.run_data import GxResult, PairSummary, PropertyCheck, Resolution, RunSummary
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -111,141 +112,10 @@ def _count(obj: dict[str, Any], key: str, where: str) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
-class Resolution:
-    """How a mapped property path resolved on one side: the path, the column it bound to
-    and the rule that bound it (``exact``, ``alias``, ...); ``column`` is ``None`` when the
-    path did not resolve."""
 
-    path: str | None
-    column: str | None
-    via: str | None
-
-    @classmethod
-    def from_json(cls, obj: Any) -> Resolution:
-        obj = obj if isinstance(obj, dict) else {}
-        return cls(*(_get(obj, RESOLUTION_FIELDS[f]) for f in ("path", "column", "via")))
-
-    @property
-    def resolved(self) -> bool:
-        return self.column is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "column": self.column, "via": self.via, "resolved": self.resolved}
-
-
-@dataclass(frozen=True)
-class PropertyCheck:
-    """One mapped property of a pair: how many linked records were checked and failed."""
-
-    source: str
-    target: str
-    policy: str | None
-    checked: int
-    failing: int
-    source_resolution: Resolution
-    target_resolution: Resolution
-
-    @property
-    def mismatch_rate(self) -> float | None:
-        """Failing / checked, or ``None`` when nothing was checked."""
-        return self.failing / self.checked if self.checked else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "target": self.target,
-            "policy": self.policy,
-            "checked": self.checked,
-            "failing": self.failing,
-            "mismatch_rate": _round(self.mismatch_rate),
-            "source_resolution": self.source_resolution.to_dict(),
-            "target_resolution": self.target_resolution.to_dict(),
-        }
-
-
-@dataclass(frozen=True)
-class PairSummary:
-    """Counts of one entity pair of the flow, as the engine reported them."""
-
-    pair: str
-    source_entity: str | None
-    target_entity: str | None
-    source_records: int
-    target_records: int
-    linked: int
-    link_method: str | None
-    missing_in_target: int
-    missing_in_source: int
-    ambiguous: int
-    properties: tuple[PropertyCheck, ...]
-
-    @property
-    def link_coverage(self) -> float | None:
-        """Share of source records linked to a target record (``None`` with no source records)."""
-        return self.linked / self.source_records if self.source_records else None
-
-    @property
-    def checked(self) -> int:
-        return sum(p.checked for p in self.properties)
-
-    @property
-    def failing(self) -> int:
-        return sum(p.failing for p in self.properties)
-
-    @property
-    def mismatch_rate(self) -> float | None:
-        """Failing / checked over all the pair's properties (``None`` when none checked)."""
-        return self.failing / self.checked if self.checked else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pair": self.pair,
-            "source_entity": self.source_entity,
-            "target_entity": self.target_entity,
-            "source_records": self.source_records,
-            "target_records": self.target_records,
-            "linked": self.linked,
-            "link_method": self.link_method,
-            "missing_in_target": self.missing_in_target,
-            "missing_in_source": self.missing_in_source,
-            "ambiguous": self.ambiguous,
-            "link_coverage": _round(self.link_coverage),
-            "checked": self.checked,
-            "failing": self.failing,
-            "mismatch_rate": _round(self.mismatch_rate),
-            "properties": [p.to_dict() for p in self.properties],
-        }
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """The headline of one ``audit run``: outcome, flow, tenants, times and pairs."""
-
-    success: bool
-    flow: str | None
-    flow_title: str | None
-    source: str | None
-    target: str | None
-    started_at: str | None
-    finished_at: str | None
-    pairs: tuple[PairSummary, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "flow": self.flow,
-            "flow_title": self.flow_title,
-            "source": self.source,
-            "target": self.target,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "pairs": [p.to_dict() for p in self.pairs],
-        }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
+def _resolution(obj: Any) -> Resolution:
+    obj = obj if isinstance(obj, dict) else {}
+    return Resolution(*(_get(obj, RESOLUTION_FIELDS[f]) for f in ("path", "column", "via")))
 
 
 def _require_dir(out_dir: Path) -> Path:
@@ -308,22 +178,7 @@ def _pair(obj: Any, where: str) -> PairSummary:
     props_raw = _get(obj, PAIR_FIELDS["properties"], [])
     if not isinstance(props_raw, list):
         raise InputError(f"{where}: {PAIR_FIELDS['properties']!r} must be a list")
-    props = []
-    for i, p in enumerate(props_raw):
-        pwhere = f"{where}.properties[{i}]"
-        if not isinstance(p, dict):
-            raise InputError(f"{pwhere}: expected an object")
-        props.append(
-            PropertyCheck(
-                source=str(_get(p, PROPERTY_FIELDS["source"], "")),
-                target=str(_get(p, PROPERTY_FIELDS["target"], "")),
-                policy=_get(p, PROPERTY_FIELDS["policy"]),
-                checked=_count(p, PROPERTY_FIELDS["checked"], pwhere),
-                failing=_count(p, PROPERTY_FIELDS["failing"], pwhere),
-                source_resolution=Resolution.from_json(_get(p, PROPERTY_FIELDS["source_resolution"])),
-                target_resolution=Resolution.from_json(_get(p, PROPERTY_FIELDS["target_resolution"])),
-            )
-        )
+    props = [_property(p, f"{where}.properties[{i}]") for i, p in enumerate(props_raw)]
     return PairSummary(
         pair=str(name),
         source_entity=_get(obj, PAIR_FIELDS["source_entity"]),
@@ -336,6 +191,20 @@ def _pair(obj: Any, where: str) -> PairSummary:
         missing_in_source=_count(obj, PAIR_FIELDS["missing_in_source"], where),
         ambiguous=_count(obj, PAIR_FIELDS["ambiguous"], where),
         properties=tuple(props),
+    )
+
+
+def _property(obj: Any, where: str) -> PropertyCheck:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected an object")
+    return PropertyCheck(
+        source=str(_get(obj, PROPERTY_FIELDS["source"], "")),
+        target=str(_get(obj, PROPERTY_FIELDS["target"], "")),
+        policy=_get(obj, PROPERTY_FIELDS["policy"]),
+        checked=_count(obj, PROPERTY_FIELDS["checked"], where),
+        failing=_count(obj, PROPERTY_FIELDS["failing"], where),
+        source_resolution=_resolution(_get(obj, PROPERTY_FIELDS["source_resolution"])),
+        target_resolution=_resolution(_get(obj, PROPERTY_FIELDS["target_resolution"])),
     )
 
 
@@ -386,22 +255,6 @@ def read_findings(out_dir: Path, columns: tuple[str, ...] = FINDING_COLUMNS) -> 
     return frame.select([pl.col(c).cast(pl.Utf8) for c in columns])
 
 
-@dataclass(frozen=True)
-class GxResult:
-    """One stored Great Expectations validation result (``gx/<slug>.json``)."""
-
-    file: Path
-    suite_name: str
-    success: bool
-    evaluated: int
-    successful: int
-    raw: dict[str, Any]
-
-    @property
-    def slug(self) -> str:
-        return self.file.stem
-
-
 def read_gx_results(out_dir: Path) -> tuple[GxResult, ...]:
     """Read every ``OUT_DIR/gx/*.json`` validation result, sorted by file name.
 
@@ -415,25 +268,22 @@ def read_gx_results(out_dir: Path) -> tuple[GxResult, ...]:
     gx_dir = _require_dir(out_dir) / GX_DIR
     if not gx_dir.is_dir():
         return ()
-    results = []
-    for path in sorted(gx_dir.glob("*.json")):
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool) or "results" not in raw:
-            raise InputError(f"{path}: not a Great Expectations validation result")
-        stats = raw.get("statistics") or {}
-        results.append(
-            GxResult(
-                file=path,
-                suite_name=str(raw.get("suite_name") or path.stem),
-                success=raw["success"],
-                evaluated=int(stats.get("evaluated_expectations", len(raw["results"]))),
-                successful=int(
-                    stats.get("successful_expectations", sum(1 for r in raw["results"] if r.get("success")))
-                ),
-                raw=raw,
-            )
-        )
-    return tuple(results)
+    return tuple(_gx_result(path) for path in sorted(gx_dir.glob("*.json")))
+
+
+def _gx_result(path: Path) -> GxResult:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool) or "results" not in raw:
+        raise InputError(f"{path}: not a Great Expectations validation result")
+    stats = raw.get("statistics") or {}
+    return GxResult(
+        file=path,
+        suite_name=str(raw.get("suite_name") or path.stem),
+        success=raw["success"],
+        evaluated=int(stats.get("evaluated_expectations", len(raw["results"]))),
+        successful=int(stats.get("successful_expectations", sum(1 for r in raw["results"] if r.get("success")))),
+        raw=raw,
+    )

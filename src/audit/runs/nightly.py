@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -48,9 +47,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, ConfigError
+from audit.runs.parameters import SECRET_NAME, problems
 
 DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "audit.ipynb"
-SECRET_NAME = re.compile(r"(key|token|secret|password)", re.IGNORECASE)
 
 #: Exception names raised in the notebook, mapped to exit codes.
 _EXTERNAL_ERRORS = {"ExternalError", "ApiError", "AuthError", "ApiUnreachable"}
@@ -108,8 +107,7 @@ def load_config(path: str | Path) -> NightlyConfig:
     try:
         config = NightlyConfig.model_validate(raw or {})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(f"{path}: {problems(exc, root='')}") from None
     base = path.parent
     for job in config.jobs:
         for attr in ("flow", "source", "target", "links", "config"):
@@ -206,15 +204,31 @@ def run_job(job: Job, config: NightlyConfig, stamp: str) -> JobResult:
     """Execute the audit notebook for one job and classify how it ended."""
     run_dir = config.out / job.name / stamp
     run_dir.mkdir(parents=True, exist_ok=True)
-    notebook_in = config.notebook or DEFAULT_NOTEBOOK
     notebook_out = run_dir / "audit.ipynb"
     params_file = run_dir / "parameters.yaml"
     params_file.write_text(yaml.safe_dump(parameters_for(job, run_dir, config.history)), encoding="utf-8")
+    cmd = _papermill_command(config, notebook_out, params_file)
+    started = time.monotonic()
+    proc, timed_out = _run_with_timeout(cmd, config.timeout_minutes * 60)
+    seconds = time.monotonic() - started
+    html = export_html(notebook_out) if notebook_out.exists() else None
+    report = run_dir / "report.html"
+    report = report if report.exists() else None
+    if timed_out:
+        code, message = EXIT_EXTERNAL, f"timed out after {config.timeout_minutes:g} minutes"
+    elif proc is not None and proc.returncode == 0:
+        code, message = _finished(run_dir / "summary.json")
+    else:
+        code, message = _failed(proc, notebook_out)
+    return JobResult(job.name, code, run_dir, notebook_out, html, report, message, round(seconds, 2))
+
+
+def _papermill_command(config: NightlyConfig, notebook_out: Path, params_file: Path) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
         "papermill",
-        str(notebook_in),
+        str(config.notebook or DEFAULT_NOTEBOOK),
         str(notebook_out),
         "-f",
         str(params_file),
@@ -222,37 +236,28 @@ def run_job(job: Job, config: NightlyConfig, stamp: str) -> JobResult:
         "--cwd",
         str(Path.cwd()),
     ]
-    if config.kernel:
-        cmd += ["-k", config.kernel]
-    started = time.monotonic()
-    timeout = config.timeout_minutes * 60
-    proc, timed_out = _run_with_timeout(cmd, timeout)
-    seconds = time.monotonic() - started
-    html = export_html(notebook_out) if notebook_out.exists() else None
-    report = run_dir / "report.html"
-    report = report if report.exists() else None
+    return cmd + ["-k", config.kernel] if config.kernel else cmd
 
-    if timed_out:
-        code, message = EXIT_EXTERNAL, f"timed out after {config.timeout_minutes:g} minutes"
-    elif proc is not None and proc.returncode == 0:
-        summary = run_dir / "summary.json"
-        try:
-            success = json.loads(summary.read_text(encoding="utf-8"))["success"]
-        except (OSError, ValueError, KeyError):
-            code, message = EXIT_INPUT, f"the notebook ran but wrote no readable {summary}"
-        else:
-            code = EXIT_OK if success else EXIT_DRIFT
-            message = "in sync" if success else "drift found"
-    else:
-        error = _error_name(notebook_out) if notebook_out.exists() else None
-        if error:
-            ename, evalue = error
-            code = EXIT_EXTERNAL if ename in _EXTERNAL_ERRORS else EXIT_INPUT
-            message = f"{ename}: {evalue}".strip()
-        else:
-            tail = (proc.stderr if proc else "").strip().splitlines()[-1:] or ["papermill failed"]
-            code, message = EXIT_INPUT, tail[0]
-    return JobResult(job.name, code, run_dir, notebook_out, html, report, message, round(seconds, 2))
+
+def _finished(summary: Path) -> tuple[int, str]:
+    """Exit code and message of a notebook that ran to the end: the audit's verdict."""
+    try:
+        success = json.loads(summary.read_text(encoding="utf-8"))["success"]
+    except (OSError, ValueError, KeyError):
+        return EXIT_INPUT, f"the notebook ran but wrote no readable {summary}"
+    return (EXIT_OK, "in sync") if success else (EXIT_DRIFT, "drift found")
+
+
+def _failed(proc: subprocess.CompletedProcess | None, notebook_out: Path) -> tuple[int, str]:
+    """Exit code and message of a failed run: the failing cell's exception, else
+    papermill's last line of stderr."""
+    error = _error_name(notebook_out) if notebook_out.exists() else None
+    if error:
+        ename, evalue = error
+        code = EXIT_EXTERNAL if ename in _EXTERNAL_ERRORS else EXIT_INPUT
+        return code, f"{ename}: {evalue}".strip()
+    tail = (proc.stderr if proc else "").strip().splitlines()[-1:] or ["papermill failed"]
+    return EXIT_INPUT, tail[0]
 
 
 def _run_with_timeout(cmd: list[str], timeout: float) -> tuple[subprocess.CompletedProcess | None, bool]:
