@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 PROBE = """
 import os, sys
@@ -45,3 +46,37 @@ def test_deferred_modules_work_when_they_are_used():
 def test_an_allocator_setting_from_the_environment_is_kept():
     env = {**os.environ, "_RJEM_MALLOC_CONF": "background_thread:true", "MIMALLOC_PURGE_DELAY": "100"}
     assert _probe(env)[0] == "background_thread:true 100"
+
+
+IRI_PROBE = """
+import re, sys
+from pathlib import Path
+from audit.runs.process import prepare_batch_run
+prepare_batch_run()
+from audit.core.engine import run_audit, write_outputs
+result = run_audit(sys.argv[1], sys.argv[2], sys.argv[3])
+write_outputs(result, sys.argv[4])
+uses = re.compile(r'''["']format["']\\s*[:=]\\s*["']iri(-reference)?["']|format\\s*=\\s*["']iri''')
+roots = set()
+for name, module in list(sys.modules.items()):
+    path = getattr(module, "__file__", None)
+    top = name.split(".")[0]
+    if path and top not in ("jsonschema", "audit") and "site-packages" in path:
+        roots.add(Path(path).parents[name.count(".")] if "." in name else Path(path).parent)
+hits = [str(f) for root in roots for f in root.rglob("*") if f.suffix in (".json", ".py") and uses.search(f.read_text(errors="replace"))]
+print(len(roots), hits)
+"""
+
+
+def test_nothing_audit_run_loads_checks_an_iri_format(tmp_path):
+    """``prepare_batch_run`` keeps ``rfc3987-syntax`` out, which leaves jsonschema's ``iri``
+    formats unchecked; no schema or code of any package the audit loads asks for them."""
+    root = Path(__file__).resolve().parents[1]
+    args = [str(root / "data/flows/powerofficego-powerofficego.rst"), str(root / "data/demo/source")]
+    args += [str(root / "data/demo/target"), str(tmp_path / "out")]
+    run = subprocess.run([sys.executable, "-c", IRI_PROBE, *args], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    packages, hits = run.stdout.split(" ", 1)
+    assert int(packages) > 20  # polars, pyarrow, great_expectations, sqlalchemy, ...
+    assert hits.strip() == "[]"
+    assert (tmp_path / "out" / "findings.csv").exists()

@@ -1,33 +1,20 @@
 """Settings of a short-lived ``audit run`` process, made before polars or Great
-Expectations is imported.
+Expectations is imported. Only the ``audit run`` command calls :func:`prepare_batch_run`;
+notebooks and other processes that import :mod:`audit` are left as they are.
 
-``audit run`` reads the snapshots, audits and exits; these settings trade nothing the run
-needs for CPU time (measured at 1M records per entity, ``bench/RESULTS.md``):
+- Allocators keep freed pages for reuse (polars' jemalloc: ``_RJEM_MALLOC_CONF``, pyarrow's
+  mimalloc: ``MIMALLOC_PURGE_DELAY``): the run allocates and frees large frames in waves,
+  and giving the pages back only to fault them in again costs system time. Each is set
+  only when the environment does not set it.
+- ``rfc3987-syntax`` is kept out of the process: jsonschema builds an IRI grammar on import
+  when it is installed, and nothing the run loads checks an ``iri`` format
+  (``tests/test_process.py`` proves it).
+- ``scipy.stats`` and ``altair``, imported by one Great Expectations expectation the audit
+  never uses, stand in ``sys.modules`` as placeholders that import the real module on first
+  attribute use. ``importlib.util.LazyLoader`` does not defer them on Python 3.11 (the import
+  statement reads ``__spec__``, which loads the module).
 
-- polars' allocator (jemalloc) hands freed memory back to the system after half a second
-  by default, and the audit allocates and frees gigabytes in waves (each file read, each
-  join), so the same pages are given back and faulted in again: 1.5-2 s of system time at
-  1M records. With decay off the process keeps and reuses what it freed; peak memory
-  rises about 5 %. pyarrow's allocator (mimalloc) does the same after 10 ms; keeping its
-  pages too saves another 0.5 s of system time (peak memory +10 %). Each is set only
-  when the environment does not set it itself (``_RJEM_MALLOC_CONF``,
-  ``MIMALLOC_PURGE_DELAY``; the libraries read them when they are loaded).
-- ``jsonschema`` builds a grammar for RFC 3987 IRIs when it is imported and the optional
-  ``rfc3987-syntax`` package is installed (Jupyter's dependencies install it), which is
-  a second of CPU inside Great Expectations' import (GX imports altair, altair imports
-  jsonschema). The run validates no JSON Schema with ``iri`` formats, so the package is
-  kept out of this process: jsonschema then only leaves those two formats unchecked, as
-  it does wherever the package is not installed. GX's validation does not use it.
-- Great Expectations imports every core expectation, and the one for KL divergence
-  imports ``scipy.stats`` and ``altair`` (for its own statistics and charts): 1 s of CPU,
-  as much as the rest of GX's import. The audit uses neither, so both stand in as
-  placeholder modules that import the real module the first time any of its attributes
-  is used (then everything works as before, a moment later). The standard library's
-  ``importlib.util.LazyLoader`` cannot do this on Python 3.11: the ``import`` statement
-  itself reads the module's ``__spec__``, which makes it load at once.
-
-None of this applies to notebooks or other processes that import :mod:`audit`: only the
-``audit run`` command calls :func:`prepare_batch_run`.
+Measurements of each setting: ``bench/RESULTS.md`` ("Process settings of audit run").
 """
 
 from __future__ import annotations
