@@ -6,8 +6,10 @@ why) -> a reviewed plan file (:mod:`~audit.writeback.model`, content hash) ->
 :mod:`~audit.writeback.gateway` (v2 JSON Patch, v1 whole object) ->
 :mod:`~audit.writeback.verify` (re-audit of the touched records, ``writeback.json``).
 The journal is :mod:`~audit.writeback.journal`, the statuses :mod:`~audit.writeback.outcome`,
-the direction policy
-:mod:`~audit.writeback.direction`.
+the direction policy :mod:`~audit.writeback.direction`; a plan's rows are made in
+:mod:`~audit.writeback.plan_rows` (fields and values: :mod:`~audit.writeback.fields`,
+decisions CSV: :mod:`~audit.writeback.decisions`), one record is written by
+:mod:`~audit.writeback.write` and the run stopped by :mod:`~audit.writeback.breaker`.
 """
 
 from audit.writeback.apply import ApplyResult, Limits, Outcome, apply_plan, reverse_changes

@@ -70,24 +70,32 @@ def is_empty(value: Any) -> bool:
 def parse_stamp(value: Any) -> datetime | None:
     """An aware datetime from an API stamp (no offset means UTC), or ``None``."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return _aware(value)
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
-    # Python before 3.11 refuses 7 fraction digits (.NET ticks); cut to microseconds.
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = ""
-        while rest and rest[0].isdigit():
-            digits, rest = digits + rest[0], rest[1:]
-        text = f"{head}.{digits[:6]}{rest}" if digits else head + rest
     try:
-        parsed = datetime.fromisoformat(text)
+        return _aware(datetime.fromisoformat(_microseconds(text)))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _aware(moment: datetime) -> datetime:
+    """``moment`` with UTC as its zone when it names none."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _microseconds(text: str) -> str:
+    """An ISO timestamp with its fraction cut to six digits (.NET stamps carry seven)."""
+    if "." not in text:
+        return text
+    head, _, rest = text.partition(".")
+    digits = ""
+    while rest and rest[0].isdigit():
+        digits, rest = digits + rest[0], rest[1:]
+    return f"{head}.{digits[:6]}{rest}" if digits else head + rest
 
 
 def _latest(source_stamp: Any, target_stamp: Any) -> Decision:
@@ -100,6 +108,16 @@ def _latest(source_stamp: Any, target_stamp: Any) -> Decision:
     if s > t:
         return Decision("source", f"latest: source changed {source_stamp}, after target ({target_stamp})")
     return Decision("target", f"latest: target changed {target_stamp}, after source ({source_stamp})")
+
+
+def _by_person(decision: str) -> Decision:
+    """A person's choice from the decisions CSV (``source``, ``target`` or ``skip``)."""
+    choice = decision.strip().lower()
+    if choice not in DECISIONS:
+        raise ValueError(f"decision {decision!r}: use one of {', '.join(DECISIONS)}")
+    if choice == "skip":
+        return Decision(None, "decision: skip", skip="decision: skip")
+    return Decision(choice, f"decision: {choice} (decisions CSV)")
 
 
 def decide(
@@ -134,12 +152,7 @@ def decide(
         An unknown policy or decision.
     """
     if decision:
-        choice = decision.strip().lower()
-        if choice not in DECISIONS:
-            raise ValueError(f"decision {decision!r}: use one of {', '.join(DECISIONS)}")
-        if choice == "skip":
-            return Decision(None, "decision: skip", skip="decision: skip")
-        return Decision(choice, f"decision: {choice} (decisions CSV)")
+        return _by_person(decision)
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r}: use one of {', '.join(POLICIES)}")
     s_empty, t_empty = is_empty(source_value), is_empty(target_value)

@@ -24,12 +24,12 @@ from audit.core.engine import audit_pair
 from audit.core.policy import Policy, default_policy
 from audit.core.snapshot import frame_from_records
 from audit.errors import ConfigError, ExternalError
-from audit.flow.model import Flow, entity_file_stem
+from audit.flow.model import Flow, Pair, entity_file_stem
 from audit.systems.poweroffice.transport import HttpStatusError
-from audit.writeback.apply import ApplyResult, same_value
 from audit.writeback.gateway import RecordGateway, get_field
 from audit.writeback.journal import fold
 from audit.writeback.model import Change, RecordRef
+from audit.writeback.outcome import ApplyResult, same_value
 
 __all__ = [
     "Verification",
@@ -68,9 +68,7 @@ class Verification:
 def applied_changes(journal_path: str | Path) -> list[Change]:
     """The changes a journal holds as ``applied`` (the ones to verify or roll back)."""
     return [
-        Change.from_dict(e["spec"])
-        for e in fold(journal_path).values()
-        if e.get("status") == "applied" and "spec" in e
+        Change.from_dict(e["spec"]) for e in fold(journal_path).values() if e.get("status") == "applied" and "spec" in e
     ]
 
 
@@ -119,75 +117,105 @@ def verify_changes(
     pairs = {p.heading: p for p in flow.pairs}
     cache: dict = {}
     rows: list[dict[str, Any]] = []
-    by_pair: dict[str, list[Change]] = {}
-    for c in changes:
-        by_pair.setdefault(c.pair, []).append(c)
-    for heading, group in by_pair.items():
+    for heading, group in _by_pair(changes).items():
         pair = pairs.get(heading)
         if pair is None:
             raise ConfigError(f"the flow {flow.file or flow.title} has no pair {heading!r}")
-        records: dict[str, dict[int, dict]] = {"source": {}, "target": {}}
-        notes: dict[str, str] = {}
+        records, notes = _read_records(group, gateways, cache)
+        mismatched, linked = _reaudit(flow, pair, policy, records, group)
         for c in group:
-            for ref in (c.corrected, c.counterpart):
-                rec, why = _read(gateways, ref, cache)
-                if rec is not None:
-                    records[ref.side][ref.record_id] = rec
-                else:
-                    notes[c.id] = f"{ref.side} record {ref.record_id}: {why}"
-        mismatched: set[tuple[str, str, str]] = set()
-        linked: set[tuple[str, str]] = set()
-        if records["source"] and records["target"]:
-            se = frame_from_records(list(records["source"].values()), entity_file_stem(pair.source_entity))
-            te = frame_from_records(list(records["target"].values()), entity_file_stem(pair.target_entity))
-            result = audit_pair(flow, pair, se, te, policy)
-            for f in result.findings.filter(result.findings["status"] == "mismatch").iter_rows(named=True):
-                mismatched.add((f["source_key"], f["target_key"], f["source_property"]))
-            missing = {
-                (f["source_key"] or "", f["target_key"] or "")
-                for f in result.findings.iter_rows(named=True)
-                if f["status"] in ("missing_in_target", "missing_in_source", "ambiguous_link")
-            }
-            linked = {
-                (c.source_key, c.target_key)
-                for c in group
-                if (c.source_key, "") not in missing and ("", c.target_key) not in missing
-            }
-        for c in group:
-            rec, _ = cache.get(c.corrected.key, (None, ""))
-            gw = gateways.get(c.corrected.tenant)
-            field_name = c.field_on(gw.api) if gw is not None else c.field
-            current = get_field(rec, field_name) if rec is not None and field_name else None
-            landed = rec is not None and same_value(current, c.new_value, c.field_v2)
             agrees = (c.source_key, c.target_key) in linked and (
                 c.source_key,
                 c.target_key,
                 c.source_property,
             ) not in mismatched
-            if c.id in notes:
-                detail = notes[c.id]
-            elif not landed:
-                detail = f"the field holds {current!r}, not the planned {c.new_value!r}"
-            elif not agrees:
-                detail = "the re-audit still finds a mismatch (or no link) on this property"
-            else:
-                detail = "the field holds the new value and the re-audit finds the pair in agreement"
-            rows.append(
-                {
-                    "id": c.id,
-                    "pair": c.pair,
-                    "source_key": c.source_key,
-                    "target_key": c.target_key,
-                    "source_property": c.source_property,
-                    "target_property": c.target_property,
-                    "field": c.field,
-                    "new_value": c.new_value,
-                    "current_value": current,
-                    "verified": bool(landed and agrees and c.id not in notes),
-                    "detail": detail,
-                }
-            )
+            rows.append(_row(c, cache, gateways, notes.get(c.id), agrees))
     return Verification(rows)
+
+
+def _by_pair(changes: list[Change]) -> dict[str, list[Change]]:
+    by_pair: dict[str, list[Change]] = {}
+    for c in changes:
+        by_pair.setdefault(c.pair, []).append(c)
+    return by_pair
+
+
+def _read_records(
+    group: list[Change], gateways: Mapping[str, RecordGateway], cache: dict
+) -> tuple[dict[str, dict[int, dict]], dict[str, str]]:
+    """The corrected records and their counterparts, by side and id, and per change a
+    note when one of its two records could not be read."""
+    records: dict[str, dict[int, dict]] = {"source": {}, "target": {}}
+    notes: dict[str, str] = {}
+    for c in group:
+        for ref in (c.corrected, c.counterpart):
+            rec, why = _read(gateways, ref, cache)
+            if rec is not None:
+                records[ref.side][ref.record_id] = rec
+            else:
+                notes[c.id] = f"{ref.side} record {ref.record_id}: {why}"
+    return records, notes
+
+
+def _reaudit(
+    flow: Flow, pair: Pair, policy: Policy, records: dict[str, dict[int, dict]], group: list[Change]
+) -> tuple[set[tuple[str, str, str]], set[tuple[str, str]]]:
+    """Audit one pair over just the records read: the ``(source key, target key,
+    source property)`` still mismatched, and the ``(source key, target key)`` of the
+    changes whose records are still linked."""
+    if not (records["source"] and records["target"]):
+        return set(), set()
+    se = frame_from_records(list(records["source"].values()), entity_file_stem(pair.source_entity))
+    te = frame_from_records(list(records["target"].values()), entity_file_stem(pair.target_entity))
+    findings = audit_pair(flow, pair, se, te, policy).findings
+    mismatched = {
+        (f["source_key"], f["target_key"], f["source_property"])
+        for f in findings.filter(findings["status"] == "mismatch").iter_rows(named=True)
+    }
+    missing = {
+        (f["source_key"] or "", f["target_key"] or "")
+        for f in findings.iter_rows(named=True)
+        if f["status"] in ("missing_in_target", "missing_in_source", "ambiguous_link")
+    }
+    linked = {
+        (c.source_key, c.target_key)
+        for c in group
+        if (c.source_key, "") not in missing and ("", c.target_key) not in missing
+    }
+    return mismatched, linked
+
+
+def _row(
+    c: Change, cache: dict, gateways: Mapping[str, RecordGateway], note: str | None, agrees: bool
+) -> dict[str, Any]:
+    """One change's verification row: the field holds the new value and the re-audit
+    agrees (``agrees``), unless a record could not be read (``note``)."""
+    rec, _ = cache.get(c.corrected.key, (None, ""))
+    gw = gateways.get(c.corrected.tenant)
+    field_name = c.field_on(gw.api) if gw is not None else c.field
+    current = get_field(rec, field_name) if rec is not None and field_name else None
+    landed = rec is not None and same_value(current, c.new_value, c.field_v2)
+    if note is not None:
+        detail = note
+    elif not landed:
+        detail = f"the field holds {current!r}, not the planned {c.new_value!r}"
+    elif not agrees:
+        detail = "the re-audit still finds a mismatch (or no link) on this property"
+    else:
+        detail = "the field holds the new value and the re-audit finds the pair in agreement"
+    return {
+        "id": c.id,
+        "pair": c.pair,
+        "source_key": c.source_key,
+        "target_key": c.target_key,
+        "source_property": c.source_property,
+        "target_property": c.target_property,
+        "field": c.field,
+        "new_value": c.new_value,
+        "current_value": current,
+        "verified": bool(landed and agrees and note is None),
+        "detail": detail,
+    }
 
 
 def writeback_summary(

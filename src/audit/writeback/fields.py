@@ -1,0 +1,91 @@
+"""Fields and values of a write-back plan: field names on each API generation, whether a
+field may be written, and values converted to what the API holds.
+
+The PowerOffice field knowledge (aliases, read-only fields, date fields) is reached only
+through the three small helpers at the top.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from audit.systems.poweroffice import fields as poweroffice
+
+__all__ = ["field_names", "finding_text", "jsonable", "new_value_for", "writable_reason"]
+
+
+# --------------------------------------------------------------------------- the system's fields
+def field_names(entity: str, column: str, generation: str) -> tuple[str | None, str | None]:
+    """``(v1 name, v2 name)`` of the field a column holds; a field the system does not
+    list keeps its column name on the column's own generation only."""
+    return poweroffice.alias(entity, column) or ((column, None) if generation == "v1" else (None, column))
+
+
+def is_read_only_field(name: str) -> bool:
+    """True for ids and system stamps, which a write-back never sets."""
+    return poweroffice.is_read_only(name)
+
+
+def is_date_field(field_v2: str | None) -> bool:
+    """True when the (v2) field holds a calendar date."""
+    return bool(field_v2 and field_v2.split(".")[-1] in poweroffice.DATE_FIELDS)
+
+
+# --------------------------------------------------------------------------- values
+def jsonable(value: Any) -> Any:
+    """A frame cell as the JSON value the API holds."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, pl.Series):
+        return [jsonable(v) for v in value.to_list()]
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def finding_text(value: Any) -> str:
+    """A value as the findings show it (``None`` as empty text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def new_value_for(value: Any, field_v2: str | None, generation: str) -> Any:
+    """``value`` in the corrected generation's format: dates are ``yyyy-MM-dd`` on v2 and
+    midnight timestamps on v1; everything else is written as it is."""
+    if is_date_field(field_v2) and isinstance(value, str):
+        if generation == "v2":
+            return value[:10]
+        if len(value) == 10:
+            return value + "T00:00:00"
+    return value
+
+
+def writable_reason(entity: str, generation: str, field: str | None, names: tuple[str | None, ...]) -> str | None:
+    """Why a field cannot be written on ``generation`` (``None`` when it can)."""
+    if any(n and is_read_only_field(n) for n in names):
+        return "read-only"
+    if entity == "address":
+        return f"not writable on {generation}: addresses are written through their customer or supplier"
+    if entity == "contactperson" and generation == "v1":
+        return "not writable on v1: the v1 API has no contact person update route"
+    if entity not in ("customer", "supplier", "contactperson"):
+        return f"not writable on {generation}: no update route for {entity}"
+    if not field:
+        return f"not writable on {generation}: the field does not exist there"
+    return None
