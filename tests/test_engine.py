@@ -411,3 +411,12 @@ def test_a_bad_file_of_the_last_pair_is_named_after_earlier_files_were_let_go(tm
     last.write_bytes(last.read_bytes() + b'{"Id": 77, "FirstName": 5}\n')
     with pytest.raises(SnapshotError, match=r"contactperson.jsonl:\d+: mixed types in field 'FirstName'"):
         run_audit(seed, demo.source, demo.target)
+
+
+def test_summary_names_the_profile_each_side_was_read_with():
+    source = _snap("contactperson", V1_CONTACTS)
+    target = _snap("customer", V1_CONTACTS.replace("firstName", "name"))
+    known = run_audit(flow(CONTACT_TO_CUSTOMER), source, target).summary["profiles"]
+    unknown = run_audit(flow(CONTACT_TO_CUSTOMER, source_system="Hubspot"), source, target).summary["profiles"]
+    assert known == {"source": "powerofficego", "target": "powerofficego"}
+    assert unknown == {"source": "generic", "target": "powerofficego"}

@@ -63,7 +63,8 @@ for name, module in list(sys.modules.items()):
     top = name.split(".")[0]
     if path and top not in ("jsonschema", "audit") and "site-packages" in path:
         roots.add(Path(path).parents[name.count(".")] if "." in name else Path(path).parent)
-hits = [str(f) for root in roots for f in root.rglob("*") if f.suffix in (".json", ".py") and uses.search(f.read_text(errors="replace"))]
+files = [f for root in roots for f in root.rglob("*") if f.suffix in (".json", ".py")]
+hits = [str(f) for f in files if uses.search(f.read_text(errors="replace"))]
 print(len(roots), hits)
 """
 

@@ -19,6 +19,7 @@ from audit.core.pair_links import CandidateLinks
 from audit.core.policy import STATUSES, Policy
 from audit.core.snapshot import EntityFrame
 from audit.flow.model import Flow, Pair
+from audit.flow.profile import SystemProfile, profiles_for
 from audit.gx.validate import critical_success
 
 __all__ = ["now", "count_properties", "status_counts", "pair_summary", "run_summary"]
@@ -126,6 +127,10 @@ def pair_summary(
     }
 
 
+def _profiles(flow: Flow) -> tuple[SystemProfile, SystemProfile]:
+    return profiles_for(flow.source_system, flow.target_system)
+
+
 def run_summary(
     flow: Flow,
     policy: Policy,
@@ -144,6 +149,7 @@ def run_summary(
         "started_at": started_at,
         "finished_at": now(),
         "flow": {"title": flow.title, "file": flow.file},
+        "profiles": {side: p.name for side, p in zip(("source", "target"), _profiles(flow), strict=True)},
         **inputs,
         "failing_statuses": sorted(policy.fail_on.failing(), key=STATUSES.index),
         "status_counts": counts,
