@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
+from audit.errors import AuditError
 from audit.flow.model import Flow
 
 
@@ -73,7 +77,54 @@ def flow_summary(flow: Flow) -> None:
         print(f"  warning: {warning}", file=out)
 
 
+def parsed_document(doc: Path, flow: Flow | AuditError, as_json: bool, many: bool) -> None:
+    """What ``audit spec`` shows for one document: its flow, or its error (also on stderr).
+
+    As JSON a single document is indented; several are one JSON line each, with ``file``.
+    """
+    if isinstance(flow, AuditError):
+        error(str(flow))
+        if as_json:
+            json_line({"file": str(doc), "error": str(flow)}, compact=True)
+    elif not as_json:
+        flow_summary(flow)
+    elif many:
+        json_line({"file": str(doc), **flow.to_dict()}, compact=True)
+    else:
+        json_line(flow.to_dict(), compact=False)
+
+
+def demo_summary(result: Any) -> None:
+    """Where ``audit demo-data`` wrote the tenants, what it planted and how much to expect."""
+    info(f"demo tenants written to {result.out}: source {result.source}, target {result.target}")
+    info(f"planted: {', '.join(f'{k}={v}' for k, v in result.planted.items())}")
+    info(f"expected findings: {result.expected.height} in {result.out / 'expected_findings.csv'}")
+
+
 # --------------------------------------------------------------------------- audit run
+@contextmanager
+def audit_progress() -> Iterator[Callable[[str], None] | None]:
+    """A per-step progress callback (a tqdm bar on stderr) while an audit runs.
+
+    Yields ``None`` when stderr is not a terminal; the bar is removed on exit.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc="audit", unit="pair", file=sys.stderr, leave=False)
+
+    def step(text: str) -> None:
+        bar.set_description_str(text[:60])
+        bar.update(1)
+
+    try:
+        yield step
+    finally:
+        bar.close()
+
+
 def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: int = 3) -> None:
     """A short human summary of an ``audit run``: per pair the link coverage and the
     properties with the most failing records."""
@@ -128,6 +179,26 @@ def progress(desc: str, total: int | None = None, unit: str = "rec"):
         leave=False,
         dynamic_ncols=True,
     )
+
+
+def setup_logging() -> None:
+    """Warnings (and, with AUDIT_LOG_LEVEL, more) on stderr, with secrets redacted."""
+    import logging
+    import os
+
+    from audit.systems.poweroffice import redaction
+
+    level = os.environ.get("AUDIT_LOG_LEVEL", "WARNING").upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("audit: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redaction.RedactingFilter())
+    root = logging.getLogger("audit")
+    if not any(getattr(h, "_audit_cli", False) for h in root.handlers):
+        handler._audit_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+    root.setLevel(getattr(logging, level, logging.WARNING))
+    redaction.install()
 
 
 def warning(message: str) -> None:

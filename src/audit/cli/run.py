@@ -1,0 +1,50 @@
+"""``audit run`` (audit two snapshots) and ``audit suites`` (the Great Expectations suites)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from audit.cli import output
+
+#: ``--config``, the audit policy file both commands read.
+PolicyFile = Annotated[Optional[Path], typer.Option("--config", help="Audit policy file (YAML)")]
+
+
+def run_command(
+    flow: Annotated[Path, typer.Option("--flow", help="Dataflow document (.rst)", show_default=False)],
+    source: Annotated[Path, typer.Option("--source", help="Source snapshot directory", show_default=False)],
+    target: Annotated[Path, typer.Option("--target", help="Target snapshot directory", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Output directory", show_default=False)],
+    links: Annotated[
+        Optional[Path], typer.Option("--links", help="Directory of <source>-<target>.csv links files")
+    ] = None,
+    config: PolicyFile = None,
+) -> None:
+    """Audit two snapshots against a flow; exit 0 in sync, 1 on drift, 2 on bad input."""
+    from audit.runs.batch import run_batch
+
+    result = run_batch(flow, source, target, out, links=links, config=config, progress=output.audit_progress)
+    output.audit_summary(result.summary, str(out))
+    raise typer.Exit(result.exit_code)
+
+
+def suites_command(
+    flow: Annotated[
+        Optional[list[Path]],
+        typer.Option("--flow", help="Dataflow document(s); default: every data/flows/*.rst"),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory of the suites")] = Path("expectations"),
+    config: PolicyFile = None,
+    check: Annotated[bool, typer.Option("--check", help="Only report stale suites (exit 1 if any)")] = False,
+) -> None:
+    """Regenerate the Great Expectations suites (one per pair) from flow documents."""
+    from audit.gx.refresh import refresh_suites
+
+    stale = False
+    for path in refresh_suites(flow, out, config, check=check):
+        output.line(f"stale: {path}" if check else str(path))
+        stale = check
+    raise typer.Exit(1 if stale else 0)
