@@ -11,10 +11,11 @@ so that ``audit spec`` over hundreds of documents starts fast.
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
+from audit import __version__
 from audit.cli import data, nightly, output, report, run, spec, writeback
 from audit.errors import EXIT_INPUT, AuditError
 
@@ -27,8 +28,19 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        output.line(f"audit {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Audit whether a Sesam Talk sync holds, record by record."""
 
 
@@ -47,20 +59,18 @@ app.add_typer(writeback.app, name="writeback")
 def _exit_code(exc: Exception) -> int | None:
     """Show an exception a command ended with and return its exit code; ``None`` for others.
 
-    :class:`AuditError` carries its own code; click's abort and click's errors are shown
-    as click shows them.
+    :class:`AuditError` carries its own code; a usage error (typer's own click errors, such as
+    an unknown option or a bad value) is shown as typer shows it and is exit 2.
     """
     if isinstance(exc, typer.Exit):
         return exc.exit_code
     if isinstance(exc, AuditError):
         output.error(str(exc))
         return exc.exit_code
-    import click
-
-    if isinstance(exc, click.exceptions.Abort):
+    if isinstance(exc, typer.Abort):
         output.error("aborted")
         return 130
-    if isinstance(exc, click.ClickException):
+    if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):
         exc.show(file=sys.stderr)
         return EXIT_INPUT
     return None
@@ -69,7 +79,7 @@ def _exit_code(exc: Exception) -> int | None:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the console script and of ``python -m audit``."""
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, prog_name="audit", standalone_mode=False)
     except KeyboardInterrupt:
         output.error("interrupted")
         return 130
