@@ -27,7 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from bench_audit import DEFAULT_FLOW, _demo  # noqa: E402
+from bench_audit import DEFAULT_FLOW, dataset  # noqa: E402
 
 #: Runs one command and prints its CPU seconds and peak memory: a fresh measuring process
 #: per run, so the peak is that run's own.
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=BENCH / "data")
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "trees")
     args = parser.parse_args()
-    data = _demo(args.data, args.records, args.seed, "jsonl", args.flow)
+    data = dataset(args.records, args.seed, "jsonl", args.flow, args.data)
     for path in sorted(data.rglob("*.jsonl")):
         path.read_bytes()  # both trees meet a warm page cache
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
