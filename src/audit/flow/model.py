@@ -18,6 +18,11 @@ from typing import Any
 KNOWN_DATATYPES = ("string", "integer", "float", "boolean", "list", "decimal")
 
 
+def _fields(obj: Any, *names: str) -> dict[str, Any]:
+    """``{name: obj.name}`` for ``names``, in that order (the plain part of a ``to_dict``)."""
+    return {name: getattr(obj, name) for name in names}
+
+
 @dataclass(frozen=True)
 class Condition:
     """A ``Dependant on having VALUE in PATH`` clause on a property cell."""
@@ -61,10 +66,7 @@ class PropertyMap:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source,
-            "target": self.target,
-            "datatype": self.datatype,
-            "datatype_raw": self.datatype_raw,
+            **_fields(self, "source", "target", "datatype", "datatype_raw"),
             "conditions": [c.to_dict() for c in self.conditions],
         }
 
@@ -83,7 +85,7 @@ class Link:
     create_when: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"every": self.every, "condition": self.condition, "create_when": self.create_when}
+        return _fields(self, "every", "condition", "create_when")
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,7 @@ class Pair:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "heading": self.heading,
-            "source_entity": self.source_entity,
-            "target_entity": self.target_entity,
+            **_fields(self, "heading", "source_entity", "target_entity"),
             "link": self.link.to_dict(),
             "merge_rules": [r.to_dict() for r in self.merge_rules],
             "properties": [p.to_dict() for p in self.properties],
@@ -126,10 +126,7 @@ class Flow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "title": self.title,
-            "source_system": self.source_system,
-            "target_system": self.target_system,
-            "generated": self.generated,
+            **_fields(self, "title", "source_system", "target_system", "generated"),
             "pairs": [p.to_dict() for p in self.pairs],
             "warnings": list(self.warnings),
         }
