@@ -58,12 +58,11 @@ result = run_audit(sys.argv[1], sys.argv[2], sys.argv[3])
 write_outputs(result, sys.argv[4])
 uses = re.compile(r'''["']format["']\\s*[:=]\\s*["']iri(-reference)?["']|format\\s*=\\s*["']iri''')
 roots = set()
-for name, module in list(sys.modules.items()):
-    path = getattr(module, "__file__", None)
-    top = name.split(".")[0]
-    if path and top not in ("jsonschema", "audit") and "site-packages" in path:
-        roots.add(Path(path).parents[name.count(".")] if "." in name else Path(path).parent)
-files = [f for root in roots for f in root.rglob("*") if f.suffix in (".json", ".py")]
+for name in {name.split(".")[0] for name in list(sys.modules)} - {"jsonschema", "audit"}:
+    path = getattr(sys.modules.get(name), "__file__", None) or ""
+    if "site-packages" in path:  # a package's folder, or a one-file module alone
+        roots.add(Path(path).parent if path.endswith("__init__.py") else Path(path))
+files = [f for root in roots for f in ([root] if root.is_file() else root.rglob("*")) if f.suffix in (".json", ".py")]
 hits = [str(f) for f in files if uses.search(f.read_text(errors="replace"))]
 print(len(roots), hits)
 """
