@@ -266,3 +266,32 @@ def test_suites_regenerates_one_file_per_pair(tmp_path):
         "powerofficego-customer-to-powerofficego-contactperson.json",
         "powerofficego-supplier-to-powerofficego-address.json",
     ]
+
+
+def _unrelated_ids(tenant: dict, offset: int) -> dict:
+    """``tenant`` with its customers' and contact persons' ids moved by ``offset``."""
+    out = json.loads(json.dumps(tenant))
+    for entity in ("customer", "contactperson"):
+        for rec in out[entity]:
+            key = "Id" if "Id" in rec else "id"
+            rec[key] += offset
+    return out
+
+
+def test_run_links_unrelated_ids_through_a_sesam_export(tmp_path):
+    target = _write(tmp_path / "target", _unrelated_ids(V2, 9000))
+    export = tmp_path / "global-person.json"
+    export.write_text(
+        json.dumps(
+            [
+                {"_id": "1", "$ids": ["~:powerofficego-contactperson:11", "~:powerofficego-customer:9011"]},
+                {"_id": "2", "$ids": ["~:powerofficego-customer:21", "~:powerofficego-contactperson:9021"]},
+            ]
+        )
+    )
+    args = ["--flow", SEED, "--source", _write(tmp_path / "source", V1), "--target", target, "--out", tmp_path / "o"]
+    proc = _audit("run", *map(str, args), "--links", str(export))
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    methods = {p["link_method"] for p in summary["pairs"] if p["source_entity"] != "Supplier"}
+    assert methods == {"sesam"} and all(p["linked"] == 1 for p in summary["pairs"]), proc.stderr
+    assert "missing_in" not in (tmp_path / "o" / "findings.csv").read_text()
