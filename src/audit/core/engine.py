@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from audit.core import findings as fnd
-from audit.core.link_sources import LinkSource, open_link_source
+from audit.core.link_sources import LinkSource, check_linkable, open_link_source
 from audit.core.loader import SnapshotLoader
 from audit.core.pair import PairResult, audit_pair
 from audit.core.policy import Policy, default_policy, load_policy
@@ -166,6 +166,7 @@ def run_audit(
     policy: Policy | str | Path | None = None,
     links: Mapping[tuple[str, str], pl.DataFrame] | None = None,
     progress: Progress | None = None,
+    link_by_id: bool = False,
 ) -> AuditResult:
     """Audit every pair of a flow.
 
@@ -187,6 +188,9 @@ def run_audit(
         instead of ``links_dir``.
     progress : callable, optional
         Called with a short text before each pair.
+    link_by_id : bool
+        Link ``id`` to ``id`` the pairs of two entity types that have neither merge rules
+        nor links (the user says both sides share ids; also ``links: id`` in the policy).
 
     Returns
     -------
@@ -195,14 +199,16 @@ def run_audit(
     Raises
     ------
     SnapshotError, ConfigError, DocumentError
-        Bad input (exit code 2).
+        Bad input (exit code 2), among it a pair of two entity types without merge rules
+        or links while ids may not be matched (:func:`~audit.core.link_sources.check_linkable`).
     """
     started_at = now()
     flow, policy = _as_flow(flow), _as_policy(policy)
     if not flow.pairs:
         raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
-    warm_up()  # GX imports while the snapshots are read
     link_source = open_link_source(links_dir, flow, links)
+    check_linkable(flow, link_source, policy.links, link_by_id)
+    warm_up()  # GX imports while the snapshots are read
     results = _audit_pairs(flow, source, target, policy, link_source, progress)
     findings = _all_findings(flow, results)
     inputs = _inputs(source, target, links_dir)
