@@ -97,6 +97,7 @@ def parsed_document(doc: Path, flow: Flow | AuditError, as_json: bool, many: boo
 def demo_summary(result: Any) -> None:
     """Where ``audit demo-data`` wrote the tenants, what it planted and how much to expect."""
     info(f"demo tenants written to {result.out}: source {result.source}, target {result.target}")
+    info(f"Sesam export linking their people: {result.links} (audit run --links {result.links})")
     info(f"planted: {', '.join(f'{k}={v}' for k, v in result.planted.items())}")
     info(f"expected findings: {result.expected.height} in {result.out / 'expected_findings.csv'}")
 
