@@ -228,6 +228,14 @@ def fetch_summary(manifest: dict[str, Any], out_dir: str) -> None:
     )
 
 
+def sesam_links_summary(result: Any) -> None:
+    """What ``audit sesam-links`` wrote."""
+    out = _out()
+    print(f"{result.out}: {result.entities} entities ({result.deleted} deleted) in {result.pages} pages", file=out)
+    print(f"  requests: {result.requests}, retries: {result.retries}", file=out)
+    print(f"  audit with: audit run ... --links {result.out}", file=out)
+
+
 def simulator_ready(urls: dict[str, str]) -> None:
     """The simulator's URLs, printed once it accepts requests."""
     out = _out()
