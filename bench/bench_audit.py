@@ -76,8 +76,8 @@ def dataset(size: int, seed: int, fmt: str, flow_path: Path, data_dir: Path) -> 
         The directory holding ``source/``, ``target/`` and ``expected_findings.csv``.
     """
     out = data_dir / f"demo-n{size}-s{seed}-{fmt}"
-    if (out / "manifest.json").is_file():
-        return out
+    if (out / "manifest.json").is_file() and (out / "global-person.json").is_file():
+        return out  # (a cache from before the demo had unrelated ids and its Sesam links is made again)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     started = time.perf_counter()
@@ -125,7 +125,29 @@ def _columns_and_id(path: Path, sample: int) -> tuple[list[str], str]:
     return columns, id_column
 
 
-def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 20_000) -> dict:
+def _key_map(flow, pair, links: Path, path: Path) -> str:
+    """Write the one-to-one links of a pair without merge rules from the demo's Sesam
+    export (``target_id -> source_id``) to ``path``: the other tools join the target on
+    them, as the audit links through ``--links``."""
+    import polars as pl
+
+    from audit.core.policy import default_policy
+    from audit.core.sesam_links import read_export
+
+    edges = read_export(links).links_between(*default_policy().links.pair_datasets(flow, pair))
+    one = (pl.len().over("source_id") == 1) & (pl.len().over("target_id") == 1)
+    edges.filter(one).write_parquet(path)
+    return str(path)
+
+
+def comparison_plan(
+    flow_path: Path,
+    source: Path,
+    target: Path,
+    sample: int = 20_000,
+    links: Path | None = None,
+    work: Path | None = None,
+) -> dict:
     """The pairs, keys and columns every tool compares, resolved like the audit does.
 
     Parameters
@@ -136,6 +158,8 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
         Snapshot directories.
     sample : int
         Records read from each file to learn its columns (the demo files are uniform).
+    links, work : Path, optional
+        The demo's Sesam export, and where to write the key maps of the pairs linked by it.
 
     Returns
     -------
@@ -166,6 +190,9 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
             t_key = resolve_path(rule.target, t_cols, t_ent, t_id, profile=profiles.target).column
         else:
             s_key, t_key = s_id, t_id
+        key_map = None
+        if not pair.merge_rules and links is not None and work is not None:
+            key_map = _key_map(flow, pair, links, work / f"keys-{len(pairs)}.parquet")
         columns = []
         for planned in plan_pair(pair, policy, profiles):
             if planned.mode == "ignore" or not planned.checks_equal:
@@ -181,6 +208,7 @@ def comparison_plan(flow_path: Path, source: Path, target: Path, sample: int = 2
                 "target_file": str(t_file),
                 "source_key": s_key,
                 "target_key": t_key,
+                "key_map": key_map,
                 "columns": columns,
             }
         )
@@ -350,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for size in args.sizes:
         data = dataset(size, args.seed, args.fmt, args.flow, args.data)
-        plan = comparison_plan(args.flow, data / "source", data / "target")
+        plan = comparison_plan(
+            args.flow, data / "source", data / "target", links=data / "global-person.json", work=run_dir
+        )
         plan_path = run_dir / f"plan-{size}.json"
         plan_path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
         _warm_page_cache(data)
@@ -364,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                 if tool == "audit":
                     cmd = [sys.executable, "-m", "audit", "run", "--flow", str(args.flow),
                            "--source", str(data / "source"), "--target", str(data / "target"),
-                           "--out", str(out)]  # fmt: skip
+                           "--links", str(data / "global-person.json"), "--out", str(out)]  # fmt: skip
                 else:
                     cmd = [sys.executable, str(Path(__file__).resolve()), "_worker", tool,
                            str(plan_path), str(out)]  # fmt: skip
@@ -405,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
 # =========================================================================== the workers
 # Each worker runs in its own process and imports only what its tool needs (not the
 # audit package), so its time and peak memory are its own.
-def _load(path: str, key: str, columns: list[str]):
+def _load(path: str, key: str, columns: list[str], key_map: str | None = None):
     """Read an entity file, flatten nested objects into dotted columns, keep the key (as
     text, the way the audit keys records) and ``columns`` renamed ``c00, c01, ...`` in
     plan order (so both sides share names).
@@ -440,9 +470,16 @@ def _load(path: str, key: str, columns: list[str]):
             else:
                 exprs.append(pl.col(name))
         frame = frame.select(exprs)
-    return frame.select(
+    keyed = frame.select(
         pl.col(key).cast(pl.String).alias("key"),
         *[pl.col(c).alias(f"c{i:02d}") for i, c in enumerate(columns)],
+    )
+    if key_map is None:
+        return keyed
+    # the target's records under the key of the source record they are linked to
+    links = pl.read_parquet(key_map)
+    return keyed.join(links, left_on="key", right_on="target_id", how="left").select(
+        pl.col("source_id").alias("key"), pl.exclude("key", "source_id")
     )
 
 
@@ -451,7 +488,7 @@ def _pair_frames(pair: dict):
     t_cols = [c[1] for c in pair["columns"]]
     return (
         _load(pair["source_file"], pair["source_key"], s_cols),
-        _load(pair["target_file"], pair["target_key"], t_cols),
+        _load(pair["target_file"], pair["target_key"], t_cols, pair.get("key_map")),
     )
 
 

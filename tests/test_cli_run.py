@@ -99,6 +99,7 @@ def drift_run(tmp_path_factory):
     target["customer"][0]["MailAddress"]["ZipCode"] = "150"  # drift
     proc = _audit(
         "run",
+        "--link-by-id",
         "--flow",
         str(SEED),
         "--source",
@@ -189,6 +190,7 @@ def test_run_in_sync_exits_0(tmp_path):
     target = _write(tmp_path / "target", {**V2, "contactperson": v1_contacts})
     proc = _audit(
         "run",
+        "--link-by-id",
         "--flow",
         str(SEED),
         "--source",
@@ -207,6 +209,7 @@ def test_run_without_an_entity_file_exits_2_naming_it(tmp_path):
     source = _write(tmp_path / "source", {k: v for k, v in V1.items() if k != "supplier"})
     proc = _audit(
         "run",
+        "--link-by-id",
         "--flow",
         str(SEED),
         "--source",
@@ -226,6 +229,7 @@ def test_run_on_a_non_utf8_line_exits_2_naming_file_and_line(tmp_path):
         fh.write(b'{"id": 22, "firstName": "\xe6"}\n')
     proc = _audit(
         "run",
+        "--link-by-id",
         "--flow",
         str(SEED),
         "--source",
@@ -244,6 +248,7 @@ def test_run_with_a_bad_policy_file_exits_2(tmp_path):
     policy.write_text("normalizers: [upcase]\n", encoding="utf-8")
     proc = _audit(
         "run",
+        "--link-by-id",
         "--flow",
         str(SEED),
         "--source",
@@ -266,3 +271,61 @@ def test_suites_regenerates_one_file_per_pair(tmp_path):
         "powerofficego-customer-to-powerofficego-contactperson.json",
         "powerofficego-supplier-to-powerofficego-address.json",
     ]
+
+
+def _unrelated_ids(tenant: dict, offset: int) -> dict:
+    """``tenant`` with its customers' and contact persons' ids moved by ``offset``."""
+    out = json.loads(json.dumps(tenant))
+    for entity in ("customer", "contactperson"):
+        for rec in out[entity]:
+            key = "Id" if "Id" in rec else "id"
+            rec[key] += offset
+    return out
+
+
+def test_run_links_unrelated_ids_through_a_sesam_export(tmp_path):
+    target = _write(tmp_path / "target", _unrelated_ids(V2, 9000))
+    export = tmp_path / "global-person.json"
+    export.write_text(
+        json.dumps(
+            [
+                {"_id": "1", "$ids": ["~:powerofficego-contactperson:11", "~:powerofficego-customer:9011"]},
+                {"_id": "2", "$ids": ["~:powerofficego-customer:21", "~:powerofficego-contactperson:9021"]},
+            ]
+        )
+    )
+    args = ["--flow", SEED, "--source", _write(tmp_path / "source", V1), "--target", target, "--out", tmp_path / "o"]
+    proc = _audit("run", *map(str, args), "--links", str(export))
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    methods = {p["link_method"] for p in summary["pairs"] if p["source_entity"] != "Supplier"}
+    assert methods == {"sesam"} and all(p["linked"] == 1 for p in summary["pairs"]), proc.stderr
+    assert "missing_in" not in (tmp_path / "o" / "findings.csv").read_text()
+
+
+def test_run_without_links_on_two_entity_types_exits_2_naming_the_pair_and_the_ways(tmp_path):
+    args = ["--flow", SEED, "--source", _write(tmp_path / "s", V1), "--target", _write(tmp_path / "t", V2)]
+    proc = _audit("run", *map(str, args), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Contactperson -> Customer" in proc.stderr
+    assert all(way in proc.stderr for way in ("--links", "contactperson-customer.csv", "--link-by-id", "links: id"))
+    assert not (tmp_path / "o" / "summary.json").exists()
+
+
+def test_links_id_in_the_config_file_allows_id_matching(tmp_path):
+    config = tmp_path / "policy.yaml"
+    config.write_text("links: id\n")
+    args = ["--flow", SEED, "--source", _write(tmp_path / "s", V1), "--target", _write(tmp_path / "t", V2)]
+    proc = _audit("run", *map(str, args), "--out", str(tmp_path / "o"), "--config", str(config))
+    assert proc.returncode in (0, 1), proc.stderr
+    methods = {p["link_method"] for p in json.loads((tmp_path / "o" / "summary.json").read_text())["pairs"]}
+    assert methods == {"merge_rules", "id"}
+
+
+def test_a_pair_linking_under_half_its_records_is_warned_about_naming_the_method(tmp_path):
+    target = _write(tmp_path / "t", _unrelated_ids(V2, 9000))
+    args = ["--flow", SEED, "--source", _write(tmp_path / "s", V1), "--target", target, "--out", tmp_path / "o"]
+    proc = _audit("run", *map(str, args), "--link-by-id")
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert len(summary["warnings"]) == 2 and all("link method id" in w for w in summary["warnings"])
+    assert "WARNING:" in proc.stdout and "only 0 of 1 source records" in proc.stdout
+    assert "audit: warning:" in proc.stderr

@@ -12,6 +12,7 @@ import pytest
 
 from audit.core.engine import run_audit
 from audit.demo.generator import FINDING_KEYS, generate
+from audit.errors import ConfigError
 from audit.flow.parser import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,15 +44,34 @@ def test_planted_drift_is_found_exactly(tmp_path, mode, source_api, target_api):
     demo = generate(
         tmp_path / "demo", flow, records=120, seed=11, mode=mode, source_api=source_api, target_api=target_api
     )
-    result = run_audit(flow, demo.source, demo.target)
+    result = run_audit(flow, demo.source, demo.target, demo.links)
     _assert_exact(result.findings, demo.expected)
     assert result.success is False
+    assert {p["link_method"] for p in result.summary["pairs"]} == {"merge_rules", "sesam"}
+    assert result.summary["warnings"] == []
 
 
 def test_parquet_demo_audits_like_jsonl(tmp_path):
     flow = parse_file(SEED)
     demo = generate(tmp_path / "demo", flow, records=60, fmt="parquet")
-    _assert_exact(run_audit(flow, demo.source, demo.target).findings, demo.expected)
+    _assert_exact(run_audit(flow, demo.source, demo.target, demo.links).findings, demo.expected)
+
+
+@pytest.mark.parametrize("mode", ["two-tenants", "self"])
+def test_the_demo_ids_are_unrelated_so_id_matching_links_nothing(tmp_path, mode):
+    flow = parse_file(SEED)
+    demo = generate(tmp_path / "demo", flow, records=60, mode=mode)
+    summary = run_audit(flow, demo.source, demo.target, link_by_id=True).summary
+    every = [p for p in summary["pairs"] if p["link_method"] == "id"]
+    assert len(every) == 2 and all(p["linked"] == 0 for p in every)
+    assert len(summary["warnings"]) == 2
+
+
+def test_the_demo_without_links_stops_naming_the_pair(tmp_path):
+    flow = parse_file(SEED)
+    demo = generate(tmp_path / "demo", flow, records=30)
+    with pytest.raises(ConfigError, match="Contactperson -> Customer"):
+        run_audit(flow, demo.source, demo.target)
 
 
 def test_audit_run_on_the_bundled_demo_finds_the_expected_findings(tmp_path):
@@ -70,6 +90,8 @@ def test_audit_run_on_the_bundled_demo_finds_the_expected_findings(tmp_path):
             str(ROOT / "data/demo/target"),
             "--out",
             str(out),
+            "--links",
+            str(ROOT / "data/demo/global-person.json"),
         ],
         capture_output=True,
         text=True,

@@ -34,6 +34,7 @@ def _config(tmp_path: Path, jobs: list[dict], **extra) -> Path:
 
 def _demo_job(**over) -> dict:
     job = {"name": "demo", "flow": str(SEED), "source": str(DEMO / "source"), "target": str(DEMO / "target")}
+    job["links"] = str(DEMO / "global-person.json")
     job.update(over)
     return job
 
@@ -116,6 +117,12 @@ def test_config_without_jobs_is_refused(tmp_path):
     path.write_text("jobs: []\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="jobs"):
         load_config(path)
+
+
+def test_a_job_passes_its_link_source_to_the_notebook(tmp_path):
+    links = DEMO / "global-person.json"
+    params = parameters_for(Job(name="x", flow=SEED, source=DEMO, target=DEMO, links=links), tmp_path, tmp_path / "h")
+    assert (params["links"], params["link_by_id"]) == (str(links), False)
 
 
 def test_parameters_never_carry_a_secret_named_field(tmp_path):

@@ -54,7 +54,7 @@ from pathlib import Path
 from audit.runs.process import prepare_batch_run
 prepare_batch_run()
 from audit.core.engine import run_audit, write_outputs
-result = run_audit(sys.argv[1], sys.argv[2], sys.argv[3])
+result = run_audit(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[5])
 write_outputs(result, sys.argv[4])
 uses = re.compile(r'''["']format["']\\s*[:=]\\s*["']iri(-reference)?["']|format\\s*=\\s*["']iri''')
 roots = set()
@@ -73,7 +73,7 @@ def test_nothing_audit_run_loads_checks_an_iri_format(tmp_path):
     formats unchecked; no schema or code of any package the audit loads asks for them."""
     root = Path(__file__).resolve().parents[1]
     args = [str(root / "data/flows/powerofficego-powerofficego.rst"), str(root / "data/demo/source")]
-    args += [str(root / "data/demo/target"), str(tmp_path / "out")]
+    args += [str(root / "data/demo/target"), str(tmp_path / "out"), str(root / "data/demo/global-person.json")]
     run = subprocess.run([sys.executable, "-c", IRI_PROBE, *args], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     packages, hits = run.stdout.split(" ", 1)

@@ -379,3 +379,11 @@ def test_report_shows_what_a_writeback_wrote(tmp_path, gx_results):
     assert data.writeback["counts"]["applied"] == 1 and data.writeback["changes_total"] == 2
     html = render_html(data)
     assert 'id="writeback"' in html and "Stavanger" in html and "conflict" in html
+
+
+def test_a_pair_linking_under_half_its_records_is_a_warning_at_the_top_of_the_report(tmp_path, gx_results):
+    obj = summary()
+    obj["pairs"][0]["link_warning"] = "Contactperson to Customer: only 0 of 10 linked (link method id)"
+    out = write_outdir(tmp_path / "run", table(LATEST), obj, gx_results)
+    text = build_report(out, data_docs=False).read_text(encoding="utf-8")
+    assert '<div class="note" role="alert"><b>Warning:</b> Contactperson to Customer: only 0 of 10' in text

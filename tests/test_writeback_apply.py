@@ -45,7 +45,7 @@ def flow():
 
 def _demo(root: Path, flow, source_api: str, policy: str):
     generate(root, flow, records=40, seed=3, source_api=source_api, target_api="v2")
-    result = run_audit(flow, root / "source", root / "target")
+    result = run_audit(flow, root / "source", root / "target", root / "global-person.json")
     plan = build_plan(
         result.findings,
         read_snapshot(root / "source"),
@@ -143,7 +143,7 @@ def test_apply_then_reaudit_leaves_no_mismatch_among_the_applied_changes(v2_demo
         assert t.writes() == _units(plan)
         fetch_snapshot(tmp_path / "after-s", "v2", settings=settings_for(t.source), progress=False)
         fetch_snapshot(tmp_path / "after-t", "v2", settings=settings_for(t.target), progress=False)
-    after = run_audit(flow, tmp_path / "after-s", tmp_path / "after-t").findings.filter(
+    after = run_audit(flow, tmp_path / "after-s", tmp_path / "after-t", root / "global-person.json").findings.filter(
         pl.col("status") == "mismatch"
     )
     left = {(r["pair"], r["source_key"], r["source_property"]) for r in after.iter_rows(named=True)}

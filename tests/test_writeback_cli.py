@@ -32,7 +32,7 @@ def audited(tmp_path_factory):
     root = tmp_path_factory.mktemp("wb-cli")
     flow = parse_file(FLOW)
     generate(root, flow, records=40, seed=3, source_api="v2", target_api="v2")
-    write_outputs(run_audit(flow, root / "source", root / "target"), root / "audit")
+    write_outputs(run_audit(flow, root / "source", root / "target", root / "global-person.json"), root / "audit")
     return root
 
 
@@ -220,7 +220,7 @@ def _audited_demo(tmp_path):
     flow = FLOW
     demo = FLOW.parents[1] / "demo"
     out = tmp_path / "audit"
-    write_outputs(run_audit(parse_file(flow), demo / "source", demo / "target"), out)
+    write_outputs(run_audit(parse_file(flow), demo / "source", demo / "target", demo / "global-person.json"), out)
     return flow, demo, out
 
 

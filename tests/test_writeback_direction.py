@@ -94,7 +94,7 @@ PAIR = pair(
 def _audit(source_table=SOURCE_CP, target_table=TARGET_CUST, the_pair=PAIR):
     s = Snapshot.from_records({"contactperson": records(source_table)})
     t = Snapshot.from_records({"customer": records(target_table)})
-    result = run_audit(flow(the_pair), s, t)
+    result = run_audit(flow(the_pair), s, t, link_by_id=True)
     return result, s, t
 
 
@@ -191,7 +191,7 @@ def test_read_only_fields_are_reported_and_never_planned():
     t = Snapshot.from_records(
         {"customer": records("Id | IsActive | LastChangedDateTimeOffset\n3 | true | 2024-01-01T00:00:00")}
     )
-    findings = run_audit(flow(the_pair), s, t).findings
+    findings = run_audit(flow(the_pair), s, t, link_by_id=True).findings
     assert findings.filter(pl.col("status") == "mismatch").height == 1
     plan = build_plan(findings, s, t, policy="source")
     assert plan.changes == []
@@ -214,7 +214,7 @@ def test_dates_are_written_in_the_corrected_generations_format():
             )
         }
     )
-    result = run_audit(flow(the_pair), s, t)
+    result = run_audit(flow(the_pair), s, t, link_by_id=True)
     plan = build_plan(result.findings, s, t, summary=result.summary)
     (change,) = plan.changes
     assert (change.field, change.new_value) == ("DateOfBirth", "1980-01-02")

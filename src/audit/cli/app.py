@@ -52,6 +52,7 @@ app.command("run")(run.run_command)
 app.command("suites")(run.suites_command)
 app.command()(data.fetch)
 app.command()(data.simulate)
+app.command("sesam-links")(data.sesam_links)
 app.command("nightly")(nightly.nightly_command)
 app.add_typer(writeback.app, name="writeback")
 

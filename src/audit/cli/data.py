@@ -75,9 +75,15 @@ def simulate(
         typer.Option("--token-lifetime", help="Token lifetime in seconds (default 1200 v2, 600 v1)"),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the fault injection")] = 0,
+    sesam_dataset: Annotated[
+        Optional[list[str]],
+        typer.Option("--sesam-dataset", help="Serve a Sesam export as dataset NAME under /api (NAME=FILE)"),
+    ] = None,
 ) -> None:
-    """Serve a local PowerOffice Go API (v2 and v1) seeded from a snapshot directory."""
+    """Serve a local PowerOffice Go API (v2 and v1) seeded from a snapshot directory,
+    and Sesam datasets under /api."""
     from audit.systems.poweroffice.sim.serve import serve
+    from audit.systems.sesam.sim import dataset_options
 
     output.setup_logging()
     serve(
@@ -88,6 +94,25 @@ def simulate(
         state=state,
         token_lifetime=token_lifetime,
         seed=seed,
+        sesam_datasets=dataset_options(sesam_dataset),
         on_ready=output.simulator_ready,
     )
     output.info("simulator stopped")
+
+
+def sesam_links(
+    node: Annotated[
+        str, typer.Option("--node", help="The Sesam node's URL (with or without /api)", show_default=False)
+    ],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset id, e.g. global-person", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Export file to write (.json)", show_default=False)],
+) -> None:
+    """Read a Sesam dataset (its $ids link records) into an export file for audit run --links.
+
+    The JWT comes from SESAM_JWT in the environment or a .env file.
+    """
+    from audit.systems.sesam.client import read_dataset
+
+    output.setup_logging()
+    result = read_dataset(node, dataset, out, progress=output.progress)
+    output.sesam_links_summary(result)

@@ -97,6 +97,7 @@ def parsed_document(doc: Path, flow: Flow | AuditError, as_json: bool, many: boo
 def demo_summary(result: Any) -> None:
     """Where ``audit demo-data`` wrote the tenants, what it planted and how much to expect."""
     info(f"demo tenants written to {result.out}: source {result.source}, target {result.target}")
+    info(f"Sesam export linking their people: {result.links} (audit run --links {result.links})")
     info(f"planted: {', '.join(f'{k}={v}' for k, v in result.planted.items())}")
     info(f"expected findings: {result.expected.height} in {result.out / 'expected_findings.csv'}")
 
@@ -131,6 +132,9 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
     out = _out()
     verdict = "IN SYNC" if summary.get("success") else "DRIFT"
     print(f"audit: {verdict}  ({summary.get('findings', 0)} finding rows)", file=out)
+    for text in summary.get("warnings", []):
+        print(f"  WARNING: {text}", file=out)
+        warning(text)
     for pair in summary.get("pairs", []):
         cov = pair.get("link_coverage")
         cov_text = "-" if cov is None else f"{cov:.1%}"
@@ -222,6 +226,14 @@ def fetch_summary(manifest: dict[str, Any], out_dir: str) -> None:
         f"429s: {manifest.get('rate_limited', 0)}",
         file=out,
     )
+
+
+def sesam_links_summary(result: Any) -> None:
+    """What ``audit sesam-links`` wrote."""
+    out = _out()
+    print(f"{result.out}: {result.entities} entities ({result.deleted} deleted) in {result.pages} pages", file=out)
+    print(f"  requests: {result.requests}, retries: {result.retries}", file=out)
+    print(f"  audit with: audit run ... --links {result.out}", file=out)
 
 
 def simulator_ready(urls: dict[str, str]) -> None:

@@ -19,14 +19,34 @@ def run_command(
     target: Annotated[Path, typer.Option("--target", help="Target snapshot directory", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Output directory", show_default=False)],
     links: Annotated[
-        Optional[Path], typer.Option("--links", help="Directory of <source>-<target>.csv links files")
+        Optional[Path],
+        typer.Option(
+            "--links",
+            help="Links of pairs without merge rules: a Sesam dataset export (.json/.jsonl) "
+            "or a directory of <source>-<target>.csv files",
+        ),
     ] = None,
+    link_by_id: Annotated[
+        bool,
+        typer.Option(
+            "--link-by-id", help="Link id to id the pairs of two entity types that have no links (shared ids only)"
+        ),
+    ] = False,
     config: PolicyFile = None,
 ) -> None:
     """Audit two snapshots against a flow; exit 0 in sync, 1 on drift, 2 on bad input."""
     from audit.runs.batch import run_batch
 
-    result = run_batch(flow, source, target, out, links=links, config=config, progress=output.audit_progress)
+    result = run_batch(
+        flow,
+        source,
+        target,
+        out,
+        links=links,
+        link_by_id=link_by_id,
+        config=config,
+        progress=output.audit_progress,
+    )
     output.audit_summary(result.summary, str(out))
     raise typer.Exit(result.exit_code)
 

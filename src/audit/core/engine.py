@@ -27,13 +27,14 @@ from typing import Any
 import polars as pl
 
 from audit.core import findings as fnd
+from audit.core.link_sources import LinkSource, check_linkable, open_link_source
 from audit.core.loader import SnapshotLoader
 from audit.core.pair import PairResult, audit_pair
 from audit.core.policy import Policy, default_policy, load_policy
-from audit.core.snapshot import Snapshot, read_links_dir
+from audit.core.snapshot import Snapshot
 from audit.core.summary import now, run_summary
 from audit.errors import ConfigError
-from audit.flow.model import Flow, Pair, entity_file_stem
+from audit.flow.model import Flow
 from audit.gx.validate import warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
@@ -118,20 +119,12 @@ def _inputs(source: Snapshot | str | Path, target: Snapshot | str | Path, links_
     }
 
 
-def _links_table(pair: Pair, links: Mapping[tuple[str, str], pl.DataFrame]) -> pl.DataFrame | None:
-    """The explicit links of a pair without merge rules, if any."""
-    if pair.merge_rules:
-        return None
-    return links.get((entity_file_stem(pair.source_entity), entity_file_stem(pair.target_entity)))
-
-
 def _audit_pairs(
     flow: Flow,
     source: Snapshot | str | Path,
     target: Snapshot | str | Path,
     policy: Policy,
-    links: Mapping[tuple[str, str], pl.DataFrame] | None,
-    links_dir: str | Path | None,
+    links: LinkSource,
     progress: Progress | None,
 ) -> list[PairResult]:
     """Audit the pairs in flow order, each pair's files read while the previous pairs are
@@ -139,14 +132,13 @@ def _audit_pairs(
     loader = SnapshotLoader(flow, source, target)
     results: list[PairResult] = []
     try:
-        if links is None:
-            links = read_links_dir(links_dir, [(p.source_entity, p.target_entity) for p in flow.pairs])
         for position, pair in enumerate(flow.pairs):
             if progress:
                 progress(pair.heading)
             se = loader.entity("source", pair.source_entity)
             te = loader.entity("target", pair.target_entity)
-            results.append(audit_pair(flow, pair, se, te, policy, _links_table(pair, links)))
+            given = links.for_pair(flow, pair, policy.links)
+            results.append(audit_pair(flow, pair, se, te, policy, given))
             del se, te
             loader.release(list(flow.pairs[position + 1 :]))
     except Exception:
@@ -174,6 +166,7 @@ def run_audit(
     policy: Policy | str | Path | None = None,
     links: Mapping[tuple[str, str], pl.DataFrame] | None = None,
     progress: Progress | None = None,
+    link_by_id: bool = False,
 ) -> AuditResult:
     """Audit every pair of a flow.
 
@@ -186,7 +179,8 @@ def run_audit(
         given twice). The source holds the pairs' source entities, the target their
         target entities.
     links_dir : path, optional
-        Directory of explicit links files (``<source>-<target>.csv``).
+        The link source of pairs without merge rules: a directory of links files
+        (``<source>-<target>.csv``) or a Sesam dataset export (``.json``, ``.jsonl``).
     policy : Policy or path, optional
         The audit policy, or a policy file; default: the shipped default policy.
     links : mapping, optional
@@ -194,6 +188,9 @@ def run_audit(
         instead of ``links_dir``.
     progress : callable, optional
         Called with a short text before each pair.
+    link_by_id : bool
+        Link ``id`` to ``id`` the pairs of two entity types that have neither merge rules
+        nor links (the user says both sides share ids; also ``links: id`` in the policy).
 
     Returns
     -------
@@ -202,14 +199,17 @@ def run_audit(
     Raises
     ------
     SnapshotError, ConfigError, DocumentError
-        Bad input (exit code 2).
+        Bad input (exit code 2), among it a pair of two entity types without merge rules
+        or links while ids may not be matched (:func:`~audit.core.link_sources.check_linkable`).
     """
     started_at = now()
     flow, policy = _as_flow(flow), _as_policy(policy)
     if not flow.pairs:
         raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
+    link_source = open_link_source(links_dir, flow, links)
+    check_linkable(flow, link_source, policy.links, link_by_id)
     warm_up()  # GX imports while the snapshots are read
-    results = _audit_pairs(flow, source, target, policy, links, links_dir, progress)
+    results = _audit_pairs(flow, source, target, policy, link_source, progress)
     findings = _all_findings(flow, results)
     inputs = _inputs(source, target, links_dir)
     summary = run_summary(flow, policy, [r.summary for r in results], findings.height, started_at, inputs)

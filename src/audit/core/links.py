@@ -8,7 +8,10 @@ Per pair the link method is the first that applies:
 2. ``links_file``: explicit ``source_id,target_id`` rows (a pair without merge rules whose
    links directory holds ``<source>-<target>.csv``). Rows naming a record that does not
    exist are dropped and counted as ``dangling``.
-3. ``id``: a source record links to the target record with the same id.
+   ``sesam``: the same from a Sesam dataset export, every source record of an entity's
+   ``$ids`` with every target record of it (:mod:`audit.core.sesam_links`).
+3. ``id``: a source record links to the target record with the same id (only for one
+   entity type, or when the user says both sides share ids: :mod:`audit.core.link_sources`).
 
 Links are transitive, as Sesam merges are: the candidate links form a bipartite graph,
 and every connected component of it is one merged entity. (It is found from record degrees
@@ -48,7 +51,7 @@ __all__ = [
     "text_keys",
 ]
 
-LINK_METHODS = ("merge_rules", "links_file", "id")
+LINK_METHODS = ("merge_rules", "links_file", "sesam", "id")
 
 _LINK_SCHEMA = {"source_key": pl.String, "target_key": pl.String}
 _EDGE_SCHEMA = {**_LINK_SCHEMA, "rule": pl.Int32}
@@ -74,7 +77,7 @@ class LinkResult:
     Attributes
     ----------
     method : str
-        ``merge_rules``, ``links_file`` or ``id``.
+        ``merge_rules``, ``links_file``, ``sesam`` or ``id``.
     linked : pl.DataFrame
         ``source_key, target_key``: one row per one-to-one link.
     ambiguous : pl.DataFrame

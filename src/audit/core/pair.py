@@ -20,6 +20,7 @@ import polars as pl
 from audit.core import findings as fnd
 from audit.core.binding import BoundRules, CheckPlan, bind_rules, plan_checks
 from audit.core.compare import compare_linked
+from audit.core.link_sources import GivenLinks
 from audit.core.links import LinkResult
 from audit.core.pair_links import ambiguous_rows, link_candidates, link_values
 from audit.core.policy import Policy
@@ -55,7 +56,7 @@ def audit_pair(
     se: EntityFrame,
     te: EntityFrame,
     policy: Policy,
-    links_table: pl.DataFrame | None = None,
+    links_table: GivenLinks | pl.DataFrame | None = None,
 ) -> PairResult:
     """Audit one pair of entity frames.
 
@@ -68,8 +69,9 @@ def audit_pair(
     se, te : EntityFrame
         Source and target entity frames.
     policy : Policy
-    links_table : pl.DataFrame, optional
-        Explicit links (``source_id, target_id``) for a pair without merge rules.
+    links_table : GivenLinks or pl.DataFrame, optional
+        The links a link source gives a pair without merge rules (a bare frame
+        ``source_id, target_id`` is a links file's).
     """
     profiles = profiles_for(flow.source_system, flow.target_system)
     se, te = se.of_system(profiles.source), te.of_system(profiles.target)

@@ -1,8 +1,9 @@
 """The links of one pair, and the linked frame the comparison reads.
 
 The link method is the first that applies (see :mod:`audit.core.links`): merge rules,
-else a links file, else ids. Merge rules and links files give candidate links first; ids
-are linked together with the value columns, in one join when every id is unique.
+else the run's link source (a links file, or a Sesam export), else ids. Merge rules and
+link sources give candidate links first; ids are linked together with the value columns,
+in one join when every id is unique.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import polars as pl
 
 from audit.core.binding import BoundRules, CheckPlan
 from audit.core.compare import text_expr
+from audit.core.link_sources import GivenLinks
 from audit.core.links import (
     LinkResult,
     RuleColumns,
@@ -39,11 +41,11 @@ class CandidateLinks:
     Attributes
     ----------
     method : str
-        ``merge_rules``, ``links_file`` or ``id``.
+        ``merge_rules``, ``links_file``, ``sesam`` or ``id``.
     link : LinkResult or None
         ``None`` for ``id``: ids are linked with the value columns (:func:`link_values`).
     stats : dict
-        Counts for the summary gathered before linking (links file rows).
+        Counts for the summary gathered before linking (rows of the link source).
     linkable : bool
         False when the pair has merge rules but none resolved on both sides (then no
         record is listed as missing: the unresolved rules are the cause).
@@ -60,10 +62,11 @@ def _ids(ef: EntityFrame) -> pl.Series:
 
 
 def link_candidates(
-    pair: Pair, se: EntityFrame, te: EntityFrame, rules: BoundRules, links_table: pl.DataFrame | None
+    pair: Pair, se: EntityFrame, te: EntityFrame, rules: BoundRules, given: GivenLinks | pl.DataFrame | None
 ) -> CandidateLinks:
-    """Link by merge rules or a links file (counting candidate links per rule into
-    ``rules.summary``); for ids, only say so."""
+    """Link by merge rules or by the links a link source gives (a links file's table, or
+    :class:`GivenLinks`), counting candidate links per rule into ``rules.summary``; for
+    ids, only say so."""
     s_keys, t_keys = _ids(se), _ids(te)
     stats: dict[str, Any] = {}
     linkable = True
@@ -71,11 +74,14 @@ def link_candidates(
         method = "merge_rules"
         edges = match_rules(se.frame, te.frame, [rc for _, rc in rules.columns], se.id_column, te.id_column)
         linkable = bool(rules.columns) or se.height == 0 or te.height == 0
-    elif links_table is not None:
-        method = "links_file"
-        edges, dangling = match_links_file(links_table, s_keys, t_keys)
-        stats["links_file_rows"] = links_table.height
-        stats["links_file_dangling_rows"] = dangling
+    elif given is not None:
+        if isinstance(given, pl.DataFrame):
+            given = GivenLinks("links_file", given)
+        method = given.method
+        edges, dangling = match_links_file(given.table, s_keys, t_keys)
+        stats.update(given.stats)
+        stats[f"{method}_rows"] = given.table.height
+        stats[f"{method}_dangling_rows"] = dangling
     else:
         return CandidateLinks("id", None, stats, linkable)  # linked with the value columns, once known
     link = resolve_links(method, edges, s_keys, t_keys, stats)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from audit.core.link_policy import LinkSettings
 from audit.errors import ConfigError
 from audit.flow.model import Pair, PropertyMap, entity_file_stem
 from audit.flow.paths import SPECIAL_ID_CELLS
@@ -89,6 +90,7 @@ class Policy(BaseModel):
     normalizers: list[Normalizer] = Field(default_factory=list)
     fail_on: FailOn = Field(default_factory=FailOn)
     gx_partial_unexpected_count: int = Field(default=20, ge=0, le=1000)
+    links: LinkSettings = Field(default_factory=LinkSettings)
     properties: list[PropertyRule] = Field(default_factory=list)
 
     def rule_for(

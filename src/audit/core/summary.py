@@ -22,7 +22,17 @@ from audit.flow.model import Flow, Pair
 from audit.flow.profile import SystemProfile, profiles_for
 from audit.gx.validate import critical_success
 
-__all__ = ["now", "count_properties", "status_counts", "pair_summary", "run_summary"]
+__all__ = ["now", "count_properties", "status_counts", "pair_summary", "run_summary", "link_warning"]
+
+#: A pair that links fewer than this share of its source records is warned about.
+LOW_COVERAGE = 0.5
+
+_HOW = {
+    "merge_rules": "its merge rules",
+    "links_file": "its links file",
+    "sesam": "the Sesam export",
+    "id": "matching id to id",
+}
 
 
 def now() -> str:
@@ -82,6 +92,22 @@ def status_counts(findings: pl.DataFrame) -> dict[str, int]:
     return counts
 
 
+def link_warning(pair: str, method: str, linked: int, records: int) -> str | None:
+    """The warning for a pair that links under half of its source records, naming how it
+    was linked; ``None`` otherwise (and for a pair without source records).
+
+    So few links usually mean wrong links (ids of two unrelated id spaces, a Sesam export
+    of other datasets), not drift; the findings of such a pair are mostly noise.
+    """
+    if not records or linked / records >= LOW_COVERAGE:
+        return None
+    return (
+        f"{pair}: only {linked} of {records} source records ({linked / records:.1%}) linked by "
+        f"{_HOW.get(method, method)} (link method {method}); the links are probably wrong, so most "
+        "of this pair's findings are too"
+    )
+
+
 def pair_summary(
     pair: Pair,
     slug: str,
@@ -111,6 +137,7 @@ def pair_summary(
         "linked": link.linked.height,
         "link_method": candidates.method,
         "link_coverage": round(link.linked.height / se.height, 6) if se.height else None,
+        "link_warning": link_warning(pair.heading, candidates.method, link.linked.height, se.height),
         "missing_in_target": link.missing_in_target.height,
         "missing_in_source": link.missing_in_source.height,
         "ambiguous_links": link.ambiguous.height,
@@ -154,6 +181,7 @@ def run_summary(
         "failing_statuses": sorted(policy.fail_on.failing(), key=STATUSES.index),
         "status_counts": counts,
         "findings": findings,
+        "warnings": [p["link_warning"] for p in pairs if p.get("link_warning")],
         "pairs": list(pairs),
         "policy": policy.to_dict(),
     }

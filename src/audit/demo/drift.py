@@ -17,11 +17,11 @@ import polars as pl
 from audit.demo.expected import Findings, SeedPairs, mapped
 from audit.demo.output import Generation
 from audit.demo.tenants import (
-    CONTACT_BASE,
     EXTRA_NUMBER_BASE,
     SUPPLIER_ADDR_BASE,
     SUPPLIER_BASE,
     TARGET_ADDR_BASE,
+    TARGET_CUSTOMER_BASE,
     Tenants,
     customers,
     people,
@@ -35,6 +35,8 @@ class Planting:
 
     ``k`` is the number of records per planted kind. ``taken_k`` and ``taken_c`` are
     the rows already drifted among the ``k`` and ``c`` people (one set in self mode).
+    ``merged_k`` and ``merged_c`` are the rows of people Sesam merged into one global
+    entity, two a row (:mod:`audit.demo.sesam` writes them so).
     """
 
     rng: np.random.Generator
@@ -46,6 +48,8 @@ class Planting:
     taken_k: set[int] = field(default_factory=set)
     taken_c: set[int] = field(default_factory=set)
     taken_s: set[int] = field(default_factory=set)
+    merged_k: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+    merged_c: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
 
     def __post_init__(self) -> None:
         if self.tenants.self_mode:
@@ -82,9 +86,10 @@ def _mismatch_on_k_people(p: Planting, rows: np.ndarray, contact_property: str, 
 
     In self mode the one record is on both pairs, so the other pair finds it too.
     """
-    p.findings.mismatch(p.pairs.contact_customer, p.tenants.ids.k[rows], contact_property)
+    ids = p.tenants.ids
+    p.findings.mismatch(p.pairs.contact_customer, ids.k[rows], ids.target_customer[rows], contact_property)
     if p.self_mode:
-        p.findings.mismatch(p.pairs.customer_contact, p.tenants.ids.c[rows], customer_property)
+        p.findings.mismatch(p.pairs.customer_contact, ids.c[rows], ids.target_contact[rows], customer_property)
 
 
 def value_changed_city(p: Planting) -> None:
@@ -130,15 +135,15 @@ def names_changed(p: Planting) -> None:
     """Two tenants: first names changed on target contact persons, last names on source customers."""
     if p.self_mode:
         return
-    pair, ids, source, target = p.pairs.customer_contact, p.tenants.ids.c, p.tenants.source, p.tenants.target
+    pair, ids, source, target = p.pairs.customer_contact, p.tenants.ids, p.tenants.source, p.tenants.target
     rows = p.pick(p.taken_c)
     first = pl.concat_str([pl.col("FirstName"), pl.lit("-Marie")])
     target["contactperson"] = _set(target["contactperson"], rows, "FirstName", first)
-    p.findings.mismatch(pair, ids[rows], "firstName")
+    p.findings.mismatch(pair, ids.c[rows], ids.target_contact[rows], "firstName")
     p.planted["value_changed_first_name"] = len(rows)
     rows = p.pick(p.taken_c)
     source["customer"] = _set(source["customer"], rows, "LastName", pl.lit("Østby"))
-    p.findings.mismatch(pair, ids[rows], mapped(pair, "LastName").source)
+    p.findings.mismatch(pair, ids.c[rows], ids.target_contact[rows], mapped(pair, "LastName").source)
     p.planted["value_changed_last_name"] = len(rows)
 
 
@@ -147,7 +152,7 @@ def missing_counterparts(p: Planting) -> None:
     gone = _drop_counterparts(p)
     if p.self_mode:
         # one tenant: nothing links to the contact person of the deleted customer either
-        p.findings.add(p.pairs.customer_contact, "missing_in_source", target_keys=p.tenants.ids.k[gone])
+        p.findings.add(p.pairs.customer_contact, "missing_in_source", target_keys=p.tenants.ids.target_contact[gone])
         p.planted["missing_in_source"] = len(gone)
     else:
         p.planted["missing_in_source"] = _add_unlinked_customers(p)
@@ -174,7 +179,7 @@ def _drop_counterparts(p: Planting) -> np.ndarray:
 def _add_unlinked_customers(p: Planting) -> int:
     """Add ``k`` new target customers that no source contact person links to; return ``k``."""
     offset = p.n + 1000
-    extra_ids = np.arange(p.k, dtype=np.int64) + CONTACT_BASE + offset
+    extra_ids = np.arange(p.k, dtype=np.int64) + TARGET_CUSTOMER_BASE + offset
     extra_people = people(p.rng, p.k, "x")
     addr_ids = np.arange(p.k) + TARGET_ADDR_BASE + offset
     more = customers(p.rng, extra_people, extra_ids, addr_ids, EXTRA_NUMBER_BASE)
@@ -217,6 +222,32 @@ def address_replaced(p: Planting) -> None:
     p.planted["address_replaced"] = 1
 
 
+def merged_in_sesam(p: Planting) -> None:
+    """Sesam merged two people into one global entity: both pairs of their records are
+    ambiguous (every candidate link of the group is an ``ambiguous_link``, none picked).
+
+    Two ``k`` people a group (in self mode also their customers and contact persons on
+    the other pair); with two tenants, two ``c`` people a group as well.
+    """
+    groups = max(1, p.k // 2)
+    ids = p.tenants.ids
+    p.merged_k = p.pick(p.taken_k, k=2 * groups).reshape(groups, 2)
+    _expect_merged(p, p.pairs.contact_customer, ids.k, ids.target_customer, p.merged_k)
+    if p.self_mode:
+        _expect_merged(p, p.pairs.customer_contact, ids.c, ids.target_contact, p.merged_k)
+    else:
+        p.merged_c = p.pick(p.taken_c, k=2 * groups).reshape(groups, 2)
+        _expect_merged(p, p.pairs.customer_contact, ids.c, ids.target_contact, p.merged_c)
+    p.planted["merged_in_sesam"] = groups * (1 if p.self_mode else 2)
+
+
+def _expect_merged(p: Planting, pair: Pair, source: np.ndarray, target: np.ndarray, groups: np.ndarray) -> None:
+    """Every source record of each group with every target record of it."""
+    s_rows = np.repeat(groups, 2, axis=1).ravel()  # a a b b
+    t_rows = np.tile(groups, 2).ravel()  # a b a b
+    p.findings.add(pair, "ambiguous_link", source[s_rows], target[t_rows])
+
+
 #: Every kind of planted drift, in the order it is planted.
 PLANTERS: tuple[Callable[[Planting], None], ...] = (
     value_changed_city,
@@ -228,6 +259,7 @@ PLANTERS: tuple[Callable[[Planting], None], ...] = (
     supplier_without_address,
     duplicate_merge_key,
     address_replaced,
+    merged_in_sesam,
 )
 
 

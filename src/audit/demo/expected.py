@@ -81,11 +81,12 @@ class Findings:
         )
         self._parts.append(part.select(FINDING_KEYS))
 
-    def mismatch(self, pair: Pair, keys: np.ndarray, source_property: str) -> None:
-        """A changed value of ``source_property`` for the records ``keys`` (same key on both sides)."""
-        if len(keys):
+    def mismatch(self, pair: Pair, source_keys: np.ndarray, target_keys: np.ndarray, source_property: str) -> None:
+        """A changed value of ``source_property`` for the linked records ``source_keys[i]``
+        and ``target_keys[i]``."""
+        if len(source_keys):
             target_property = mapped(pair, source_property).target
-            self.add(pair, "mismatch", keys, keys, source_property, target_property)
+            self.add(pair, "mismatch", source_keys, target_keys, source_property, target_property)
 
     def frame(self) -> pl.DataFrame:
         """Every finding so far, sorted by :data:`FINDING_KEYS`."""

@@ -3,21 +3,24 @@
 The seed flow (``data/flows/powerofficego-powerofficego.rst``) links
 
 - Supplier -> Address on ``Supplier.MailAddress.Id = Address.id``;
-- Contactperson -> Customer and Customer -> Contactperson, every record, on ``id``.
+- Contactperson -> Customer and Customer -> Contactperson, every record, with no merge
+  rule: Sesam links them in its global dataset.
 
 So the demo world is built from people who appear once as a customer and once as a
-contact person with the *same id* on the other side, plus suppliers whose mail
-addresses are the target's addresses.
+contact person on the other side, under an id of that side's own, plus suppliers whose
+mail addresses are the target's addresses. ``global-person.json``, the Sesam export of
+the global dataset (:mod:`audit.demo.sesam`), says which records are one person; audit
+with ``--links global-person.json``.
 
 Layouts (``mode``):
 
 ``two-tenants`` (default)
     ``source/`` (API v1 shape by default) and ``target/`` (v2 by default). Source
-    contact persons ``K`` are target customers ``K``; source customers ``C`` are target
-    contact persons ``C``; suppliers exist on both sides with the same mail addresses.
+    contact persons are target customers, source customers are target contact persons
+    (four unrelated id ranges); suppliers exist on both sides with the same mail addresses.
 ``self``
     ``tenant/``: one tenant syncing with itself; customer ``i`` and contact person
-    ``i`` are the same person.
+    ``i`` are the same person, under unrelated ids.
 
 Planted drift (every kind the audit reports for this flow), a few records each and about
 one percent at scale:
@@ -26,6 +29,7 @@ one percent at scale:
 - a zip code that lost its leading zero on one side (``0150`` vs ``150``);
 - a missing counterpart on either side, and a supplier without a mail address;
 - a duplicate merge key (two suppliers sharing one mail-address id);
+- two people Sesam merged into one global entity (ambiguous links on both "Every" pairs);
 - empty against missing (``""`` on one side, no value on the other: *not* drift by
   default policy);
 - the two API generations against each other (v1 ``1985-03-14T00:00:00`` against v2
@@ -52,12 +56,16 @@ import polars as pl
 from audit.demo.drift import Planting, generation_gaps, plant
 from audit.demo.expected import FINDING_KEYS, SeedPairs, expect_unlinked_addresses, write_expected
 from audit.demo.output import Format, Generation, addresses, write_manifest, write_side
+from audit.demo.sesam import write_global_person
 from audit.demo.tenants import base_tenants
 from audit.flow.model import Flow
 
-__all__ = ["FINDING_KEYS", "DemoResult", "Generation", "Mode", "generate"]
+__all__ = ["FINDING_KEYS", "LINKS_FILE", "DemoResult", "Generation", "Mode", "generate"]
 
 Mode = Literal["two-tenants", "self"]
+
+#: The Sesam export that links the demo's people (``audit run --links``).
+LINKS_FILE = "global-person.json"
 
 
 @dataclass
@@ -67,6 +75,7 @@ class DemoResult:
     out: Path
     source: Path
     target: Path
+    links: Path
     counts: dict[str, dict[str, int]]
     planted: dict[str, int]
     expected: pl.DataFrame = field(repr=False)
@@ -87,7 +96,7 @@ def generate(
     Parameters
     ----------
     out : directory to create (``source/``, ``target/`` or ``tenant/``, plus
-        ``expected_findings.csv`` and ``manifest.json``).
+        ``global-person.json``, ``expected_findings.csv`` and ``manifest.json``).
     flow : the parsed seed flow; pair headings and property paths come from it.
     records : records per entity (customers, suppliers and contact persons each).
     seed : random seed; the same seed gives byte-identical files.
@@ -103,6 +112,8 @@ def generate(
     sides = {"tenant": source_api} if planting.self_mode else {"source": source_api, "target": target_api}
     source_dir, target_dir = out / list(sides)[0], out / list(sides)[-1]  # one "tenant" in self mode
     counts = _write_tenants(out, planting, sides, fmt)
+    links = out / LINKS_FILE
+    counts["sesam"] = write_global_person(links, flow, planting)
     expected = write_expected(planting.findings, out / "expected_findings.csv")
     manifest = {
         "generator": "audit demo-data",
@@ -114,12 +125,19 @@ def generate(
         "generations": sides,
         "source": source_dir.name,
         "target": target_dir.name,
+        "links": links.name,
         "counts": counts,
         "planted": planting.planted,
     }
     write_manifest(out / "manifest.json", manifest, expected)
     return DemoResult(
-        out=out, source=source_dir, target=target_dir, counts=counts, planted=planting.planted, expected=expected
+        out=out,
+        source=source_dir,
+        target=target_dir,
+        links=links,
+        counts=counts,
+        planted=planting.planted,
+        expected=expected,
     )
 
 

@@ -18,8 +18,12 @@ import polars as pl
 
 from audit.demo.vocabulary import COMPANY_SUFFIXES, FIRST_NAMES, LAST_NAMES, PLACES, STREETS
 
-#: Id ranges, far apart so that every entity's ids are recognisable in findings.
+#: Id ranges, far apart so that every entity's ids are recognisable in findings. Each
+#: tenant numbers its customers and contact persons itself, so one person's records have
+#: unrelated ids (the target's are a shuffle of their own range); only Sesam's global
+#: dataset (:mod:`audit.demo.sesam`) knows which records are one person.
 CUSTOMER_BASE, SUPPLIER_BASE, CONTACT_BASE = 1_000_000, 2_000_000, 5_000_000
+TARGET_CUSTOMER_BASE, TARGET_CONTACT_BASE = 3_000_000, 4_000_000
 CUSTOMER_ADDR_BASE, SUPPLIER_ADDR_BASE, TARGET_ADDR_BASE = 6_000_000, 7_000_000, 8_000_000
 
 #: First customer number; the customers added to the target only start at ``EXTRA_NUMBER_BASE``.
@@ -30,16 +34,20 @@ _ASCII = {"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"}
 
 @dataclass
 class Ids:
-    """The ids of the three groups of records.
+    """The ids of the groups of records, row ``i`` of each being person ``i`` of its group.
 
-    ``c``: source customers, which are the target's contact persons; ``k``: source
-    contact persons, which are the target's customers (the same as ``c`` in self
-    mode); ``s``: suppliers, the same on both sides.
+    ``c``: source customers (the ``c`` people); ``k``: source contact persons (the ``k``
+    people; in self mode the ``c`` people too); ``target_customer``: the ``k`` people's
+    customers on the target; ``target_contact``: the ``c`` people's contact persons on
+    the target; ``s``: suppliers, the same on both sides. In self mode the target is the
+    source, so ``target_customer`` is ``c`` and ``target_contact`` is ``k``.
     """
 
     c: np.ndarray
     k: np.ndarray
     s: np.ndarray
+    target_customer: np.ndarray
+    target_contact: np.ndarray
 
 
 @dataclass
@@ -193,9 +201,10 @@ def contacts(
 def base_tenants(rng: np.random.Generator, n: int, self_mode: bool) -> Tenants:
     """``n`` customers, suppliers and contact persons per side, without drift.
 
-    Two tenants: the source's contact persons are the target's customers (same ids and
-    people) and the other way round; suppliers are the same on both sides. Self mode:
-    customer ``i`` and contact person ``i`` are the same person in one tenant.
+    Two tenants: the source's contact persons are the target's customers (the same
+    people, under ids of the target's own) and the other way round; suppliers are the
+    same on both sides. Self mode: customer ``i`` and contact person ``i`` are the same
+    person in one tenant, under unrelated ids.
     """
     persons_c = people(rng, n, "c")  # customers on the source, contact persons on the target
     persons_k = people(rng, n, "k")  # contact persons on the source, customers on the target
@@ -203,8 +212,13 @@ def base_tenants(rng: np.random.Generator, n: int, self_mode: bool) -> Tenants:
     if self_mode:
         persons_k = persons_c
     ids_c = np.arange(n, dtype=np.int64) + CUSTOMER_BASE
-    ids_k = ids_c if self_mode else np.arange(n, dtype=np.int64) + CONTACT_BASE
-    ids = Ids(c=ids_c, k=ids_k, s=np.arange(n, dtype=np.int64) + SUPPLIER_BASE)
+    ids_k = rng.permutation(n).astype(np.int64) + CONTACT_BASE
+    if self_mode:
+        target_customer, target_contact = ids_c, ids_k
+    else:
+        target_customer = rng.permutation(n).astype(np.int64) + TARGET_CUSTOMER_BASE
+        target_contact = rng.permutation(n).astype(np.int64) + TARGET_CONTACT_BASE
+    ids = Ids(ids_c, ids_k, np.arange(n, dtype=np.int64) + SUPPLIER_BASE, target_customer, target_contact)
     supplier_records = suppliers(rng, companies, ids.s)
     source = {
         "customer": customers(rng, persons_c, ids.c, np.arange(n) + CUSTOMER_ADDR_BASE, NUMBER_BASE),
@@ -213,8 +227,8 @@ def base_tenants(rng: np.random.Generator, n: int, self_mode: bool) -> Tenants:
     }
     if self_mode:
         return Tenants(source=source, target=source, ids=ids, self_mode=True)
-    target_customers = customers(rng, persons_k, ids.k, np.arange(n) + TARGET_ADDR_BASE, NUMBER_BASE)
-    target_contacts = contacts(rng, persons_c, ids.c, ids.s)
+    target_customers = customers(rng, persons_k, ids.target_customer, np.arange(n) + TARGET_ADDR_BASE, NUMBER_BASE)
+    target_contacts = contacts(rng, persons_c, ids.target_contact, ids.s)
     target = {
         "customer": target_customers,
         "supplier": supplier_records.with_columns(LastChangedDateTimeOffset=pl.Series(stamp(rng, n))),

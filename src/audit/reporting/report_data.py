@@ -199,7 +199,7 @@ class ReportData:
             gx=_gx_suites(gx_results, out_dir, data_docs),
             data_docs=data_docs.index if data_docs is not None else None,
             history=view,
-            warnings=() if gx_results else (NO_GX_WARNING,),
+            warnings=_link_warnings(summary) + (() if gx_results else (NO_GX_WARNING,)),
             writeback=_writeback(out_dir, max_rows),
         )
 
@@ -219,6 +219,11 @@ class ReportData:
             "warnings": list(self.warnings),
             "writeback": self.writeback,
         }
+
+
+def _link_warnings(summary: RunSummary) -> tuple[str, ...]:
+    """The warnings of the pairs that link under half of their source records."""
+    return tuple(p.link_warning for p in summary.pairs if p.link_warning)
 
 
 def _status_order(findings: pl.DataFrame) -> dict[str, int]:

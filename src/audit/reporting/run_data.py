@@ -89,6 +89,8 @@ class PairSummary(_MismatchRate):
     missing_in_source: int
     ambiguous: int
     properties: tuple[PropertyCheck, ...]
+    #: Set when the pair links under half of its source records (names the link method).
+    link_warning: str | None = None
 
     @property
     def link_coverage(self) -> float | None:
@@ -112,6 +114,7 @@ class PairSummary(_MismatchRate):
             "failing": self.failing,
             "mismatch_rate": _round(self.mismatch_rate),
             "properties": [p.to_dict() for p in self.properties],
+            "link_warning": self.link_warning,
         }
 
 

@@ -69,6 +69,7 @@ PAIR_FIELDS = {
     "target_records": "target_records",
     "linked": "linked",
     "link_method": "link_method",
+    "link_warning": "link_warning",
     "missing_in_target": "missing_in_target",
     "missing_in_source": "missing_in_source",
     "ambiguous": "ambiguous_links",
@@ -191,6 +192,7 @@ def _pair(obj: Any, where: str) -> PairSummary:
         missing_in_source=_count(obj, PAIR_FIELDS["missing_in_source"], where),
         ambiguous=_count(obj, PAIR_FIELDS["ambiguous"], where),
         properties=tuple(props),
+        link_warning=_get(obj, PAIR_FIELDS["link_warning"]),
     )
 
 

@@ -23,6 +23,7 @@ def run_batch(
     out: Path,
     *,
     links: Path | None = None,
+    link_by_id: bool = False,
     config: Path | None = None,
     progress: Progress = nullcontext,
 ) -> AuditResult:
@@ -39,6 +40,8 @@ def run_batch(
     parsed = parse_file(flow_doc)
     policy = load_policy(config)
     with progress() as step:
-        result = run_audit(parsed, source, target, links_dir=links, policy=policy, progress=step)
+        result = run_audit(
+            parsed, source, target, links_dir=links, policy=policy, progress=step, link_by_id=link_by_id
+        )
     write_outputs(result, out)
     return result

@@ -28,14 +28,20 @@ class InvestigateParameters(NotebookParameters):
     flow: Path
     source: Path
     target: Path
+    links: Path | None = None
     pair: str = ""
     property: str = ""
     record: str = ""
 
-    @field_validator("out", "flow", "source", "target")
+    @field_validator("links", mode="before")
     @classmethod
-    def _exists(cls, value: Path) -> Path:
-        if not value.exists():
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("out", "flow", "source", "target", "links")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
             raise ValueError(f"{value} does not exist")
         return value
 
@@ -50,9 +56,11 @@ class Investigation:
     summary: dict[str, Any]
     source: Any  # audit.core.snapshot.Snapshot
     target: Any
+    links: Any = None  # audit.core.link_sources.LinkSource: the audit's link source, if given
 
     @classmethod
     def load(cls, params: InvestigateParameters) -> Investigation:
+        from audit.core.link_sources import open_link_source
         from audit.core.snapshot import read_snapshot
         from audit.flow.parser import parse_file
 
@@ -68,6 +76,7 @@ class Investigation:
             summary=json.loads(summary_path.read_text(encoding="utf-8")),
             source=read_snapshot(params.source, [p.source_entity for p in flow.pairs]),
             target=read_snapshot(params.target, [p.target_entity for p in flow.pairs]),
+            links=open_link_source(params.links, flow) if params.links else None,
         )
 
     def pair_heading(self, pair: str = "") -> str:
@@ -148,7 +157,7 @@ class Investigation:
         tgt = self.target.entity(p.target_entity)
         links = self.findings.filter((pl.col("pair") == heading) & (pl.col("source_key") == str(key)))
         target_keys = [k for k in links["target_key"].unique().to_list() if k]
-        target_key = target_keys[0] if target_keys else str(key)
+        target_key = target_keys[0] if target_keys else self._counterpart(p, str(key))
         srow = src.frame.filter(pl.col(src.id_column).cast(pl.Utf8) == str(key))
         trow = tgt.frame.filter(pl.col(tgt.id_column).cast(pl.Utf8) == target_key)
         rows = []
@@ -171,6 +180,17 @@ class Investigation:
                 "target value": pl.Utf8,
             },
         )
+
+    def _counterpart(self, pair: Any, key: str) -> str:
+        """The target key the link source gives a source record without findings (its own
+        key when there is no link source, as when the audit linked by ids)."""
+        from audit.core.policy import default_policy
+
+        given = None if self.links is None else self.links.for_pair(self.flow, pair, default_policy().links)
+        if given is None:
+            return key
+        hits = given.table.filter(pl.col("source_id") == key).get_column("target_id").to_list()
+        return hits[0] if hits else key
 
     def decisions_template(self, path: str | Path, pair: str = "", prop: str = "") -> Path:
         """Write a decisions CSV for the write-back: one row per mismatch, with a

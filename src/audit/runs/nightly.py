@@ -10,6 +10,7 @@ A nightly configuration (YAML) lists jobs, each a flow and two tenants::
         flow: data/flows/powerofficego-powerofficego.rst
         source: data/demo/source
         target: data/demo/target
+        links: data/demo/global-person.json   # Sesam export or links-file directory
         source_label: Demo source tenant
         target_label: Demo target tenant
 
@@ -75,6 +76,7 @@ class Job(BaseModel):
     source: Path | ApiSide
     target: Path | ApiSide
     links: Path | None = None
+    link_by_id: bool = False
     config: Path | None = None
     source_label: str = ""
     target_label: str = ""
@@ -152,6 +154,7 @@ def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
     params: dict[str, Any] = {
         "flow": str(job.flow),
         "links": str(job.links) if job.links else "",
+        "link_by_id": job.link_by_id,
         "config": str(job.config) if job.config else "",
         "out": str(run_dir),
         "history": str(history),

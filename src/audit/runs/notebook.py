@@ -50,6 +50,7 @@ class AuditParameters(NotebookParameters):
     source_api: Literal["", "v1", "v2"] = ""
     target_api: Literal["", "v1", "v2"] = ""
     links: Path | None = None
+    link_by_id: bool = False
     config: Path | None = None
     history: Path | None = Path("reports/history")
     source_label: str = ""
@@ -182,7 +183,13 @@ def run_notebook_audit(params: AuditParameters, progress: bool = True) -> Notebo
             bar.update(1)
 
     result = run_audit(
-        params.flow, params.source, params.target, links_dir=params.links, policy=params.config, progress=step
+        params.flow,
+        params.source,
+        params.target,
+        links_dir=params.links,
+        policy=params.config,
+        progress=step,
+        link_by_id=params.link_by_id,
     )
     if progress:
         bar.close()

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from audit.core.engine import audit_pair
 from audit.core.policy import Policy, default_policy
 from audit.core.snapshot import frame_from_records
@@ -167,7 +169,10 @@ def _reaudit(
         return set(), set()
     se = frame_from_records(list(records["source"].values()), entity_file_stem(pair.source_entity))
     te = frame_from_records(list(records["target"].values()), entity_file_stem(pair.target_entity))
-    findings = audit_pair(flow, pair, se, te, policy).findings
+    # a pair without merge rules is linked as the audit linked it (its link source may be
+    # a Sesam export the re-read records alone cannot reproduce)
+    links = None if pair.merge_rules else _links_of(group)
+    findings = audit_pair(flow, pair, se, te, policy, links).findings
     mismatched = {
         (f["source_key"], f["target_key"], f["source_property"])
         for f in findings.filter(findings["status"] == "mismatch").iter_rows(named=True)
@@ -183,6 +188,12 @@ def _reaudit(
         if (c.source_key, "") not in missing and ("", c.target_key) not in missing
     }
     return mismatched, linked
+
+
+def _links_of(group: list[Change]) -> pl.DataFrame:
+    """The audit's links of the changes' records (``source_id, target_id``)."""
+    rows = sorted({(c.source_key, c.target_key) for c in group})
+    return pl.DataFrame(rows, schema={"source_id": pl.String, "target_id": pl.String}, orient="row")
 
 
 def _row(

@@ -50,6 +50,7 @@ def serve(
     state: Path | None = None,
     token_lifetime: float | None = None,
     seed: int = 0,
+    sesam_datasets: dict[str, Path] | None = None,
     on_ready: Callable[[dict[str, str]], None] = lambda urls: None,
 ) -> None:
     """Serve a simulator seeded from ``snapshot`` (or ``state``) on 127.0.0.1 until interrupted.
@@ -67,6 +68,7 @@ def serve(
         token_lifetime=token_lifetime,
         keys=keys_from_settings(),
         seed=seed,
+        sesam_datasets=sesam_datasets,
     )
     try:
         sim.bind()

@@ -79,6 +79,7 @@ from audit.systems.poweroffice.sim.options import (
 from audit.systems.poweroffice.sim.parts import Bucket, Handler, Scripted, Stats
 from audit.systems.poweroffice.sim.routes import build_app
 from audit.systems.poweroffice.sim.store import SERVED_ENTITIES, Store
+from audit.systems.sesam.sim import mount_sesam
 
 log = logging.getLogger("audit.systems.poweroffice.sim.server")
 
@@ -99,6 +100,9 @@ class Simulator:
     ----------
     snapshot_dir
         Seed data (ignored when ``state_file`` exists).
+    sesam_datasets
+        Sesam dataset id -> export file, served as a Sesam node under ``/api``
+        (:mod:`audit.systems.sesam.sim`; the same fault rate and seed).
     port
         TCP port on 127.0.0.1; 0 picks a free one.
     rate_limit, rate_burst
@@ -129,6 +133,7 @@ class Simulator:
         keys: Keys | None = None,
         empty_as_204: bool = True,
         seed: int = 0,
+        sesam_datasets: Mapping[str, str | Path] | None = None,
     ):
         self.store = Store.open(snapshot_dir, state_file)
         self.keys = keys or Keys.from_env()
@@ -150,6 +155,8 @@ class Simulator:
         self._server = None
         self._thread: threading.Thread | None = None
         self.app = build_app(self)
+        # a Sesam node's datasets under /api (audit simulate --sesam-dataset NAME=FILE)
+        self.sesam = mount_sesam(self.app, sesam_datasets, fault_rate, seed) if sesam_datasets else None
         redaction.install()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -214,7 +221,10 @@ class Simulator:
     v1_token_url = _url_property("v1 token", "The v1 token endpoint.")
 
     def urls(self) -> dict[str, str]:
-        return {name: self.base_url + path for name, path in _PATHS.items()}
+        urls = {name: self.base_url + path for name, path in _PATHS.items()}
+        if self.sesam is not None:
+            urls["sesam"] = self.base_url + "/api"
+        return urls
 
     def env(self) -> dict[str, str]:
         """``POWEROFFICE_*`` variables that point the connector at this simulator."""

@@ -1,0 +1,161 @@
+"""Links from a Sesam dataset export: records whose `$ids` sit in one entity are linked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import flow, pair, prop, records
+
+from audit.core.engine import run_audit
+from audit.core.policy import load_policy
+from audit.core.sesam_links import dataset_name, read_export
+from audit.core.snapshot import Snapshot
+from audit.errors import ConfigError, SnapshotError
+
+CP, CU = "~:powerofficego-contactperson:", "~:powerofficego-customer:"
+THE_PAIR = pair("Contactperson", "Customer", [prop("id", "id"), prop("firstName", "firstName")])
+
+
+def _snap(entity: str, table: str) -> Snapshot:
+    return Snapshot.from_records({entity: records(table)})
+
+
+SOURCE = """
+    id | firstName
+    1  | Kari
+    2  | Ola
+    3  | Per
+"""
+TARGET = """
+    Id  | FirstName
+    501 | Kari
+    502 | Ola
+    503 | Per
+"""
+
+
+def _export(tmp_path: Path, entities: list[dict], name: str = "global-person.json") -> Path:
+    path = tmp_path / name
+    if name.endswith(".jsonl"):
+        path.write_text("".join(json.dumps(e) + "\n" for e in entities), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(entities), encoding="utf-8")
+    return path
+
+
+def _audit(tmp_path, entities, name="global-person.json", policy=None):
+    path = _export(tmp_path, entities, name)
+    return run_audit(flow(THE_PAIR), _snap("contactperson", SOURCE), _snap("customer", TARGET), path, policy)
+
+
+def _rows(result, status):
+    frame = result.findings.filter(pl.col("status") == status).select("source_key", "target_key")
+    return sorted(frame.fill_null("").rows())
+
+
+PEOPLE = [
+    {"_id": "p1", "$ids": [CP + "1", CU + "501"]},
+    {"_id": "p2", "$ids": [CP + "2", CU + "502"]},
+    {"_id": "p3", "$ids": [CP + "3", CU + "503"]},
+]
+
+
+def test_records_in_one_entity_are_linked_and_id_is_the_link_key(tmp_path):
+    result = _audit(tmp_path, PEOPLE)
+    summary = result.summary["pairs"][0]
+    assert (summary["link_method"], summary["linked"]) == ("sesam", 3)
+    assert result.findings.height == 0  # 1 and 501 differ by design: id -> id is the link itself
+
+
+def test_a_jsonl_export_links_like_a_json_array(tmp_path):
+    result = _audit(tmp_path, PEOPLE, "global-person.jsonl")
+    assert result.summary["pairs"][0]["linked"] == 3 and result.findings.height == 0
+
+
+def test_a_deleted_entity_links_nothing(tmp_path):
+    entities = [*PEOPLE[:2], {"_id": "p3", "_deleted": True, "$ids": [CP + "3", CU + "503"]}]
+    result = _audit(tmp_path, entities)
+    assert _rows(result, "missing_in_target") == [("3", "")]
+    assert _rows(result, "missing_in_source") == [("", "503")]
+
+
+def test_a_deleted_entity_does_not_make_live_links_ambiguous(tmp_path):
+    stale = {"_id": "old", "_deleted": True, "$ids": [CP + "1", CU + "502"]}
+    result = _audit(tmp_path, [*PEOPLE, stale])
+    assert result.findings.height == 0
+
+
+def test_identifiers_of_other_datasets_are_ignored(tmp_path):
+    entities = [{"_id": "p1", "$ids": [CP + "1", CU + "501", "~:hubspot-contact:501", "~:tripletex-customer:2"]}]
+    entities += PEOPLE[1:]
+    result = _audit(tmp_path, entities)
+    assert result.summary["pairs"][0]["linked"] == 3 and result.findings.height == 0
+
+
+def test_two_source_records_in_one_entity_are_ambiguous_never_a_pick(tmp_path):
+    entities = [{"_id": "p1", "$ids": [CP + "1", CP + "2", CU + "501"]}, PEOPLE[2]]
+    result = _audit(tmp_path, entities)
+    assert _rows(result, "ambiguous_link") == [("1", "501"), ("2", "501")]
+    assert _rows(result, "missing_in_source") == [("", "502")]
+
+
+def test_an_identifier_of_a_record_the_snapshot_lacks_is_dropped_not_ambiguous(tmp_path):
+    entities = [{"_id": "p1", "$ids": [CP + "1", CP + "999", CU + "501"]}, *PEOPLE[1:]]
+    result = _audit(tmp_path, entities)
+    link = result.summary["pairs"][0]["link"]
+    assert result.findings.height == 0 and link["sesam_dangling_rows"] == 1
+
+
+def test_summary_names_the_export_and_the_datasets(tmp_path):
+    link = _audit(tmp_path, PEOPLE).summary["pairs"][0]["link"]
+    assert (link["source_dataset"], link["target_dataset"]) == ("powerofficego-contactperson", "powerofficego-customer")
+    assert link["sesam_export"].endswith("global-person.json") and link["entities"] == 3
+
+
+def test_default_dataset_is_system_and_entity_in_lower_case():
+    assert dataset_name("PowerOffice GO", "Contact Person") == "powerofficego-contactperson"
+
+
+def test_the_config_file_names_the_datasets(tmp_path):
+    config = tmp_path / "links.yaml"
+    config.write_text(
+        "links:\n  source_datasets:\n    contactperson: po-a-person\n  datasets:\n    customer: po-cust\n"
+    )
+    entities = [{"_id": f"p{i}", "$ids": [f"~:po-a-person:{i}", f"~:po-cust:{500 + i}"]} for i in (1, 2, 3)]
+    result = _audit(tmp_path, entities, policy=load_policy(config))
+    assert result.summary["pairs"][0]["linked"] == 3 and result.findings.height == 0
+
+
+def test_links_id_is_the_short_form_of_by_id(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("links: id\n")
+    assert load_policy(config).links.by_id is True
+
+
+def test_a_links_setting_that_is_not_id_is_refused(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("links: email\n")
+    with pytest.raises(ConfigError, match="links"):
+        load_policy(config)
+
+
+def test_an_entity_whose_ids_are_not_a_list_names_the_entity(tmp_path):
+    path = _export(tmp_path, [PEOPLE[0], {"_id": "x", "$ids": "~:a:1"}])
+    with pytest.raises(SnapshotError, match=r"global-person.json: entity 2: \$ids"):
+        read_export(path)
+
+
+def test_a_broken_jsonl_line_names_the_line(tmp_path):
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps(PEOPLE[0]) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"g.jsonl:2: not valid JSON"):
+        read_export(path)
+
+
+def test_export_counts_deleted_and_unreadable_identifiers(tmp_path):
+    path = _export(tmp_path, [PEOPLE[0], {"_id": "d", "_deleted": True, "$ids": [CP + "2"]}, {"$ids": ["odd"]}])
+    export = read_export(path)
+    assert export.stats == {"entities": 3, "deleted_entities": 1, "unreadable_identifiers": 1}
