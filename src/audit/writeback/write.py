@@ -16,6 +16,7 @@ from typing import Any
 
 from audit.errors import AuthError, ExternalError
 from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.responses import ApiRefusal
 from audit.systems.poweroffice.transport import HttpStatusError
 from audit.writeback.breaker import Breaker
 from audit.writeback.gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
@@ -239,6 +240,9 @@ class RecordWriter:
                 written = gw.write(w.ref.entity, w.ref.record_id, w.ref.parent_id, values, current)
             except AuthError:
                 raise
+            except ApiRefusal as exc:  # v1: HTTP 200 with success=false: refused, not lost
+                self.answered += 1
+                return w.outcomes("failed", f"refused by the API: {exc.summary}", http_status=200)
             except HttpStatusError as exc:
                 if exc.status < 500 and exc.status != 429:
                     self.answered += 1

@@ -128,9 +128,9 @@ class _Fetch:
     def run(self) -> None:
         for entity in self.wanted:
             self.writer.open_entity(entity)
-        ids_by_party = self._read_parties()
+        self._read_parties()
         if "contactperson" in self.wanted:
-            self._read_contact_persons(ids_by_party)
+            self._read_contact_persons()
 
     def _put(self, entity: str, key: Any, record: dict[str, Any]) -> None:
         problem = self.writer.write(entity, key, record)
@@ -138,33 +138,22 @@ class _Fetch:
             self.conn.warn(problem)
         self.marks[entity].offer(last_changed(self.api, record))
 
-    def _read_parties(self) -> dict[str, list[int]]:
-        """Customers and suppliers (also when only their addresses are wanted); returns
-        the ids read, by party entity."""
+    def _read_parties(self) -> None:
+        """Customers and suppliers (also when only their addresses are wanted)."""
         wanted, id_key = self.wanted, self.id_key
-        ids_by_party: dict[str, list[int]] = {}
         for party in [p for p in PARTY_ENTITIES if p in wanted or "address" in wanted]:
-            ids = ids_by_party.setdefault(party, [])
             for record in self.conn.records(party, self.since):
-                ids.append(record[id_key])
                 if party in wanted:
                     self._put(party, record[id_key], record)
                 if "address" in wanted:
                     address = self.conn.mail_address(party, record)
                     if address is not None:
                         self._put("address", address[id_key], address)
-        return ids_by_party
 
-    def _read_contact_persons(self, ids_by_party: dict[str, list[int]]) -> None:
-        """Contact persons of every party; an incremental read still asks every parent,
-        since a contact person's change leaves its parent's stamp alone."""
-        parent_ids: list[int] = []
-        for party in PARTY_ENTITIES:
-            if self.since is None and party in ids_by_party:
-                parent_ids += ids_by_party[party]
-            else:
-                parent_ids += self.conn.party_ids(party)
-        for record in self.conn.contact_persons(parent_ids, self.since):
+    def _read_contact_persons(self) -> None:
+        """Every contact person of the tenant, from the one list route (not per parent:
+        a contact person whose parent was not read would be missed)."""
+        for record in self.conn.contact_persons(self.since):
             self._put("contactperson", record[self.id_key], record)
 
     def manifest(self, client: ApiClient, endpoint: Endpoint, fetched_at: str, tenant: str | None) -> dict[str, Any]:
