@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 
@@ -47,13 +48,15 @@ class Recorder:
     def _record(self, response: Response) -> Response:
         query = {k: v for k, v in request.args.items()}
         if self.full:
+            # A form body (the token request) was parsed by then: rebuilt from the form.
+            body = request.get_data() or urlencode(list(request.form.items(multi=True))).encode()
             item = Exchange(
                 request.method,
                 request.path,
                 query,
                 response.status_code,
                 _masked(request.headers.items()),
-                request.get_data(),
+                body,
                 _masked(response.headers.items()),
                 response.get_data(),
             )

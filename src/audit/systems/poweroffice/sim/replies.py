@@ -58,7 +58,8 @@ def problem(status: int, title: str, detail: str = "") -> Response:
             "Instance": request.path,
         },
         status,
-        content_type="application/problem+json; charset=utf-8",
+        # the v2 OpenAPI document gives ProblemDetails answers as application/json
+        content_type="application/json; charset=utf-8",
     )
 
 

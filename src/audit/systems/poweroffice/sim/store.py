@@ -33,6 +33,7 @@ import jsonpatch
 
 from audit.errors import SnapshotError
 from audit.systems.poweroffice import fields as poweroffice
+from audit.systems.poweroffice.sim.dto import as_v2_dto
 from audit.systems.poweroffice.sim.seed import deep_merge, read_snapshot_file
 from audit.systems.poweroffice.stamps import parse_timestamp
 
@@ -65,10 +66,13 @@ class Item:
     record: Record
 
     def as_gen(self, entity: str, generation: str) -> Record:
+        """The record in ``generation``'s shape (a copy); v2 as its DTO schemas say."""
         if generation == self.generation:
-            return copy.deepcopy(self.record)
-        convert = poweroffice.to_v2 if generation == "v2" else poweroffice.to_v1
-        return convert(entity, self.record)
+            out = copy.deepcopy(self.record)
+        else:
+            convert = poweroffice.to_v2 if generation == "v2" else poweroffice.to_v1
+            out = convert(entity, self.record)
+        return as_v2_dto(out) if generation == "v2" else out
 
     def key(self, name: str) -> Any:
         """A field by its v2 name, whatever the stored generation."""
