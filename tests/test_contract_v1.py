@@ -77,7 +77,8 @@ def test_the_simulators_refusals_keep_the_rules(rec_sim):
 
 def test_the_checks_catch_paging_without_orderby():
     bad = Exchange("GET", "/v1/Customer/", {"$skip": "0", "$top": "10"}, 200)
-    assert violations([bad], responses=False) == ["paging-needs-orderby: GET /v1/Customer/ {'$skip': '0', '$top': '10'} -> 200"]
+    found = violations([bad], responses=False)
+    assert [v.split(":")[0] for v in found] == ["paging-needs-orderby"]
 
 
 def test_the_checks_catch_the_camelcase_filter_and_a_4xx_refusal():

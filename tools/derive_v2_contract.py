@@ -128,7 +128,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
         "info": {
             "title": "PowerOffice Go v2: the part sesam-sync-audit uses",
             "version": doc["info"]["version"],
-            "x-derived-from": "stianwe/PowerOfficeGoV2 api/openapi.yaml (official merged spec), by tools/derive_v2_contract.py",
+            "x-derived-from": "stianwe/PowerOfficeGoV2 api/openapi.yaml (official merged spec)",
         },
         "servers": [{"url": "/v2"}],
         "paths": {**paths, "/OAuth/Token": TOKEN_PATH},
@@ -141,7 +141,7 @@ def main(argv: list[str]) -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(derive(doc), sort_keys=False, allow_unicode=True, width=100)
     OUT.write_text("# Derived by tools/derive_v2_contract.py; do not edit by hand.\n" + text, encoding="utf-8")
-    print(f"{OUT}: {len(text)} characters")
+    sys.stdout.write(f"{OUT}: {len(text)} characters\n")
     return 0
 
 
