@@ -378,3 +378,21 @@ def test_audit_simulate_prints_its_urls_and_serves_until_stopped(po_seed):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_json_patch_test_that_fails_leaves_the_record_alone(po_sim):
+    ops = [
+        {"op": "test", "path": "/EmailAddress", "value": "someone-else@example.no"},
+        {"op": "replace", "path": "/EmailAddress", "value": "ny@example.no"},
+    ]
+    r = v2(po_sim, "PATCH", "/Customers/1", json=ops)
+    assert r.status_code == 400 and "test operation failed" in r.json()["Detail"]
+    assert v2(po_sim, "GET", "/Customers/1").json()["EmailAddress"] == "bjorn@example.no"
+
+
+def test_a_json_patch_test_that_holds_lets_the_replace_through(po_sim):
+    ops = [
+        {"op": "test", "path": "/EmailAddress", "value": "bjorn@example.no"},
+        {"op": "replace", "path": "/EmailAddress", "value": "ny@example.no"},
+    ]
+    assert v2(po_sim, "PATCH", "/Customers/1", json=ops).json()["EmailAddress"] == "ny@example.no"

@@ -60,8 +60,11 @@ def v1_page(sim: Simulator, entity: str, pid: int | None = None) -> Response:
     if pid is not None and not sim.store.is_party(pid):
         return v1_refusal(f"party {pid} not found", "NotFound")
     parents = {pid} if pid is not None else None
-    rows = sim.store.list(entity, "v1", since=q.since, inclusive=q.inclusive, parents=parents)
-    page, total = window(rows, q)
+    if q.record_id is None and q.order in (None, ("id", False)):  # the store's own order: convert one page
+        end = None if q.top is None else q.skip + q.top
+        page, total = sim.store.page(entity, "v1", q.since, q.inclusive, parents, q.skip, end)
+    else:
+        page, total = window(sim.store.list(entity, "v1", since=q.since, inclusive=q.inclusive, parents=parents), q)
     count_served(sim, entity, len(page))
     return json_response({"data": page, "count": total, "success": True})
 

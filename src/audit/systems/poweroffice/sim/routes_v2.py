@@ -52,8 +52,7 @@ def v2_list(sim: Simulator, entity: str) -> Response:
         parents = _parents(entity, q)
     except BadQuery as exc:
         return problem(400, "Bad Request", str(exc))
-    rows = sim.store.list(entity, "v2", since=since, parents=parents)
-    rows = rows[(page - 1) * size : page * size]
+    rows, _ = sim.store.page(entity, "v2", since, False, parents, (page - 1) * size, page * size)
     if q.get("fields"):
         wanted = {f.strip().lower() for f in q["fields"].split(",")}
         rows = [{k: v for k, v in r.items() if k.lower() in wanted} for r in rows]

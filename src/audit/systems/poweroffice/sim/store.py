@@ -192,18 +192,32 @@ class Store:
     ) -> list[Record]:
         """Records ordered by id, in ``generation`` shape, filtered by last-changed
         (``> since``, or ``>= since`` when ``inclusive``) and by parent id."""
+        rows, _ = self.page(entity, generation, since, inclusive, parents)
+        return rows
+
+    def page(
+        self,
+        entity: str,
+        generation: str,
+        since: datetime | None = None,
+        inclusive: bool = False,
+        parents: set[int] | None = None,
+        start: int = 0,
+        end: int | None = None,
+    ) -> tuple[list[Record], int]:
+        """``[start:end]`` of :meth:`list` (only those converted), and the size of the
+        whole filtered list."""
         with self.lock:
-            rows = sorted(self.items[entity].items())
-            out = []
-            for _, item in rows:
+            chosen = []
+            for _, item in sorted(self.items[entity].items()):
                 if parents is not None and item.key("ContactId") not in parents:
                     continue
                 if since is not None:
                     at = parse_time(item.key("LastChangedDateTimeOffset"))
                     if at is None or at < since or (at == since and not inclusive):
                         continue
-                out.append(item.as_gen(entity, generation))
-            return out
+                chosen.append(item)
+            return [item.as_gen(entity, generation) for item in chosen[start:end]], len(chosen)
 
     def get(self, entity: str, generation: str, rid: int, parent: int | None = None) -> Record | None:
         with self.lock:
