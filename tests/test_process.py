@@ -62,8 +62,11 @@ for name, module in list(sys.modules.items()):
     path = getattr(module, "__file__", None)
     top = name.split(".")[0]
     if path and top not in ("jsonschema", "audit") and "site-packages" in path:
-        roots.add(Path(path).parents[name.count(".")] if "." in name else Path(path).parent)
-files = [f for root in roots for f in root.rglob("*") if f.suffix in (".json", ".py")]
+        # the loaded top-level package's directory, or a single-file module itself (its
+        # parent would be all of site-packages, loaded or not)
+        top_file = getattr(sys.modules.get(top), "__file__", None) or path
+        roots.add(Path(top_file).parent if top_file.endswith("__init__.py") else Path(top_file))
+files = [f for root in roots for f in ([root] if root.is_file() else root.rglob("*")) if f.suffix in (".json", ".py")]
 hits = [str(f) for f in files if uses.search(f.read_text(errors="replace"))]
 print(len(roots), hits)
 """
