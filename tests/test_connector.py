@@ -17,7 +17,7 @@ from poweroffice_fixtures import (
 
 from audit.errors import ApiError, ApiUnreachable, AuthError, ConfigError
 from audit.systems.poweroffice import redaction
-from audit.systems.poweroffice.connector import PowerOfficeConnector
+from audit.systems.poweroffice.connector import PowerOfficeConnector, Watermark, since_text
 from audit.systems.poweroffice.settings import ConnectionSettings
 from audit.systems.poweroffice.sim.server import Faults, Keys, running_simulator
 from audit.systems.poweroffice.transport import ApiClient, MalformedResponse, RateLimiter
@@ -129,25 +129,51 @@ def test_v2_incremental_read_returns_only_records_changed_after_since(po_sim):
     assert ids(records) == [4]
 
 
-def test_v1_incremental_read_includes_records_changed_at_since(po_sim):
+def test_v1_incremental_read_is_exclusive_like_v2(po_sim):
     records = list(connector(po_sim, api="v1").records("customer", since="2024-01-02T10:00:00Z"))
-    assert ids(records) == [2, 4]
+    assert ids(records) == [4]
+
+
+def test_v1_incremental_filter_is_pascalcase_in_parentheses(po_sim):
+    list(connector(po_sim, api="v1").records("customer", since="2024-01-02T10:00:00Z"))
+    sent = [q for m, path, q in po_sim.requests_seen() if path == "/v1/Customer/"]
+    assert sent and all(q["$filter"] == "(LastChanged gt DateTimeOffset'2024-01-02T10:00:00Z')" for q in sent)
+
+
+def test_v1_pages_are_ordered_by_id(tmp_path):
+    seed = write_snapshot(tmp_path / "s", {"customer": many_customers(7)})
+    with running_simulator(seed) as sim:
+        records = list(connector(sim, api="v1", page_size=3).records("customer"))
+        sent = [q for m, path, q in sim.requests_seen() if path == "/v1/Customer/"]
+    assert len(records) == 7 and len(sent) == 3
+    assert all(q["$orderby"] == "Id" and "$top" in q for q in sent)
+
+
+def test_v1_stamps_with_a_space_before_the_offset_give_the_watermark():
+    mark = Watermark()
+    mark.offer("2023-10-25T07:58:57 +00:00")
+    mark.offer("2023-10-25T08:58:57 +02:00")
+    assert mark.text == "2023-10-25T07:58:57 +00:00"
+
+
+def test_a_v1_stamp_as_since_is_sent_as_iso_8601():
+    assert since_text("2023-10-25T07:58:57 +00:00") == "2023-10-25T07:58:57Z"
 
 
 # -- contact persons ------------------------------------------------------------------
 
 
-def test_v2_contact_persons_are_asked_for_in_batches_of_parents(po_sim):
-    found = list(connector(po_sim, contact_batch_size=2).contact_persons([1, 2, 3, 4, 5]))
+def test_v2_contact_persons_are_one_list_without_contact_ids(po_sim):
+    found = list(connector(po_sim).contact_persons())
     assert ids(found) == [7, 8, 9]
-    assert po_sim.stats()["routes"]["GET /v2/ContactPersons"] == 3
+    sent = [q for m, path, q in po_sim.requests_seen() if path == "/v2/ContactPersons"]
+    assert len(sent) == 1 and "contactIds" not in sent[0]
 
 
-def test_v1_contact_persons_are_read_once_per_parent(po_sim):
-    found = list(connector(po_sim, api="v1", concurrency=3).contact_persons([1, 2, 3, 4, 5]))
-    routes = po_sim.stats()["routes"]
+def test_v1_contact_persons_come_from_party_contact_person(po_sim):
+    found = list(connector(po_sim, api="v1").contact_persons())
     assert ids(found) == [7, 8, 9]
-    assert [routes[f"GET /v1/Customer/{p}/Contact"] for p in (1, 2, 3, 4, 5)] == [1, 1, 1, 1, 1]
+    assert po_sim.stats()["routes"]["GET /v1/PartyContactPerson"] == 1
 
 
 # -- rate limit and retries -----------------------------------------------------------
@@ -263,7 +289,9 @@ def test_a_v2_page_that_is_an_object_instead_of_a_list_is_rejected(po_sim):
 
 
 def test_a_v1_answer_with_success_false_is_an_api_error(po_sim):
-    po_sim.script("GET", "/v1/Customer", body={"success": False, "message": "Noe gikk galt", "data": None})
+    validation = {"errorLogReference": "x1", "summary": "Noe gikk galt", "exception": "OData"}
+    refusal = {"success": False, "validation": validation}
+    po_sim.script("GET", "/v1/Customer", body=refusal)
     with pytest.raises(ApiError, match="success=false: Noe gikk galt"):
         list(connector(po_sim, api="v1").records("customer"))
 

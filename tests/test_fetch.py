@@ -22,6 +22,7 @@ from poweroffice_fixtures import (
     write_snapshot,
 )
 
+from audit.errors import ConfigError
 from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.server import DEMO_SUBSCRIPTION_KEY, Faults, Keys, running_simulator
 from audit.systems.poweroffice.transport import MalformedResponse
@@ -127,24 +128,104 @@ def test_manifest_watermark_is_the_latest_last_changed_seen(po_sim, tmp_path):
 # -- incremental ----------------------------------------------------------------------
 
 
-def test_incremental_fetch_after_patches_transfers_only_the_changed_records(po_sim, tmp_path):
-    full = fetch(po_sim, tmp_path / "full")
+def _edit(po_sim):
     patch(po_sim, "/Customers/2", [{"op": "replace", "path": "/MailAddress/City", "value": "Harstad"}])
     patch(po_sim, "/Customers/4", [{"op": "replace", "path": "/EmailAddress", "value": "post@kjokken.no"}])
     patch(po_sim, "/ContactPersons/3/9", [{"op": "replace", "path": "/FirstName", "value": "Øyvind"}])
+
+
+def test_incremental_fetch_onto_the_snapshot_equals_a_full_fetch(po_sim, tmp_path):
+    fetch(po_sim, tmp_path / "snap")
+    watermark = json.loads((tmp_path / "snap" / "manifest.json").read_text())["watermark"]
+    _edit(po_sim)
+    delta = fetch(po_sim, tmp_path / "snap", since=watermark)
+    fetch(po_sim, tmp_path / "fresh")
+    assert delta.manifest["complete"] is True and delta.manifest["base"] == str(tmp_path / "snap")
+    for entity in ("customer", "supplier", "contactperson", "address"):
+        ids = "Id"
+        got = sorted(read_jsonl(tmp_path / "snap" / f"{entity}.jsonl"), key=lambda r: r[ids])
+        want = sorted(read_jsonl(tmp_path / "fresh" / f"{entity}.jsonl"), key=lambda r: r[ids])
+        assert got == want, entity
+
+
+def test_incremental_fetch_catches_an_address_only_edit(po_sim, tmp_path):
+    fetch(po_sim, tmp_path / "snap")
+    watermark = json.loads((tmp_path / "snap" / "manifest.json").read_text())["watermark"]
+    patch(po_sim, "/Customers/2", [{"op": "replace", "path": "/MailAddress/City", "value": "Harstad"}])
+    fetch(po_sim, tmp_path / "snap", since=watermark)
+    cities = {a["Id"]: a["City"] for a in read_jsonl(tmp_path / "snap" / "address.jsonl")}
+    assert cities[502] == "Harstad"
+
+
+def test_manifest_says_what_was_read_in_full_and_what_as_changes(po_sim, tmp_path):
+    full = fetch(po_sim, tmp_path / "snap")
+    delta = fetch(po_sim, tmp_path / "snap", since=full.manifest["watermark"])
+    reads = delta.manifest["read"]
+    assert {e: r["mode"] for e, r in reads.items()} == {
+        "customer": "full",
+        "supplier": "full",
+        "contactperson": "changes",
+        "address": "full",
+    }
+    assert "address-only edit" in reads["address"]["why"]
+
+
+def test_contact_persons_are_read_as_changes_only(po_sim, tmp_path):
+    full = fetch(po_sim, tmp_path / "snap")
+    _edit(po_sim)
     po_sim.reset_stats()
-    delta = fetch(po_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    served = po_sim.stats()["records_served"]
-    assert delta.manifest["counts"] == {"customer": 2, "supplier": 0, "contactperson": 1, "address": 2}
-    assert (served.get("customer", 0), served.get("supplier", 0), served.get("contactperson", 0)) == (2, 0, 1)
-    assert [c["Id"] for c in read_jsonl(tmp_path / "delta" / "customer.jsonl")] == [2, 4]
+    delta = fetch(po_sim, tmp_path / "snap", since=full.manifest["watermark"])
+    assert po_sim.stats()["records_served"].get("contactperson", 0) == 1
+    assert delta.manifest["counts"]["contactperson"] == len(CONTACT_PERSONS)
 
 
-def test_incremental_fetch_with_nothing_changed_keeps_the_watermark(po_sim, tmp_path):
+def test_without_addresses_parties_are_read_as_changes(po_sim, tmp_path):
+    full = fetch(po_sim, tmp_path / "snap", entities=["customer"])
+    _edit(po_sim)
+    po_sim.reset_stats()
+    delta = fetch(po_sim, tmp_path / "snap", entities=["customer"], since=full.manifest["watermark"])
+    assert po_sim.stats()["records_served"].get("customer", 0) == 1  # customer 4; 2's address-only edit not
+    assert delta.manifest["counts"]["customer"] == 3 and delta.manifest["complete"] is True
+
+
+def test_since_without_a_base_writes_a_partial_snapshot(po_sim, tmp_path):
     full = fetch(po_sim, tmp_path / "full")
     delta = fetch(po_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    assert sum(delta.manifest["counts"].values()) == 0
-    assert delta.manifest["watermark"] == full.manifest["watermark"]
+    assert delta.manifest["complete"] is False and delta.manifest["base"] is None
+
+
+def test_audit_run_refuses_a_partial_snapshot_naming_it(po_sim, tmp_path):
+    full = fetch(po_sim, tmp_path / "full")
+    fetch(po_sim, tmp_path / "delta", since=full.manifest["watermark"])
+    flow = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audit",
+            "run",
+            "--flow",
+            str(flow),
+            "--source",
+            str(tmp_path / "full"),
+            "--target",
+            str(tmp_path / "delta"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+    )
+    assert result.returncode == 2, result.stderr
+    assert str(tmp_path / "delta" / "manifest.json") in result.stderr and "partial" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_base_of_the_other_generation_is_refused(po_sim, tmp_path):
+    fetch(po_sim, tmp_path / "v1snap", api="v1")
+    with pytest.raises(ConfigError, match="not a complete v2 snapshot"):
+        fetch(po_sim, tmp_path / "out", since="2024-01-01T00:00:00Z", base=tmp_path / "v1snap")
 
 
 # -- faults ---------------------------------------------------------------------------
@@ -156,7 +237,7 @@ def test_a_fetch_through_injected_5xx_and_dropped_connections_equals_a_clean_fet
         tmp_path / "seed",
         {"customer": many_customers(60), "supplier": SUPPLIERS, "contactperson": CONTACT_PERSONS},
     )
-    tuning = {"page_size": 5, "contact_batch_size": 10, "max_attempts": 12}
+    tuning = {"page_size": 5, "max_attempts": 12}
     with running_simulator(seed) as clean_sim:
         fetch(clean_sim, tmp_path / "clean", api=api, settings=tuning)
     with running_simulator(seed, faults=Faults(error_rate=0.1, drop_rate=0.1, seed=11)) as faulty:

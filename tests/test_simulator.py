@@ -94,7 +94,7 @@ def test_an_expired_token_gets_401_problem_details(po_seed):
         time.sleep(0.3)
         r = requests.get(s.v2_url + "/Customers", headers={**SUB, "Authorization": f"Bearer {t}"})
     assert r.status_code == 401
-    assert r.json()["title"] == "Unauthorized" and r.json()["status"] == 401
+    assert r.json()["Title"] == "Unauthorized" and r.json()["Status"] == 401
 
 
 def test_a_v1_token_is_not_accepted_by_v2(po_sim):
@@ -119,7 +119,7 @@ def test_v2_empty_page_is_204_no_content(po_sim):
 
 def test_v2_refuses_odata_paging_with_400(po_sim):
     r = v2(po_sim, "GET", "/Customers", params={"$top": 2})
-    assert r.status_code == 400 and r.json()["status"] == 400
+    assert r.status_code == 400 and r.json()["Status"] == 400
 
 
 def test_v2_last_changed_filter_is_exclusive(po_sim):
@@ -139,13 +139,48 @@ def test_v2_contact_persons_are_filtered_by_contact_ids(po_sim):
     assert [c["Id"] for c in r.json()] == [8, 9]
 
 
-def test_v1_wraps_lists_and_filters_inclusively(po_sim):
-    r = v1(
-        po_sim, "GET", "/Customer/", params={"$filter": "lastChanged ge datetimeoffset'2024-01-02T10:00:00Z'"}
-    )
+def test_v1_wraps_lists_and_takes_the_documented_filter(po_sim):
+    # docs/api/rest/filtering.md: PascalCase field, in parentheses, DateTimeOffset'...'
+    r = v1(po_sim, "GET", "/Customer/", params={"$filter": "(LastChanged ge DateTimeOffset'2024-01-02T10:00:00Z')"})
     body = r.json()
     assert body["success"] is True
     assert [c["id"] for c in body["data"]] == [2, 4]
+
+
+def test_v1_gt_filter_is_exclusive(po_sim):
+    r = v1(po_sim, "GET", "/Customer/", params={"$filter": "(LastChanged gt DateTimeOffset'2024-01-02T10:00:00Z')"})
+    assert [c["id"] for c in r.json()["data"]] == [4]
+
+
+def test_v1_refuses_the_camelcase_filter_with_200_and_success_false(po_sim):
+    r = v1(po_sim, "GET", "/Customer/", params={"$filter": "lastChanged ge datetimeoffset'2024-01-02T10:00:00Z'"})
+    body = r.json()
+    assert r.status_code == 200 and body["success"] is False and "data" not in body
+    assert body["validation"]["exception"] == "OData" and body["validation"]["summary"]
+
+
+def test_v1_refuses_skip_and_top_without_orderby(po_sim):
+    r = v1(po_sim, "GET", "/Customer/", params={"$skip": 0, "$top": 2})
+    assert r.status_code == 200 and r.json()["success"] is False
+
+
+def test_v1_pages_in_the_orderby_order_and_counts_the_whole_set(po_sim):
+    r = v1(po_sim, "GET", "/Customer/", params={"$skip": 1, "$top": 1, "$orderby": "Id desc"})
+    body = r.json()
+    assert [c["id"] for c in body["data"]] == [2] and body["count"] == 3
+
+
+def test_v1_party_contact_person_lists_every_contact_person(po_sim):
+    body = v1(po_sim, "GET", "/PartyContactPerson/").json()
+    assert sorted(c["id"] for c in body["data"]) == [7, 8, 9]
+
+
+def test_v1_contact_post_updates_a_contact_person_under_its_party(po_sim):
+    record = v1(po_sim, "GET", "/Customer/1/Contact/7").json()["data"]
+    record["firstName"] = "Kari"
+    saved = v1(po_sim, "POST", "/Customer/1/Contact/", json=record).json()["data"]
+    assert saved["firstName"] == "Kari" and saved["partyId"] == 1
+    assert v2(po_sim, "GET", "/ContactPersons/1/7").json()["FirstName"] == "Kari"
 
 
 def test_v1_serves_v2_seed_records_in_v1_shape(po_sim):
@@ -176,18 +211,18 @@ def test_v2_serves_v1_seed_records_in_v2_shape(tmp_path):
 
 def test_unknown_id_is_404_problem_details_on_v2(po_sim):
     r = v2(po_sim, "GET", "/Customers/999")
-    assert r.status_code == 404 and r.json()["title"] == "Not Found"
+    assert r.status_code == 404 and r.json()["Title"] == "Not Found"
 
 
-def test_unknown_id_is_404_with_success_false_on_v1(po_sim):
+def test_unknown_id_is_200_with_success_false_on_v1(po_sim):
     r = v1(po_sim, "GET", "/Customer/999")
-    assert r.status_code == 404 and r.json()["success"] is False
+    assert r.status_code == 200 and r.json()["success"] is False and "data" not in r.json()
 
 
 # -- writing --------------------------------------------------------------------------
 
 
-def test_patch_with_a_nested_path_changes_the_city_and_stamps_last_changed(po_sim):
+def test_patch_with_a_nested_path_changes_the_city_and_stamps_the_address_only(po_sim):
     before = v2(po_sim, "GET", "/Customers/1").json()
     patch = [{"op": "replace", "path": "/MailAddress/City", "value": "Bærum"}]
     r = v2(
@@ -195,8 +230,30 @@ def test_patch_with_a_nested_path_changes_the_city_and_stamps_last_changed(po_si
     )
     after = r.json()
     assert after["MailAddress"]["City"] == "Bærum"
+    assert after["MailAddress"]["LastChangedDateTimeOffset"] > before["MailAddress"]["LastChangedDateTimeOffset"]
+    # the parent's stamp does not move when only its address changes
+    assert after["LastChangedDateTimeOffset"] == before["LastChangedDateTimeOffset"]
+
+
+def test_patch_of_a_field_and_the_address_stamps_both(po_sim):
+    before = v2(po_sim, "GET", "/Customers/1").json()
+    patch = [
+        {"op": "replace", "path": "/EmailAddress", "value": "b@example.no"},
+        {"op": "replace", "path": "/MailAddress/City", "value": "Bærum"},
+    ]
+    after = v2(po_sim, "PATCH", "/Customers/1", json=patch).json()
     assert after["LastChangedDateTimeOffset"] > before["LastChangedDateTimeOffset"]
     assert after["MailAddress"]["LastChangedDateTimeOffset"] == after["LastChangedDateTimeOffset"]
+
+
+def test_contact_person_is_active_is_writable_on_v2(po_sim):
+    r = v2(po_sim, "PATCH", "/ContactPersons/1/7", json=[{"op": "replace", "path": "/IsActive", "value": False}])
+    assert r.status_code == 200 and r.json()["IsActive"] is False
+
+
+def test_customer_is_active_is_read_only_on_v2(po_sim):
+    r = v2(po_sim, "PATCH", "/Customers/1", json=[{"op": "replace", "path": "/IsActive", "value": False}])
+    assert r.status_code == 400
 
 
 def test_patch_of_a_field_the_record_lacks_adds_it(po_sim):
@@ -219,12 +276,13 @@ def test_patch_of_a_contact_person_goes_through_its_contact_id(po_sim):
 
 def test_patch_of_the_read_only_id_is_400(po_sim):
     r = v2(po_sim, "PATCH", "/Customers/1", json=[{"op": "replace", "path": "/Id", "value": 5}])
-    assert r.status_code == 400 and "read-only" in r.json()["detail"]
+    assert r.status_code == 400 and "read-only" in r.json()["Detail"]
 
 
-def test_patch_to_a_customer_number_in_use_is_409_conflict(po_sim):
+def test_patch_to_a_customer_number_in_use_is_400(po_sim):
+    # the v2 OpenAPI document lists 400 (not 409) among PATCH /Customers/{id} answers
     r = v2(po_sim, "PATCH", "/Customers/1", json=[{"op": "replace", "path": "/Number", "value": 10002}])
-    assert r.status_code == 409 and r.json()["title"] == "Conflict"
+    assert r.status_code == 400 and "already used" in r.json()["Detail"]
 
 
 def test_v1_post_replaces_the_whole_object_and_stamps_last_changed(po_sim):
@@ -237,11 +295,12 @@ def test_v1_post_replaces_the_whole_object_and_stamps_last_changed(po_sim):
     assert v2(po_sim, "GET", "/Customers/2").json()["EmailAddress"] == "ase@example.no"
 
 
-def test_v1_post_with_a_code_in_use_is_409_with_success_false(po_sim):
+def test_v1_post_with_a_code_in_use_is_200_with_success_false(po_sim):
     record = v1(po_sim, "GET", "/Customer/2").json()["data"]
     record["code"] = 10001
     r = v1(po_sim, "POST", "/Customer", json=record)
-    assert r.status_code == 409 and r.json()["success"] is False
+    body = r.json()
+    assert r.status_code == 200 and body["success"] is False and "already used" in body["validation"]["summary"]
 
 
 def test_state_file_keeps_writes_across_a_restart(po_seed, tmp_path):
@@ -319,3 +378,21 @@ def test_audit_simulate_prints_its_urls_and_serves_until_stopped(po_seed):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_json_patch_test_that_fails_leaves_the_record_alone(po_sim):
+    ops = [
+        {"op": "test", "path": "/EmailAddress", "value": "someone-else@example.no"},
+        {"op": "replace", "path": "/EmailAddress", "value": "ny@example.no"},
+    ]
+    r = v2(po_sim, "PATCH", "/Customers/1", json=ops)
+    assert r.status_code == 400 and "test operation failed" in r.json()["Detail"]
+    assert v2(po_sim, "GET", "/Customers/1").json()["EmailAddress"] == "bjorn@example.no"
+
+
+def test_a_json_patch_test_that_holds_lets_the_replace_through(po_sim):
+    ops = [
+        {"op": "test", "path": "/EmailAddress", "value": "bjorn@example.no"},
+        {"op": "replace", "path": "/EmailAddress", "value": "ny@example.no"},
+    ]
+    assert v2(po_sim, "PATCH", "/Customers/1", json=ops).json()["EmailAddress"] == "ny@example.no"

@@ -161,21 +161,34 @@ def test_v2_writes_are_json_patches_of_just_the_changed_field(v2_demo, tmp_path)
 
 def test_v1_writes_post_the_whole_record_with_the_field_changed(v1_demo, tmp_path):
     root, plan = v1_demo
-    assert plan.changes and all(
-        c.corrected.generation == "v1" and c.corrected.entity == "customer" for c in plan.changes
-    )
+    customers = [c for c in plan.changes if c.corrected.entity == "customer"]
+    assert customers and all(c.corrected.generation == "v1" for c in plan.changes)
     with _Tenants(root, plan) as t:
         before = {r["id"]: r for r in t.source.store.list("customer", "v1")}
         result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
         assert result.counts == {"applied": len(plan.changes)}
-        assert t.source.stats()["routes"].get("POST /v1/Customer") == len(plan.changes)
-        for c in plan.changes:
+        assert t.source.stats()["routes"].get("POST /v1/Customer") == len(customers)
+        for c in customers:
             now = t.source.store.get("customer", "v1", c.corrected.record_id)
             assert now[c.field] == c.new_value
             untouched = {
                 k: v for k, v in before[c.corrected.record_id].items() if k not in (c.field, "lastChanged")
             }
             assert {k: now[k] for k in untouched} == untouched
+
+
+def test_v1_contact_person_writes_post_to_their_party_contact_route(v1_demo, tmp_path):
+    # POST /Customer/{parentId}/Contact/ "Creates or updates the specified ContactPerson"
+    # (go-api-documentation, docs/api/reference/rest/route_post_customer__parentid__contact_.md)
+    root, plan = v1_demo
+    contacts = [c for c in plan.changes if c.corrected.entity == "contactperson"]
+    assert contacts
+    with _Tenants(root, plan) as t:
+        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+        routes = t.source.stats()["routes"]
+        for c in contacts:
+            assert routes.get(f"POST /v1/Customer/{c.corrected.parent_id}/Contact", 0) >= 1
+            assert t.source.store.get("contactperson", "v1", c.corrected.record_id)[c.field] == c.new_value
 
 
 def test_verify_confirms_the_applied_changes(v2_demo, flow, tmp_path):

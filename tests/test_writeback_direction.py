@@ -119,26 +119,25 @@ def test_latest_plan_corrects_the_older_side_with_the_field_on_its_generation():
     assert city.last_changed == "2024-09-01T00:00:00"
     assert city.address_last_changed == "2024-02-01T00:00:00"
     # record 3: last name; the customer (2024-03) is newer than the contact (2024-01): the
-    # v1 contact person would be corrected, which v1 cannot write
-    assert (3, "lastName") not in changes
-    skipped = {(s.source_key, s.source_property): s for s in plan.skipped}
-    assert skipped[("3", "lastName")].skipped.startswith("not writable on v1")
+    # v1 contact person is corrected (POST /Customer/{parentId}/Contact/)
+    last = changes[(3, "lastName")]
+    assert (last.corrected.side, last.corrected.generation, last.corrected.entity) == ("source", "v1", "contactperson")
 
 
 def test_non_empty_beats_empty_in_the_plan():
     result, s, t = _audit()
     plan = build_plan(result.findings, s, t, summary=result.summary)
-    skipped = {(x.source_key, x.source_property): x for x in plan.skipped}
-    # record 2: the source e-mail is empty; the target's value wins, so the v1 contact
-    # would be written: skipped as not writable, with the rule that decided it
-    assert skipped[("2", "emailAddress")].rule == "non-empty beats empty: source is empty"
+    # record 2: the source e-mail is empty; the target's value wins: the v1 contact is written
+    email = _by_record(plan)[(2, "emailAddress")]
+    assert email.corrected.side == "source" and email.rule == "non-empty beats empty: source is empty"
 
 
 def test_target_policy_never_writes_the_target():
     result, s, t = _audit()
     plan = build_plan(result.findings, s, t, summary=result.summary, policy="target")
-    assert plan.changes == []
-    assert plan.header["counts"]["skipped"] == result.findings.filter(pl.col("status") == "mismatch").height
+    assert plan.changes and all(c.corrected.side == "source" for c in plan.changes)
+    mismatches = result.findings.filter(pl.col("status") == "mismatch").height
+    assert len(plan.changes) + plan.header["counts"]["skipped"] == mismatches
 
 
 def test_source_policy_writes_every_target_mismatch():

@@ -42,6 +42,10 @@ def fetch(
     since: Annotated[
         Optional[str], typer.Option("--since", help="Only records changed after this ISO-8601 time")
     ] = None,
+    base: Annotated[
+        Optional[Path],
+        typer.Option("--base", help="Snapshot the --since changes are applied onto (default: --out when it is one)"),
+    ] = None,
     tenant: Annotated[Optional[str], typer.Option("--tenant", help="Tenant label for the manifest")] = None,
     flow_doc: Annotated[
         Optional[Path], typer.Option("--flow", help="Read the entities this dataflow document uses")
@@ -54,7 +58,7 @@ def fetch(
     from audit.systems.poweroffice.fetch_flow import fetch_entities
 
     output.setup_logging()
-    result = fetch_entities(out, api, entities=entities, since=since, tenant=tenant, flow_doc=flow_doc)
+    result = fetch_entities(out, api, entities=entities, since=since, base=base, tenant=tenant, flow_doc=flow_doc)
     for warning in result.warnings:
         output.warning(warning)
     output.fetch_summary(result.manifest, str(out))

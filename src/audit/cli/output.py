@@ -214,12 +214,18 @@ def fetch_summary(manifest: dict[str, Any], out_dir: str) -> None:
     """What ``audit fetch`` wrote: one line per entity, then the watermark."""
     out = _out()
     kind = f"changes since {manifest['since']}" if manifest.get("since") else "full"
+    if manifest.get("base"):
+        kind += f" applied onto {manifest['base']}"
+    elif manifest.get("complete") is False:
+        kind += " (PARTIAL: no base snapshot; audit run refuses it)"
     tenant = f" tenant {manifest['tenant']}" if manifest.get("tenant") else ""
     print(f"{out_dir}: {manifest['api']} {kind} snapshot of {manifest['base_url']}{tenant}", file=out)
     counts = manifest.get("counts", {})
+    reads = manifest.get("read", {})
     width = max((len(e) for e in counts), default=0)
     for entity, count in counts.items():
-        print(f"  {entity:<{width}}  {count:>8} records", file=out)
+        mode = reads.get(entity, {}).get("mode", "")
+        print(f"  {entity:<{width}}  {count:>8} records  {mode}".rstrip(), file=out)
     print(f"  watermark: {manifest.get('watermark') or '-'}", file=out)
     print(
         f"  requests: {manifest.get('requests', 0)}, retries: {manifest.get('retries', 0)}, "

@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from audit.core.links_files import read_links_dir, read_links_file
+from audit.core.partial import check_complete
 from audit.core.reading import ColumnChooser, chosen_columns, find_id_column, read_json, read_jsonl, read_parquet
 from audit.errors import SnapshotError
 from audit.flow.model import entity_file_stem
@@ -285,6 +286,7 @@ def entity_file(directory: str | Path, stem: str) -> Path:
         No file, or more than one format of it.
     """
     root = Path(directory)
+    check_complete(root)
     found = [root / f"{stem}{suffix}" for suffix in SUFFIXES if (root / f"{stem}{suffix}").is_file()]
     if not found:
         raise _lacks_entity(root, stem, stem)

@@ -20,8 +20,10 @@ Each answer carries the rule in words, which the plan shows the reviewer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
+
+from audit.systems.poweroffice.stamps import parse_stamp_or_none
 
 __all__ = ["POLICIES", "DECISIONS", "Decision", "decide", "is_empty", "parse_stamp"]
 
@@ -68,34 +70,9 @@ def is_empty(value: Any) -> bool:
 
 
 def parse_stamp(value: Any) -> datetime | None:
-    """An aware datetime from an API stamp (no offset means UTC), or ``None``."""
-    if isinstance(value, datetime):
-        return _aware(value)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        return _aware(datetime.fromisoformat(_microseconds(text)))
-    except ValueError:
-        return None
-
-
-def _aware(moment: datetime) -> datetime:
-    """``moment`` with UTC as its zone when it names none."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _microseconds(text: str) -> str:
-    """An ISO timestamp with its fraction cut to six digits (.NET stamps carry seven)."""
-    if "." not in text:
-        return text
-    head, _, rest = text.partition(".")
-    digits = ""
-    while rest and rest[0].isdigit():
-        digits, rest = digits + rest[0], rest[1:]
-    return f"{head}.{digits[:6]}{rest}" if digits else head + rest
+    """An aware datetime from an API stamp in any of its spellings (v2 ISO-8601, v1
+    ``2023-10-25T07:58:57 +00:00``; no offset means UTC), or ``None``."""
+    return parse_stamp_or_none(value)
 
 
 def _latest(source_stamp: Any, target_stamp: Any) -> Decision:

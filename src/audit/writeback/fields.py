@@ -26,9 +26,10 @@ def field_names(entity: str, column: str, generation: str) -> tuple[str | None, 
     return poweroffice.alias(entity, column) or ((column, None) if generation == "v1" else (None, column))
 
 
-def is_read_only_field(name: str) -> bool:
-    """True for ids and system stamps, which a write-back never sets."""
-    return poweroffice.is_read_only(name)
+def is_read_only_field(name: str, entity: str | None = None) -> bool:
+    """True for ids and system stamps, which a write-back never sets, and for fields
+    read-only on ``entity``."""
+    return poweroffice.is_read_only(name, entity)
 
 
 def is_date_field(field_v2: str | None) -> bool:
@@ -78,12 +79,10 @@ def new_value_for(value: Any, field_v2: str | None, generation: str) -> Any:
 
 def writable_reason(entity: str, generation: str, field: str | None, names: tuple[str | None, ...]) -> str | None:
     """Why a field cannot be written on ``generation`` (``None`` when it can)."""
-    if any(n and is_read_only_field(n) for n in names):
+    if any(n and is_read_only_field(n, entity) for n in names):
         return "read-only"
     if entity == "address":
         return f"not writable on {generation}: addresses are written through their customer or supplier"
-    if entity == "contactperson" and generation == "v1":
-        return "not writable on v1: the v1 API has no contact person update route"
     if entity not in ("customer", "supplier", "contactperson"):
         return f"not writable on {generation}: no update route for {entity}"
     if not field:

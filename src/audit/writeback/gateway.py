@@ -1,13 +1,21 @@
 """Reading and writing single records of one tenant, v2 or v1: the write-back's only
 contact with the network (through :class:`audit.systems.poweroffice.transport.ApiClient`).
 
-============== =================================== =======================================
-entity         v2                                  v1
-============== =================================== =======================================
-customer       ``GET/PATCH /Customers/{id}``       ``GET /Customer/{id}``, ``POST /Customer``
-supplier       ``GET/PATCH /Suppliers/{id}``       ``GET /Supplier/{id}``, ``POST /Supplier``
-contactperson  ``GET/PATCH /ContactPersons/{c}/{id}``  (no update route: never written)
-============== =================================== =======================================
+============== ======================================= ========================================
+entity         v2                                      v1
+============== ======================================= ========================================
+customer       ``GET/PATCH /Customers/{id}``           ``GET /Customer/{id}``, ``POST /Customer``
+supplier       ``GET/PATCH /Suppliers/{id}``           ``GET /Supplier/{id}``, ``POST /Supplier``
+contactperson  ``GET/PATCH /ContactPersons/{c}/{id}``  ``GET /PartyContactPerson/?$filter=(Id eq N)``,
+                                                       ``POST /Customer/{parentId}/Contact/``
+============== ======================================= ========================================
+
+v1 routes: PowerOffice/go-api-documentation, ``docs/api/reference/rest/``
+(``route_get_partycontactperson_.md``, ``route_post_customer__parentid__contact_.md``: "Creates
+or updates the specified ContactPerson"); the contact route is ``POWEROFFICE_V1_CONTACT_ROUTE``
+(a party that is only a supplier, by its ``partySupplierCode``, goes to ``/Supplier/...``).
+A v1 answer with ``success: false`` (HTTP 200; ``docs/api/rest/apicalls.md``) raises
+:class:`~audit.systems.poweroffice.responses.ApiRefusal` with the API's message.
 
 A v2 write is an RFC 6902 patch built with :mod:`jsonpatch` holding one ``replace`` per
 changed field (``/MailAddress/City``); a v1 write posts the whole record just read with
@@ -28,6 +36,8 @@ from typing import Any
 import jsonpatch
 
 from audit.errors import ConfigError
+from audit.systems.poweroffice.redaction import redact_url
+from audit.systems.poweroffice.responses import v1_data
 from audit.systems.poweroffice.settings import ConnectionSettings, tenant_settings
 from audit.systems.poweroffice.transport import ApiClient, HttpStatusError, MalformedResponse, RateLimiter, decode_json
 
@@ -49,7 +59,11 @@ _V2_ROUTES = {
     "supplier": "/Suppliers/{id}",
     "contactperson": "/ContactPersons/{parent}/{id}",
 }
-_V1_ROUTES = {"customer": ("/Customer/{id}", "/Customer"), "supplier": ("/Supplier/{id}", "/Supplier")}
+_V1_ROUTES = {
+    "customer": ("/Customer/{id}", "/Customer"),
+    "supplier": ("/Supplier/{id}", "/Supplier"),
+    "contactperson": ("/PartyContactPerson/", None),
+}
 JSON_PATCH = "application/json-patch+json"
 
 
@@ -139,17 +153,26 @@ class RecordGateway:
         return self._record(self.client.get(path), f"GET {path}")
 
     def _v1_contact(self, record_id: int, parent_id: int | None) -> dict[str, Any]:
-        """v1 has no single-record route for contact persons: read the party's contact
-        persons (the connector's route) and pick the one with this id."""
-        if parent_id is None:
-            raise ConfigError(f"contact person {record_id}: v1 reads need its partyId")
-        path = self.client.endpoint.v1_contact_route.format(id=parent_id)
-        body = decode_json(self.client.get(path), f"GET {path}")
-        rows = body.get("data", []) if isinstance(body, dict) else body
+        """v1 contact persons are read from the one list of them all, filtered by id
+        (OData, ``docs/api/rest/filtering.md``: PascalCase field, in parentheses)."""
+        path = _V1_ROUTES["contactperson"][0]
+        params = {"$filter": f"(Id eq {int(record_id)})"}
+        response = self.client.get(path, params=params)
+        rows = v1_data(decode_json(response, f"GET {path}"), f"GET {path}", path)
         for row in rows or []:
             if isinstance(row, dict) and str(row.get("id")) == str(record_id):
                 return row
-        raise HttpStatusError(f"GET {path}: contact person {record_id} is not among the party's contacts", 404, path)
+        raise HttpStatusError(f"GET {path}: contact person {record_id} not found", 404, path)
+
+    def v1_contact_post_route(self, current: Mapping[str, Any], parent_id: int | None) -> str:
+        """Where a v1 contact person is posted: the configured route of its party, or
+        ``/Supplier/{id}/Contact/`` for a party that is only a supplier."""
+        if parent_id is None:
+            raise ConfigError("a v1 contact person write needs its partyId")
+        route = self.client.endpoint.v1_contact_route
+        if current.get("partySupplierCode") is not None and current.get("partyCustomerCode") is None:
+            route = "/Supplier/{id}/Contact/"
+        return route.format(id=parent_id)
 
     def write(
         self,
@@ -185,7 +208,7 @@ class RecordGateway:
         for f, v in fields.items():
             set_field(body, f, v)
         body["id"] = record_id
-        path = _V1_ROUTES[entity][1]
+        path = _V1_ROUTES[entity][1] or self.v1_contact_post_route(current, parent_id)
         response = self.client.request("POST", path, json_body=body)
         return Written(
             "POST",
@@ -197,8 +220,8 @@ class RecordGateway:
 
     def _record(self, response, what: str) -> dict[str, Any]:
         body = decode_json(response, what)
-        if self.api == "v1" and isinstance(body, dict) and "data" in body:
-            body = body["data"]
+        if self.api == "v1":
+            body = v1_data(body, what, redact_url(response.url))  # success=false -> ApiRefusal
         if not isinstance(body, dict):
             raise MalformedResponse(f"{what}: the answer is not a record")
         return body

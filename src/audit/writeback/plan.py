@@ -9,8 +9,8 @@ must not be written becomes a :class:`Skipped` row with its reason:
 
 ``read-only``                   ids and system stamps (:func:`audit.systems.poweroffice.fields.is_read_only`)
 ``not writable on vN``          a field or entity the bound generation cannot write
-                                (v1 contact persons, the derived address entity, v2
-                                contact ``dateOfBirth``)
+                                (the derived address entity, v2 contact
+                                ``dateOfBirth``, v1 contact ``title``)
 ``undecided``                   the policy cannot tell (equal stamps; an empty winner)
 ``decision: skip``              a person said so in the decisions CSV
 ``decision for other values``   the CSV row was decided on values the audit no longer shows

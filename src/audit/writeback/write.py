@@ -1,10 +1,13 @@
 """One record of a write-back run: guard read, guard, journaled write, read back.
 
-:class:`RecordWriter` handles the changes of one record at a time (one read and at most
-one write per record): it reads the record again, lets :func:`guard` judge each change
-against it, journals ``sent``, writes the changes that passed in one request and
-journals each change's ``result``. A write whose answer is lost is settled by reading the
-record back (see :mod:`audit.writeback.apply`).
+:class:`RecordWriter` handles the changes of one record at a time: it reads the record
+again, lets :func:`guard` judge each change against it, journals ``sent``, writes the
+changes that passed in one request, reads the record back and journals each change's
+``result``. A change is ``applied`` only when the API said success (v2: a 2xx; v1: a 2xx
+whose body says ``success: true``) *and* the record read back holds the new value;
+otherwise it is ``failed`` with the API's own words (v1 ``validation.summary``,
+ProblemDetails ``Title``/``Detail``) or with what the record holds instead. A write whose
+answer is lost is settled by reading the record back (see :mod:`audit.writeback.apply`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from audit.errors import AuthError, ExternalError
 from audit.systems.poweroffice import redaction
+from audit.systems.poweroffice.responses import ApiRefusal
 from audit.systems.poweroffice.transport import HttpStatusError
 from audit.writeback.breaker import Breaker
 from audit.writeback.gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
@@ -239,6 +243,9 @@ class RecordWriter:
                 written = gw.write(w.ref.entity, w.ref.record_id, w.ref.parent_id, values, current)
             except AuthError:
                 raise
+            except ApiRefusal as exc:  # v1: HTTP 200 with success=false: refused, not lost
+                self.answered += 1
+                return w.outcomes("failed", f"refused by the API: {exc.summary}", http_status=200)
             except HttpStatusError as exc:
                 if exc.status < 500 and exc.status != 429:
                     self.answered += 1
@@ -248,13 +255,27 @@ class RecordWriter:
                 lost = f"{type(exc).__name__}: {exc}"
             else:
                 self.answered += 1
-                detail = f"{written.method} {written.path} -> {written.status}"
-                return w.applied(written.record or {}, detail, written.status)
+                return self._confirm(w, f"{written.method} {written.path} -> {written.status}", written.status)
             now = self._read_back(w, lost)
             if isinstance(now, list):
                 return now
             current = now
         return w.outcomes("failed", f"no answer after {self.limits.write_attempts} attempts: {lost}")
+
+    def _confirm(self, w: _Write, said: str, http_status: int) -> list[Outcome]:
+        """After the API said success: ``applied`` only when the record, read back, holds
+        every new value; the answer's own body is not taken for it."""
+        try:
+            now = self._read(w.gw, w.ref)
+        except AuthError:
+            raise
+        except ExternalError as exc:
+            return w.outcomes("unknown", f"{said}; read back failed: {exc}", http_status=http_status)
+        if w.holds(now, new=True):
+            return w.applied(now, f"{said}; read back: the record holds the new value", http_status)
+        found = {w.fields[c.id]: get_field(now, w.fields[c.id]) for c in w.changes}
+        detail = f"{said}, but the record read back does not hold the new value (now {found!r})"
+        return w.outcomes("failed", detail, now, http_status=http_status)
 
     def _read_back(self, w: _Write, lost: str) -> dict[str, Any] | list[Outcome]:
         """After a lost answer: the outcomes when the record shows the write done (or

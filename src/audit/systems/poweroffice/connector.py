@@ -14,30 +14,41 @@ entity         v2                                        v1
 ============== ========================================= ==================================
 customer       ``GET /Customers`` (paged)                ``GET /Customer/`` (OData paged)
 supplier       ``GET /Suppliers``                        ``GET /Supplier/``
-contactperson  ``GET /ContactPersons?contactIds=..``     ``GET /Customer/{id}/Contact/`` per
-               (parents batched)                         parent, in a bounded thread pool
+contactperson  ``GET /ContactPersons`` (all, paged)      ``GET /PartyContactPerson/`` (all)
 address        mail addresses embedded in customers and suppliers, keyed by address id
 ============== ========================================= ==================================
 
-Incremental reads use ``lastChangedDateTimeOffsetGreaterThan`` (v2, exclusive) and
-``$filter=lastChanged ge datetimeoffset'...'`` (v1, inclusive).
+Contact persons are listed whole, whatever their parents: v2 ``GET /ContactPersons``
+takes ``contactIds`` only as an optional filter (v2 OpenAPI, ``/ContactPersons`` get);
+v1 ``GET /PartyContactPerson/`` lists all contact persons with OData filter and paging
+(PowerOffice/go-api-documentation, ``docs/api/reference/rest/route_get_partycontactperson_.md``).
+
+Incremental reads use ``lastChangedDateTimeOffsetGreaterThan`` (v2, exclusive; v2
+OpenAPI, ``/Customers`` get) and ``$filter=(LastChanged gt DateTimeOffset'...')`` (v1,
+exclusive: filter fields PascalCase, the filter in parentheses, last-changed stamps as
+``DateTimeOffset``; ``docs/api/rest/filtering.md``).
+
+A v1 answer with ``"success": false`` (HTTP 200, ``validation`` instead of ``data``;
+``docs/api/rest/apicalls.md``) stops the read with
+:class:`~audit.systems.poweroffice.responses.ApiRefusal` and the API's message.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from audit.cli import output
-from audit.errors import ApiError, ConfigError
+from audit.errors import ConfigError
 from audit.flow.model import entity_file_stem
 from audit.systems.poweroffice import redaction
 from audit.systems.poweroffice.paging import paginator_for
+from audit.systems.poweroffice.responses import v1_data
 from audit.systems.poweroffice.stamps import parse_timestamp
-from audit.systems.poweroffice.transport import ApiClient, HttpStatusError, MalformedResponse, decode_json
+from audit.systems.poweroffice.transport import ApiClient, MalformedResponse, decode_json
 
 log = logging.getLogger("audit.systems.poweroffice.connector")
 
@@ -48,12 +59,14 @@ PARTY_ENTITIES = ("customer", "supplier")
 
 LIST_ROUTES = {
     "v2": {"customer": "/Customers", "supplier": "/Suppliers", "contactperson": "/ContactPersons"},
-    "v1": {"customer": "/Customer/", "supplier": "/Supplier/"},
+    "v1": {"customer": "/Customer/", "supplier": "/Supplier/", "contactperson": "/PartyContactPerson/"},
 }
 ID_KEY = {"v2": "Id", "v1": "id"}
 LAST_CHANGED_KEY = {"v2": "LastChangedDateTimeOffset", "v1": "lastChanged"}
 MAIL_ADDRESS_KEY = {"v2": "MailAddress", "v1": "mailAddress"}
 V2_SINCE_PARAM = "lastChangedDateTimeOffsetGreaterThan"
+#: v1 incremental filter (``docs/api/rest/filtering.md``, "Filter customers by lastchanged").
+V1_SINCE_FILTER = "(LastChanged gt DateTimeOffset'{since}')"
 
 
 def normalise_entities(names: Iterable[str]) -> list[str]:
@@ -78,19 +91,23 @@ def normalise_entities(names: Iterable[str]) -> list[str]:
 
 
 def since_text(value: str) -> str:
-    """``value`` as sent in a filter: checked, and given ``Z`` when it has no offset.
+    """``value`` as sent in a filter: checked, and given ``Z`` when it has no offset; a v1
+    stamp (``2023-10-25T07:58:57 +00:00``, a manifest's watermark) becomes ISO-8601.
 
     Raises
     ------
     ConfigError
-        Not an ISO-8601 timestamp.
+        Not a timestamp.
     """
+    text = value.strip()
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = parse_timestamp(text)
     except ValueError:
         raise ConfigError(f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)") from None
-    text = value.strip()
-    return text if parsed.tzinfo else text + "Z"
+    if " " in text:
+        return parsed.isoformat().replace("+00:00", "Z")
+    has_offset = text.endswith(("Z", "z")) or re.search(r"[+-]\d{2}:?\d{2}$", text[10:]) is not None
+    return text if has_offset else text + "Z"
 
 
 def last_changed(api: str, record: Record) -> str | None:
@@ -146,66 +163,19 @@ class PowerOfficeConnector:
     # -- lists -------------------------------------------------------------------------
 
     def records(self, entity: str, since: str | None = None) -> Iterator[Record]:
-        """Every record of ``customer`` or ``supplier`` (changed after ``since``)."""
-        if entity not in PARTY_ENTITIES:
-            raise ValueError(f"records() reads customer or supplier, not {entity!r}")
+        """Every record of ``customer``, ``supplier`` or ``contactperson`` (changed after
+        ``since``), from the entity's list route."""
+        if entity not in LIST_ROUTES[self.api]:
+            raise ValueError(f"records() reads customer, supplier or contactperson, not {entity!r}")
         with self._bar(f"{self.api} {entity}") as bar:
             for page in self._pages(LIST_ROUTES[self.api][entity], {}, since, entity):
                 bar.update(len(page))
                 yield from page
 
-    def party_ids(self, entity: str) -> list[int]:
-        """All ids of ``customer`` or ``supplier`` (v2 asks only for the ``Id`` field)."""
-        params = {"Fields": "Id"} if self.api == "v2" else {}
-        ids: list[int] = []
-        for page in self._pages(LIST_ROUTES[self.api][entity], params, None, entity):
-            ids.extend(r[ID_KEY[self.api]] for r in page)
-        return ids
-
-    def contact_persons(self, parent_ids: Iterable[int], since: str | None = None) -> Iterator[Record]:
-        """The contact persons of the given customers/suppliers, in parent order.
-
-        v2 asks ``/ContactPersons`` for batches of ``contact_batch_size`` parents; v1 asks
-        each parent's route. Either way up to ``concurrency`` requests run at once (the rate
-        limiter still paces them).
-        """
-        parents = list(dict.fromkeys(parent_ids))
-        ep = self.client.endpoint
-        if self.api == "v2":
-            size = ep.contact_batch_size
-            jobs: list[list[int]] = [parents[i : i + size] for i in range(0, len(parents), size)]
-            work = self._contact_batch_v2
-        else:
-            jobs = [[p] for p in parents]
-            work = self._contact_parent_v1
-        pool = ThreadPoolExecutor(max_workers=ep.concurrency, thread_name_prefix="contacts")
-        try:
-            with self._bar(f"{self.api} contactperson", total=len(parents), unit="parent") as bar:
-                for job, found in zip(jobs, pool.map(lambda j: work(j, since), jobs), strict=True):
-                    bar.update(len(job))
-                    yield from found
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def _contact_batch_v2(self, parents: list[int], since: str | None) -> list[Record]:
-        params = {"contactIds": ",".join(str(p) for p in parents)}
-        out: list[Record] = []
-        for page in self._pages(LIST_ROUTES["v2"]["contactperson"], params, since, "contactperson"):
-            out.extend(page)
-        return out
-
-    def _contact_parent_v1(self, parents: list[int], since: str | None) -> list[Record]:
-        (parent,) = parents
-        route = self.client.endpoint.v1_contact_route.format(id=parent)
-        out: list[Record] = []
-        try:
-            for page in self._pages(route, {}, since, "contactperson"):
-                out.extend(page)
-        except HttpStatusError as exc:
-            if exc.status != 404:
-                raise
-            self.warn(f"contact persons of party {parent}: {exc.url} answered 404 (deleted meanwhile?); skipped")
-        return out
+    def contact_persons(self, since: str | None = None) -> Iterator[Record]:
+        """Every contact person of the tenant (changed after ``since``), whatever their
+        parents: one paged list, not one call per parent."""
+        return self.records("contactperson", since)
 
     # -- derived addresses -------------------------------------------------------------
 
@@ -238,7 +208,7 @@ class PowerOfficeConnector:
             if self.api == "v2":
                 query[V2_SINCE_PARAM] = since
             else:
-                query["$filter"] = f"lastChanged ge datetimeoffset'{since}'"
+                query["$filter"] = V1_SINCE_FILTER.format(since=since)
         paginator = paginator_for(self.api, self.client.endpoint.page_size)
         paginator.init_request(query)
         page_no = 1
@@ -271,14 +241,7 @@ class PowerOfficeConnector:
         if body is None:
             return []
         if self.api == "v1":
-            if not isinstance(body, dict) or "data" not in body:
-                raise MalformedResponse(
-                    f"{entity} page {page_no}: {url} answered a {type(body).__name__} without the v1 "
-                    '{"data": [...], "success": true} wrapper'
-                )
-            if body.get("success") is False:
-                raise ApiError(f"{entity} page {page_no}: {url} answered success=false: {body.get('message', '')}")
-            body = body["data"]
+            body = v1_data(body, f"{entity} page {page_no}", url)  # success=false -> ApiRefusal
             if body is None:
                 return []
         if not isinstance(body, list):

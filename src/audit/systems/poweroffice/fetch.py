@@ -38,6 +38,7 @@ from audit.systems.poweroffice.connector import (
     normalise_entities,
     since_text,
 )
+from audit.systems.poweroffice.incremental import base_records, find_base, plan_reads
 from audit.systems.poweroffice.settings import Api, ConnectionSettings, Endpoint
 from audit.systems.poweroffice.snapshot_writer import MANIFEST, SnapshotWriter
 from audit.systems.poweroffice.transport import ApiClient
@@ -62,6 +63,7 @@ def fetch_snapshot(
     *,
     entities: list[str] | None = None,
     since: str | None = None,
+    base: str | Path | None = None,
     tenant: str | None = None,
     settings: ConnectionSettings | None = None,
     session: requests.Session | None = None,
@@ -78,8 +80,11 @@ def fetch_snapshot(
     entities
         Entity names (``customer``, ``supplier``, ``contactperson``, ``address``).
     since
-        ISO-8601 timestamp: read only records changed after it (v2: strictly after; v1:
-        at or after).
+        ISO-8601 timestamp: read only records changed after it (strictly after), and
+        apply them onto the base snapshot (:mod:`audit.systems.poweroffice.incremental`).
+    base
+        The snapshot the changes are applied onto (default: ``out_dir`` when it holds a
+        complete snapshot of ``api``); without one the snapshot is partial.
     tenant, settings, session
         A label for the manifest; connection settings (default: the environment /
         ``.env``); an HTTP session to use (tests and the write-back inject theirs).
@@ -98,10 +103,13 @@ def fetch_snapshot(
         raise ConfigError("--entities names no entity")
     since_q = since_text(since) if since else None
     endpoint = (settings or ConnectionSettings.from_env()).endpoint(api)
+    base_dir = find_base(Path(out_dir), base, api) if since_q else None
     writer = SnapshotWriter(out_dir)
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     with writer, ApiClient(endpoint, session=session) as client:
         job = _Fetch(PowerOfficeConnector(client, progress=progress), writer, api, wanted, since_q)
+        job.base = base_dir
+        job.reads = plan_reads(wanted, since_q, base_dir is not None)
         job.run()
         manifest = job.manifest(client, endpoint, fetched_at, tenant)
         writer.commit(manifest)
@@ -124,13 +132,28 @@ class _Fetch:
         self.wanted, self.since = wanted, since
         self.id_key = ID_KEY[api]
         self.marks = {e: Watermark(since) for e in wanted}
+        self.base: Path | None = None
+        self.reads = plan_reads(wanted, since, False)
+
+    def _since(self, entity: str) -> str | None:
+        return self.since if self.reads[entity]["mode"] == "changes" else None
 
     def run(self) -> None:
         for entity in self.wanted:
             self.writer.open_entity(entity)
-        ids_by_party = self._read_parties()
+        self._read_parties()
         if "contactperson" in self.wanted:
-            self._read_contact_persons(ids_by_party)
+            self._read_contact_persons()
+        if self.base is not None:
+            self._upsert_base()
+
+    def _upsert_base(self) -> None:
+        """The base snapshot's records of each entity read as changes, where no change
+        replaced them (the writer keeps the first copy of an id: the change)."""
+        for entity in [e for e in self.wanted if self.reads[e]["mode"] == "changes"]:
+            for record in base_records(self.base, entity):
+                self.writer.write_if_new(entity, record.get(self.id_key), record)
+                self.marks[entity].offer(last_changed(self.api, record))
 
     def _put(self, entity: str, key: Any, record: dict[str, Any]) -> None:
         problem = self.writer.write(entity, key, record)
@@ -138,33 +161,22 @@ class _Fetch:
             self.conn.warn(problem)
         self.marks[entity].offer(last_changed(self.api, record))
 
-    def _read_parties(self) -> dict[str, list[int]]:
-        """Customers and suppliers (also when only their addresses are wanted); returns
-        the ids read, by party entity."""
+    def _read_parties(self) -> None:
+        """Customers and suppliers (also when only their addresses are wanted)."""
         wanted, id_key = self.wanted, self.id_key
-        ids_by_party: dict[str, list[int]] = {}
         for party in [p for p in PARTY_ENTITIES if p in wanted or "address" in wanted]:
-            ids = ids_by_party.setdefault(party, [])
-            for record in self.conn.records(party, self.since):
-                ids.append(record[id_key])
+            for record in self.conn.records(party, self._since(party if party in wanted else "address")):
                 if party in wanted:
                     self._put(party, record[id_key], record)
                 if "address" in wanted:
                     address = self.conn.mail_address(party, record)
                     if address is not None:
                         self._put("address", address[id_key], address)
-        return ids_by_party
 
-    def _read_contact_persons(self, ids_by_party: dict[str, list[int]]) -> None:
-        """Contact persons of every party; an incremental read still asks every parent,
-        since a contact person's change leaves its parent's stamp alone."""
-        parent_ids: list[int] = []
-        for party in PARTY_ENTITIES:
-            if self.since is None and party in ids_by_party:
-                parent_ids += ids_by_party[party]
-            else:
-                parent_ids += self.conn.party_ids(party)
-        for record in self.conn.contact_persons(parent_ids, self.since):
+    def _read_contact_persons(self) -> None:
+        """Every contact person of the tenant, from the one list route (not per parent:
+        a contact person whose parent was not read would be missed)."""
+        for record in self.conn.contact_persons(self._since("contactperson")):
             self._put("contactperson", record[self.id_key], record)
 
     def manifest(self, client: ApiClient, endpoint: Endpoint, fetched_at: str, tenant: str | None) -> dict[str, Any]:
@@ -181,6 +193,9 @@ class _Fetch:
             "base_url": redaction.public_url(endpoint.base_url),
             "since": since,
             "incremental": since is not None,
+            "complete": all(r["mode"] == "full" for r in self.reads.values()) or self.base is not None,
+            "base": str(self.base) if self.base is not None else None,
+            "read": self.reads,
             "entities": wanted,
             "files": {e: f"{e}.jsonl" for e in wanted},
             "counts": {e: self.writer.counts.get(e, 0) for e in wanted},

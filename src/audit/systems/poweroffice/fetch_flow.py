@@ -30,6 +30,7 @@ def fetch_entities(
     *,
     entities: str | None = None,
     since: str | None = None,
+    base: Path | None = None,
     tenant: str | None = None,
     flow_doc: Path | None = None,
 ) -> FetchResult:
@@ -43,4 +44,4 @@ def fetch_entities(
     if api not in ("v1", "v2"):
         raise ConfigError(f"--api {api!r}: use v1 or v2")
     names = entity_names(entities, flow_doc)
-    return fetch_snapshot(out, api, entities=names, since=since, tenant=tenant)  # type: ignore[arg-type]
+    return fetch_snapshot(out, api, entities=names, since=since, base=base, tenant=tenant)  # type: ignore[arg-type]

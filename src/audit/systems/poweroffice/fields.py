@@ -45,7 +45,10 @@ _PARTY_FIELDS: list[tuple[str | None, str | None]] = [
     ("emailAddress", "EmailAddress"),
     ("phoneNumber", "PhoneNumber"),
     ("dateOfBirth", "DateOfBirth"),
-    ("organizationNumber", "OrganizationNumber"),
+    # v1 calls the organisation number ``vatNumber`` (go-api-documentation,
+    # docs/api/rest/filtering.md, "Filter customer on VatNumber"); v2 ``OrganizationNumber``
+    # (v2 OpenAPI, CustomerDto).
+    ("vatNumber", "OrganizationNumber"),
     ("isArchived", "IsArchived"),
     (None, "IsActive"),
     ("lastChanged", "LastChangedDateTimeOffset"),
@@ -61,7 +64,9 @@ FIELDS: dict[str, list[tuple[str | None, str | None]]] = {
         ("lastName", "LastName"),
         ("emailAddress", "EmailAddress"),
         ("phoneNumber", "PhoneNumber"),
-        ("title", "Title"),
+        # v1 contact persons have no title (go-api-documentation,
+        # docs/api/reference/rest/route_get_partycontactperson_.md); v2 ContactPersonDto has.
+        (None, "Title"),
         ("isActive", "IsActive"),
         (None, "IsDefault"),
         ("lastChanged", "LastChangedDateTimeOffset"),
@@ -84,11 +89,15 @@ READ_ONLY = {
     "mailaddress.id",
     "mailaddress.lastchanged",
     "mailaddress.lastchangeddatetimeoffset",
-    "isactive",
     "suppliercreateddatetimeoffset",
     "partyid",
     "contactid",
 }
+
+#: Read-only on some entities only: a customer's and a supplier's ``IsActive`` is
+#: ``readOnly`` in the v2 OpenAPI document (CustomerDto, SupplierDto), a contact
+#: person's is not (ContactPersonDto, ContactPersonPostDto).
+READ_ONLY_BY_ENTITY = {"customer": frozenset({"isactive"}), "supplier": frozenset({"isactive"})}
 
 #: v2 fields holding a date (``yyyy-MM-dd``) that v1 sends as a midnight timestamp.
 DATE_FIELDS = {"DateOfBirth"}
@@ -124,9 +133,15 @@ def alias(entity: str, path: str) -> tuple[str | None, str | None] | None:
     return None
 
 
-def is_read_only(path: str) -> bool:
-    """True for ids and system stamps, which a write-back never sets."""
-    return path.lower() in READ_ONLY
+def is_read_only(path: str, entity: str | None = None) -> bool:
+    """True for ids and system stamps, which a write-back never sets, and for fields
+    read-only on ``entity`` (a customer's ``IsActive``; without an entity, any entity's)."""
+    low = path.lower()
+    if low in READ_ONLY:
+        return True
+    if entity is None:
+        return any(low in fields for fields in READ_ONLY_BY_ENTITY.values())
+    return low in READ_ONLY_BY_ENTITY.get(entity, frozenset())
 
 
 def _get(record: Record, path: str) -> tuple[bool, Any]:

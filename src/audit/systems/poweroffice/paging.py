@@ -12,9 +12,13 @@ v2 (:class:`PageNumberPaginator`): ``PageNumber`` (1-based) and ``PageSize``. Ho
 signals a next page is unconfirmed, so the default stops at the first page shorter than
 ``PageSize``, an empty page, or a ``204 No Content``.
 
-v1 (:class:`ODataPaginator`): ``$skip``/``$top``; it stops at the first short page. The
-wrapper's ``count`` is not used as a total, since whether it counts the page or the whole
-result is not documented.
+v1 (:class:`ODataPaginator`): ``$skip``/``$top`` with ``$orderby=Id``; it stops at the
+first short page. PowerOffice/go-api-documentation, ``docs/api/rest/filtering.md``:
+"skip will not work without $top and $orderby", "there is no standard order on most
+queries ... $orderby modification should always be included", "orderby must be
+lowercase, and properties that should be ordered must be in Pascal casing". The same
+page says the wrapper's ``count`` is the total of the filtered set; it is not needed,
+since a short page ends the list anyway.
 """
 
 from __future__ import annotations
@@ -67,12 +71,19 @@ class PageNumberPaginator(_StepPaginator):
 
 
 class ODataPaginator(_StepPaginator):
-    """v1 paging: ``$skip`` grows by ``$top`` until a page is shorter than ``$top``."""
+    """v1 paging: ``$skip`` grows by ``$top`` until a page is shorter than ``$top``; every
+    page is ordered by ``order_by`` (a PascalCase field, ``Id`` by default), without
+    which v1 does not page (``docs/api/rest/filtering.md``)."""
 
     position_param, size_param = "$skip", "$top"
 
-    def __init__(self, top: int):
+    def __init__(self, top: int, order_by: str = "Id"):
         super().__init__(top, 0, step=top)
+        self.order_by = order_by
+
+    def init_request(self, params: dict[str, Any]) -> None:
+        super().init_request(params)
+        params["$orderby"] = self.order_by
 
 
 def paginator_for(api: str, page_size: int) -> Paginator:

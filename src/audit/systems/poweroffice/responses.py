@@ -25,6 +25,41 @@ class MalformedResponse(ApiError):
     """A successful answer whose body is not the JSON the API promises."""
 
 
+class ApiRefusal(ApiError):
+    """v1 refused a well-formed request: HTTP 200 with ``"success": false`` and a
+    ``validation`` object instead of ``data`` (PowerOffice/go-api-documentation,
+    ``docs/api/rest/apicalls.md``, "Error handling"). ``summary`` is the API's message."""
+
+    def __init__(self, message: str, summary: str, url: str):
+        self.summary = summary
+        self.url = url
+        super().__init__(message)
+
+
+def v1_refusal_text(body: Any) -> str | None:
+    """The API's words when a v1 body says ``success: false`` (``validation.summary``,
+    then ``exception`` and ``errorLogReference``), else ``None``."""
+    if not isinstance(body, dict) or body.get("success") is not False:
+        return None
+    validation = body.get("validation")
+    if isinstance(validation, dict):
+        parts = [str(validation[k]) for k in ("summary", "exception") if validation.get(k)]
+        ref = validation.get("errorLogReference")
+        text = ": ".join(parts) or "no summary"
+        return redaction.redact(f"{text} (errorLogReference {ref})" if ref else text)
+    message = body.get("message") or body.get("Message")
+    return redaction.redact(str(message)) if message else "success=false without a validation object"
+
+
+def v1_data(body: Any, what: str, url: str) -> Any:
+    """The ``data`` of a v1 answer; :class:`ApiRefusal` with the API's message when the
+    answer says ``success: false`` (whatever its HTTP status)."""
+    refused = v1_refusal_text(body)
+    if refused is not None:
+        raise ApiRefusal(f"{what}: {url} answered success=false: {refused}", refused, url)
+    return body.get("data") if isinstance(body, dict) else body
+
+
 def describe_error(response: requests.Response) -> str:
     """The API's own words for an error answer (ProblemDetails, v1 wrapper, OAuth)."""
     try:
@@ -32,10 +67,14 @@ def describe_error(response: requests.Response) -> str:
     except ValueError:
         text = response.text.strip().replace("\n", " ")
         return redaction.redact(text[:200]) if text else response.reason or ""
+    refused = v1_refusal_text(body)
+    if refused is not None:
+        return refused
     if isinstance(body, dict):
-        parts = [
-            str(body[k]) for k in ("error", "title", "detail", "message", "Message", "error_description") if body.get(k)
-        ]
+        # ProblemDetails is PascalCase in the v2 OpenAPI document (``Title``, ``Detail``);
+        # ASP.NET writes it camelCase by default: both spellings are read.
+        keys = ("error", "title", "Title", "detail", "Detail", "message", "Message", "error_description")
+        parts = [str(body[k]) for k in keys if body.get(k)]
         if parts:
             return redaction.redact(": ".join(dict.fromkeys(parts)))
     return redaction.redact(json.dumps(body, ensure_ascii=False)[:200])

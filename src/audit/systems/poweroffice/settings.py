@@ -17,10 +17,9 @@ line arguments. Variables:
 ``POWEROFFICE_RATE_LIMIT``          client-side requests/second (default 10 v2, 50 v1)
 ``POWEROFFICE_RATE_BURST``          slots the client-side bucket holds (default 2)
 ``POWEROFFICE_PAGE_SIZE``           records per page (default 5000 v2, 1000 v1)
-``POWEROFFICE_CONCURRENCY``         parallel per-parent reads (default 4)
-``POWEROFFICE_CONTACT_BATCH``       v2 parents per ``/ContactPersons`` call (default 50)
-``POWEROFFICE_V1_CONTACT_ROUTE``    v1 contact persons of a party (default
-                                    ``/Customer/{id}/Contact/``, for suppliers too)
+``POWEROFFICE_CONCURRENCY``         connections kept open per client (default 4)
+``POWEROFFICE_V1_CONTACT_ROUTE``    v1 route a contact person is written to (default
+                                    ``/Customer/{id}/Contact/``, ``{id}`` its party)
 ``POWEROFFICE_RETRIES``             attempts per request before giving up (default 6)
 ``POWEROFFICE_TIMEOUT``             read timeout in seconds (default 60)
 ==================================  ===================================================
@@ -65,7 +64,6 @@ _ENV_FIELDS = {
     "POWEROFFICE_RATE_BURST": "rate_burst",
     "POWEROFFICE_PAGE_SIZE": "page_size",
     "POWEROFFICE_CONCURRENCY": "concurrency",
-    "POWEROFFICE_CONTACT_BATCH": "contact_batch_size",
     "POWEROFFICE_V1_CONTACT_ROUTE": "v1_contact_route",
     "POWEROFFICE_RETRIES": "max_attempts",
     "POWEROFFICE_TIMEOUT": "read_timeout",
@@ -114,7 +112,6 @@ class Endpoint:
     rate_burst: float
     page_size: int
     concurrency: int
-    contact_batch_size: int
     token_refresh_margin: float
     timeouts: Timeouts
     retry: RetryPolicy
@@ -142,7 +139,6 @@ class ConnectionSettings(BaseModel):
     rate_burst: float = Field(default=2.0, ge=1)
     page_size: int | None = Field(default=None, ge=1, le=20000)
     concurrency: int = Field(default=4, ge=1, le=64)
-    contact_batch_size: int = Field(default=50, ge=1, le=500)
     token_refresh_margin: float = Field(default=60.0, ge=0)
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
@@ -150,7 +146,9 @@ class ConnectionSettings(BaseModel):
     backoff_initial: float = Field(default=0.5, ge=0)
     backoff_max: float = Field(default=20.0, ge=0)
     retry_after_max: float = Field(default=60.0, ge=0)
-    #: v1 route of a party's contact persons; ``{id}`` is the customer's or supplier's id.
+    #: v1 route a contact person is posted to; ``{id}`` is its party's id
+    #: (``POST /Customer/{parentId}/Contact/``, go-api-documentation
+    #: ``docs/api/reference/rest/route_post_customer__parentid__contact_.md``).
     v1_contact_route: str = "/Customer/{id}/Contact/"
 
     @field_validator("v1_contact_route")
@@ -237,7 +235,6 @@ class ConnectionSettings(BaseModel):
             rate_burst=self.rate_burst,
             page_size=self.page_size or (5000 if api == "v2" else 1000),
             concurrency=self.concurrency,
-            contact_batch_size=self.contact_batch_size,
             token_refresh_margin=self.token_refresh_margin,
             timeouts=Timeouts(self.connect_timeout, self.read_timeout),
             retry=RetryPolicy(

@@ -77,6 +77,13 @@ class SnapshotWriter:
         self.counts[entity] += 1
         return None
 
+    def write_if_new(self, entity: str, key: Any, record: dict[str, Any]) -> None:
+        """Append a record whose ``key`` was not written yet (a base snapshot's record that
+        no change replaced); a written ``key`` keeps its record silently."""
+        self.open_entity(entity)
+        if key not in self._seen[entity]:
+            self.write(entity, key, record)
+
     def _close_files(self) -> None:
         for handle in self._files.values():
             if not handle.closed:

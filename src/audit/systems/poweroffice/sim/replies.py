@@ -1,11 +1,22 @@
-"""How the simulator answers: JSON responses in each generation's error format
-(ProblemDetails for v2, ``{"success": false, ...}`` for v1), plus the small helpers the
-route modules share."""
+"""How the simulator answers: JSON responses in each generation's error format, plus the
+small helpers the route modules share.
+
+- v2: ProblemDetails with the property names of the v2 OpenAPI document's
+  ``ProblemDetails`` schema (``Type``, ``Title``, ``Status``, ``Detail``, ``Instance``).
+- v1: "All well formed request should return HTTP 200 OK. If business logic or parameter
+  data provided is invalid the ``success`` property will be set to ``false``, and there
+  will be no ``data`` property. Instead a ``validation`` property will be returned"
+  (PowerOffice/go-api-documentation, ``docs/api/rest/apicalls.md``, "Error handling"):
+  :func:`v1_refusal`. Failures outside the request's content (token refused, rate limit,
+  server faults, an unknown route) keep their HTTP status and carry the same body shape.
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
@@ -40,20 +51,33 @@ def problem(status: int, title: str, detail: str = "") -> Response:
     """A v2 error: ProblemDetails JSON."""
     return json_response(
         {
-            "type": f"https://tools.ietf.org/html/rfc9110#status-{status}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": request.path,
+            "Type": f"https://tools.ietf.org/html/rfc9110#status-{status}",
+            "Title": title,
+            "Status": status,
+            "Detail": detail,
+            "Instance": request.path,
         },
         status,
-        content_type="application/problem+json; charset=utf-8",
+        # the v2 OpenAPI document gives ProblemDetails answers as application/json
+        content_type="application/json; charset=utf-8",
     )
 
 
+def _validation(summary: str, exception: str) -> dict[str, Any]:
+    ref = f"sim{secrets.token_hex(5)}-{datetime.now(timezone.utc):%m%d%H%M%S}"
+    return {"success": False, "validation": {"errorLogReference": ref, "summary": summary, "exception": exception}}
+
+
+def v1_refusal(summary: str, exception: str = "Validation") -> Response:
+    """v1 refusing a well-formed request: HTTP 200, ``success: false``, ``validation``
+    and no ``data`` (``docs/api/rest/apicalls.md``, "Error handling")."""
+    return json_response(_validation(summary, exception), 200)
+
+
 def v1_error(status: int, message: str) -> Response:
-    """A v1 error: the v1 wrapper with ``success: false``."""
-    return json_response({"success": False, "message": message, "data": None}, status)
+    """A v1 failure outside the request's content (auth, rate limit, fault, no route):
+    its HTTP status, with the documented error body."""
+    return json_response(_validation(message, "Error"), status)
 
 
 def error(generation: str, status: int, title: str, detail: str = "") -> Response:

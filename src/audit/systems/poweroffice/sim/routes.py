@@ -1,5 +1,5 @@
 """The simulator's HTTP face: routes of PowerOffice Go v2 and v1, in the API's own
-formats (ProblemDetails for v2, ``{"success": false, ...}`` for v1, OAuth errors for the
+formats (ProblemDetails for v2, HTTP 200 ``{"success": false, "validation": ...}`` for v1, OAuth errors for the
 token endpoints), with the gate every request passes first: subscription key, rate
 limit, injected faults, bearer token, scripted answers.
 
@@ -19,7 +19,7 @@ from flask import Flask
 
 from audit.systems.poweroffice.sim.auth import register_token_routes
 from audit.systems.poweroffice.sim.gate import install_error_handlers, install_gate
-from audit.systems.poweroffice.sim.routes_v1 import V1_DEFAULT_TOP, register_v1_contacts, register_v1_parties
+from audit.systems.poweroffice.sim.routes_v1 import register_v1_contacts, register_v1_parties
 from audit.systems.poweroffice.sim.routes_v2 import (
     MAX_PAGE_SIZE,
     register_v2_contact_persons,
@@ -45,4 +45,4 @@ def build_app(sim: Simulator) -> Flask:
     return app
 
 
-__all__ = ["MAX_PAGE_SIZE", "V1_DEFAULT_TOP", "build_app"]
+__all__ = ["MAX_PAGE_SIZE", "build_app"]

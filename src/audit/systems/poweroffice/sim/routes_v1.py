@@ -1,32 +1,35 @@
-"""The simulator's v1 routes: OData-paged lists (``$skip``, ``$top``,
-``$filter=lastChanged ge|gt datetimeoffset'...'``) in the ``{"data", "count", "success"}``
-wrapper, single records by id, whole-object ``POST`` writes, and contact persons under
-any party."""
+"""The simulator's v1 routes, in the ``{"data", "count", "success"}`` wrapper:
+
+================================================ ==========================================
+``GET /Customer/``, ``/Supplier/``               OData-paged lists (:mod:`.odata`)
+``GET /PartyContactPerson/``                     every contact person, OData-paged
+                                                 (``route_get_partycontactperson_.md``)
+``GET /Customer/{id}``, ``/Supplier/{id}``       one record
+``POST /Customer``, ``/Supplier``                whole-object create or update
+``GET /{Customer|Supplier}/{parentId}/Contact/`` a party's contact persons (and ``/{id}``)
+``POST /{Customer|Supplier}/{parentId}/Contact/`` create or update a contact person
+                                                 (``route_post_customer__parentid__contact_.md``)
+================================================ ==========================================
+
+(Route documents: PowerOffice/go-api-documentation, ``docs/api/reference/rest/``.) A
+request v1 refuses for its content (a bad query, a refused write, an unknown id) answers
+HTTP 200 with ``success: false`` and ``validation`` (``docs/api/rest/apicalls.md``).
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 
-from audit.systems.poweroffice.sim.replies import (
-    BadQuery,
-    count_served,
-    json_response,
-    request_json,
-    route,
-    v1_error,
-)
-from audit.systems.poweroffice.sim.store import StoreError, parse_time
+from audit.systems.poweroffice.sim.odata import Refused, parse_query, window
+from audit.systems.poweroffice.sim.replies import BadQuery, count_served, json_response, request_json, route, v1_refusal
+from audit.systems.poweroffice.sim.store import StoreError
 
 if TYPE_CHECKING:
     from audit.systems.poweroffice.sim.server import Simulator
 
-V1_DEFAULT_TOP = 1000
-_V1_FILTER = re.compile(r"^\s*lastChanged\s+(ge|gt)\s+datetimeoffset'([^']+)'\s*$", re.IGNORECASE)
 _V1_RESOURCES = {"Customer": "customer", "Supplier": "supplier"}
 
 
@@ -39,71 +42,54 @@ def register_v1_parties(app: Flask, sim: Simulator) -> None:
 
 
 def register_v1_contacts(app: Flask, sim: Simulator) -> None:
-    """``/v1/Customer/{id}/Contact`` and ``/v1/Supplier/{id}/Contact`` (any party id)."""
-    view = partial(v1_page, sim, "contactperson")
+    """``/v1/PartyContactPerson`` and ``/v1/{Customer|Supplier}/{parentId}/Contact``."""
+    route(app, "/v1/PartyContactPerson", "v1_party_contacts", partial(v1_page, sim, "contactperson"), "GET")
     for resource, entity in _V1_RESOURCES.items():
-        route(app, f"/v1/{resource}/<int:pid>/Contact", f"v1_contacts_{entity}", view, "GET")
+        base = f"/v1/{resource}/<int:pid>/Contact"
+        route(app, base, f"v1_contacts_{entity}", partial(v1_page, sim, "contactperson"), "GET")
+        route(app, base, f"v1_post_contact_{entity}", partial(v1_post, sim, "contactperson"), "POST")
+        route(app, f"{base}/<int:rid>", f"v1_contact_{entity}", partial(v1_contact, sim), "GET")
 
 
 def v1_page(sim: Simulator, entity: str, pid: int | None = None) -> Response:
-    """One ``$skip``/``$top`` page of ``entity`` (the contact persons of party ``pid``)."""
+    """One page of ``entity`` (the contact persons of party ``pid``)."""
     try:
-        skip, top = _window()
-        since, inclusive = _since()
-        parents = _parents(sim, pid)
-    except BadQuery as exc:
-        return v1_error(exc.status, str(exc))
-    rows = sim.store.list(entity, "v1", since=since, inclusive=inclusive, parents=parents)
-    total = len(rows)
-    rows = rows[skip : skip + top]
-    count_served(sim, entity, len(rows))
-    return json_response({"data": rows, "count": total, "success": True})
-
-
-def _window() -> tuple[int, int]:
-    try:
-        skip = int(request.args.get("$skip", 0))
-        top = int(request.args.get("$top", V1_DEFAULT_TOP))
-    except ValueError:
-        raise BadQuery("$skip and $top must be integers") from None
-    if skip < 0 or top < 1:
-        raise BadQuery("$skip must be >= 0 and $top >= 1")
-    return skip, top
-
-
-def _since() -> tuple[datetime | None, bool]:
-    """The ``$filter`` time and whether it is inclusive (``ge``)."""
-    flt = request.args.get("$filter")
-    if not flt:
-        return None, False
-    m = _V1_FILTER.match(flt)
-    since = parse_time(m.group(2)) if m else None
-    if since is None:
-        raise BadQuery(f"unsupported $filter {flt!r}; use lastChanged ge datetimeoffset'...'")
-    return since, m.group(1).lower() == "ge"
-
-
-def _parents(sim: Simulator, pid: int | None) -> set[int] | None:
-    if pid is None:
-        return None
-    if not sim.store.is_party(pid):
-        raise BadQuery(f"party {pid} not found", status=404)
-    return {pid}
+        q = parse_query(request.args)
+    except Refused as exc:
+        return v1_refusal(exc.summary, exc.exception)
+    if pid is not None and not sim.store.is_party(pid):
+        return v1_refusal(f"party {pid} not found", "NotFound")
+    parents = {pid} if pid is not None else None
+    if q.record_id is None and q.order in (None, ("id", False)):  # the store's own order: convert one page
+        end = None if q.top is None else q.skip + q.top
+        page, total = sim.store.page(entity, "v1", q.since, q.inclusive, parents, q.skip, end)
+    else:
+        page, total = window(sim.store.list(entity, "v1", since=q.since, inclusive=q.inclusive, parents=parents), q)
+    count_served(sim, entity, len(page))
+    return json_response({"data": page, "count": total, "success": True})
 
 
 def v1_one(sim: Simulator, entity: str, rid: int) -> Response:
     rec = sim.store.get(entity, "v1", rid)
     if rec is None:
-        return v1_error(404, f"{entity} {rid} not found")
+        return v1_refusal(f"{entity} {rid} not found", "NotFound")
     count_served(sim, entity, 1)
     return json_response({"data": rec, "success": True})
 
 
-def v1_post(sim: Simulator, entity: str) -> Response:
+def v1_contact(sim: Simulator, pid: int, rid: int) -> Response:
+    rec = sim.store.get("contactperson", "v1", rid, pid)
+    if rec is None:
+        return v1_refusal(f"contact person {rid} of party {pid} not found", "NotFound")
+    count_served(sim, "contactperson", 1)
+    return json_response({"data": rec, "success": True})
+
+
+def v1_post(sim: Simulator, entity: str, pid: int | None = None) -> Response:
     """A whole-object update (the body has an ``id``) or a create (it has none)."""
     try:
-        rec = sim.store.replace_v1(entity, request_json())
+        rec = sim.store.replace_v1(entity, request_json(), pid)
     except (BadQuery, StoreError) as exc:
-        return v1_error(exc.status, str(exc))
+        return v1_refusal(str(exc))
     count_served(sim, entity, 1)
     return json_response({"data": rec, "success": True})

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 MAX_PAGE_SIZE = 20000
 _V2_RESOURCES = {"Customers": "customer", "Suppliers": "supplier"}
-_STORE_TITLES = {404: "Not Found", 409: "Conflict"}
+_STORE_TITLES = {404: "Not Found"}
 
 
 def register_v2_parties(app: Flask, sim: Simulator) -> None:
@@ -52,8 +52,7 @@ def v2_list(sim: Simulator, entity: str) -> Response:
         parents = _parents(entity, q)
     except BadQuery as exc:
         return problem(400, "Bad Request", str(exc))
-    rows = sim.store.list(entity, "v2", since=since, parents=parents)
-    rows = rows[(page - 1) * size : page * size]
+    rows, _ = sim.store.page(entity, "v2", since, False, parents, (page - 1) * size, page * size)
     if q.get("fields"):
         wanted = {f.strip().lower() for f in q["fields"].split(",")}
         rows = [{k: v for k, v in r.items() if k.lower() in wanted} for r in rows]
@@ -113,6 +112,10 @@ def _patch(sim: Simulator, entity: str, rid: int, cid: int | None) -> Response:
     try:
         rec = sim.store.patch_v2(entity, rid, request_json(), cid)
     except (BadQuery, StoreError) as exc:
-        return problem(exc.status, _STORE_TITLES.get(exc.status, "Bad Request"), str(exc))
+        # The v2 OpenAPI document lists 400 and 404 (with ProblemDetails) among the answers
+        # of PATCH /Customers/{id}, /Suppliers/{id} and /ContactPersons/{contactId}/{id}:
+        # a number already in use is a refused patch, 400.
+        status = 404 if exc.status == 404 else 400
+        return problem(status, _STORE_TITLES.get(status, "Bad Request"), str(exc))
     count_served(sim, entity, 1)
     return json_response(rec)

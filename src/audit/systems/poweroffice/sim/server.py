@@ -8,13 +8,14 @@ v2 (under ``/v2``)                     v1 (under ``/v1``)
 =====================================  ================================================
 ``POST /OAuth/Token``                  ``POST /v1/OAuth/Token``
 ``GET /Customers``, ``/Suppliers``     ``GET /Customer/``, ``/Supplier/``
-(``PageNumber``, ``PageSize``,         (``$skip``, ``$top``,
-``Fields``,                            ``$filter=lastChanged ge|gt datetimeoffset'..'``)
+(``PageNumber``, ``PageSize``,         (``$skip``, ``$top``, ``$orderby``,
+``Fields``,                            ``$filter=(LastChanged gt DateTimeOffset'..')``)
 ``lastChangedDateTimeOffsetGreaterThan``)
 ``GET/PATCH /Customers/{id}`` (and     ``GET /Customer/{id}``, ``/Supplier/{id}``;
 Suppliers), RFC 6902 JSON Patch        ``POST /Customer``, ``/Supplier`` (whole object)
-``GET /ContactPersons?contactIds=``    ``GET /Customer/{id}/Contact/`` (any party id;
-``GET/PATCH /ContactPersons/{c}/{id}``  ``/Supplier/{id}/Contact/`` too)
+``GET /ContactPersons`` (all;          ``GET /PartyContactPerson/`` (all), ``GET/POST
+``contactIds`` optional)               ``/{Customer|Supplier}/{id}/Contact/`` (+ ``/{id}``)
+``GET/PATCH /ContactPersons/{c}/{id}``
 =====================================  ================================================
 
 Keys
@@ -30,8 +31,10 @@ Tokens
     600 s (v1) unless ``token_lifetime`` says otherwise. Expired or unknown tokens: 401.
 Errors
     v2: ProblemDetails JSON (``type``, ``title``, ``status``, ``detail``, ``instance``);
-    v1: ``{"success": false, "message": ...}``. 404 for unknown ids, 409 for a customer
-    or supplier number already in use, 400 for bad queries and read-only patch paths.
+    v1: HTTP 200 ``{"success": false, "validation": {...}}`` for a refused query or
+    write and an unknown id (:mod:`~audit.systems.poweroffice.sim.replies`). v2: 404 for
+    unknown ids, 400 for bad queries, read-only patch paths, a number already in use and
+    a failed JSON Patch ``test``.
 Rate limit
     ``rate_limit`` requests/second per generation (a token bucket holding ``rate_burst``,
     default one second's worth); beyond it 429 with
@@ -77,6 +80,7 @@ from audit.systems.poweroffice.sim.options import (
     Keys,
 )
 from audit.systems.poweroffice.sim.parts import Bucket, Handler, Scripted, Stats
+from audit.systems.poweroffice.sim.recorder import Exchange, Recorder
 from audit.systems.poweroffice.sim.routes import build_app
 from audit.systems.poweroffice.sim.store import SERVED_ENTITIES, Store
 from audit.systems.sesam.sim import mount_sesam
@@ -117,6 +121,9 @@ class Simulator:
         Accepted keys (default: from the environment, else the demo values).
     empty_as_204
         Answer an empty v2 list page with ``204 No Content`` (as the API may).
+    record
+        Keep every exchange's headers (secrets masked) and bodies too, for contract
+        tests (:meth:`exchanges`); method, path and query are always kept.
     """
 
     def __init__(
@@ -134,6 +141,7 @@ class Simulator:
         empty_as_204: bool = True,
         seed: int = 0,
         sesam_datasets: Mapping[str, str | Path] | None = None,
+        record: bool = False,
     ):
         self.store = Store.open(snapshot_dir, state_file)
         self.keys = keys or Keys.from_env()
@@ -157,6 +165,8 @@ class Simulator:
         self.app = build_app(self)
         # a Sesam node's datasets under /api (audit simulate --sesam-dataset NAME=FILE)
         self.sesam = mount_sesam(self.app, sesam_datasets, fault_rate, seed) if sesam_datasets else None
+        self.recorder = Recorder(full=record)
+        self.recorder.install(self.app)
         redaction.install()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -260,6 +270,15 @@ class Simulator:
     def reset_stats(self) -> None:
         with self._stats_lock:
             self._stats = Stats()
+        self.recorder.clear()
+
+    def exchanges(self) -> list[Exchange]:
+        """The exchanges answered since start (or :meth:`reset_stats`), oldest first."""
+        return self.recorder.exchanges()
+
+    def requests_seen(self) -> list[tuple[str, str, dict[str, str]]]:
+        """``(method, path, query)`` of every answered request, oldest first."""
+        return [(e.method, e.path, e.query) for e in self.recorder.exchanges()]
 
     def script(
         self,

@@ -33,6 +33,8 @@ import jsonpatch
 
 from audit.errors import SnapshotError
 from audit.systems.poweroffice import fields as poweroffice
+from audit.systems.poweroffice.sim.dto import as_v2_dto
+from audit.systems.poweroffice.sim.seed import deep_merge, read_snapshot_file
 from audit.systems.poweroffice.stamps import parse_timestamp
 
 log = logging.getLogger("audit.systems.poweroffice.sim.server")
@@ -64,10 +66,13 @@ class Item:
     record: Record
 
     def as_gen(self, entity: str, generation: str) -> Record:
+        """The record in ``generation``'s shape (a copy); v2 as its DTO schemas say."""
         if generation == self.generation:
-            return copy.deepcopy(self.record)
-        convert = poweroffice.to_v2 if generation == "v2" else poweroffice.to_v1
-        return convert(entity, self.record)
+            out = copy.deepcopy(self.record)
+        else:
+            convert = poweroffice.to_v2 if generation == "v2" else poweroffice.to_v1
+            out = convert(entity, self.record)
+        return as_v2_dto(out) if generation == "v2" else out
 
     def key(self, name: str) -> Any:
         """A field by its v2 name, whatever the stored generation."""
@@ -85,55 +90,6 @@ def parse_time(value: Any) -> datetime | None:
         return parse_timestamp(value)
     except ValueError:
         return None
-
-
-def _deep_merge(base: Record, update: Record) -> Record:
-    out = copy.deepcopy(base)
-    for k, v in update.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def _read_snapshot_file(path: Path) -> list[Record]:
-    if path.suffix == ".jsonl":
-        records = []
-        with open(path, encoding="utf-8") as f:
-            for no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except ValueError as exc:
-                    raise SnapshotError(f"{path}:{no}: not JSON ({exc})") from None
-                if not isinstance(rec, dict):
-                    raise SnapshotError(f"{path}:{no}: a JSON {type(rec).__name__}, not an object")
-                records.append(rec)
-        return records
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise SnapshotError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise SnapshotError(f"{path}: expected one JSON array of objects")
-        return data
-    import polars as pl
-
-    rows = pl.read_parquet(path).to_dicts()
-    out = []
-    for row in rows:
-        rec: Record = {}
-        for col, value in row.items():
-            node = rec
-            parts = col.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
-        out.append(rec)
-    return out
 
 
 class Store:
@@ -170,7 +126,7 @@ class Store:
             for suffix in (".jsonl", ".json", ".parquet"):
                 path = root / f"{entity}{suffix}"
                 if path.is_file():
-                    for no, rec in enumerate(_read_snapshot_file(path), start=1):
+                    for no, rec in enumerate(read_snapshot_file(path), start=1):
                         self._add(entity, poweroffice.generation_of(rec), rec, f"{path} record {no}")
                     break
 
@@ -236,18 +192,32 @@ class Store:
     ) -> list[Record]:
         """Records ordered by id, in ``generation`` shape, filtered by last-changed
         (``> since``, or ``>= since`` when ``inclusive``) and by parent id."""
+        rows, _ = self.page(entity, generation, since, inclusive, parents)
+        return rows
+
+    def page(
+        self,
+        entity: str,
+        generation: str,
+        since: datetime | None = None,
+        inclusive: bool = False,
+        parents: set[int] | None = None,
+        start: int = 0,
+        end: int | None = None,
+    ) -> tuple[list[Record], int]:
+        """``[start:end]`` of :meth:`list` (only those converted), and the size of the
+        whole filtered list."""
         with self.lock:
-            rows = sorted(self.items[entity].items())
-            out = []
-            for _, item in rows:
+            chosen = []
+            for _, item in sorted(self.items[entity].items()):
                 if parents is not None and item.key("ContactId") not in parents:
                     continue
                 if since is not None:
                     at = parse_time(item.key("LastChangedDateTimeOffset"))
                     if at is None or at < since or (at == since and not inclusive):
                         continue
-                out.append(item.as_gen(entity, generation))
-            return out
+                chosen.append(item)
+            return [item.as_gen(entity, generation) for item in chosen[start:end]], len(chosen)
 
     def get(self, entity: str, generation: str, rid: int, parent: int | None = None) -> Record | None:
         with self.lock:
@@ -279,34 +249,59 @@ class Store:
             if item is None or (parent is not None and item.key("ContactId") != parent):
                 raise StoreError(404, f"{entity} {rid} not found")
             current = item.as_gen(entity, "v2")
-            touched_mail = False
-            prepared = []
-            for op in ops:
-                path = op.get("path")
-                if not isinstance(path, str) or not path.startswith("/"):
-                    raise StoreError(400, f"operation {op!r} has no JSON Pointer path")
-                dotted = ".".join(jsonpatch.JsonPointer(path).parts)
-                if poweroffice.is_read_only(dotted):
-                    raise StoreError(400, f"{path} is read-only")
-                touched_mail |= dotted.split(".")[0] == "MailAddress"
-                prepared.append(self._lenient(current, op))
+            prepared, heads = self._prepare_patch(entity, current, ops)
             try:
                 patched = jsonpatch.apply_patch(current, prepared)
+            except jsonpatch.JsonPatchTestFailed as exc:
+                # A failed ``test`` leaves the record alone (RFC 6902 section 5); the PATCH
+                # answers of the v2 OpenAPI document list 400 for a refused patch.
+                raise StoreError(400, f"test operation failed: {exc}") from None
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise StoreError(400, f"the patch does not apply: {exc}") from None
             self._check_number(entity, rid, patched.get("Number"), "Number")
-            stamp = self.stamp()
-            patched["LastChangedDateTimeOffset"] = stamp
-            if touched_mail and isinstance(patched.get("MailAddress"), dict) and entity != "contactperson":
-                patched["MailAddress"]["LastChangedDateTimeOffset"] = stamp
+            self._stamp_v2(entity, patched, heads)
             self._store_from(entity, rid, item, "v2", patched)
             return self.items[entity][rid].as_gen(entity, "v2")
 
+    def _prepare_patch(self, entity: str, current: Record, ops: list[dict[str, Any]]) -> tuple[list[Any], set[str]]:
+        """The operations made lenient (:meth:`_lenient`), and the top-level members the
+        changing ones touch; read-only paths are refused."""
+        prepared, heads = [], set()
+        for op in ops:
+            path = op.get("path")
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise StoreError(400, f"operation {op!r} has no JSON Pointer path")
+            dotted = ".".join(jsonpatch.JsonPointer(path).parts)
+            if op.get("op") != "test" and poweroffice.is_read_only(dotted, entity):
+                raise StoreError(400, f"{path} is read-only")
+            if op.get("op") != "test":
+                heads.add(dotted.split(".")[0])
+            lenient = self._lenient(current, op)
+            if lenient is not None:
+                prepared.append(lenient)
+        return prepared, heads
+
+    def _stamp_v2(self, entity: str, patched: Record, heads: set[str]) -> None:
+        """Stamp a v2 write: the record's ``LastChangedDateTimeOffset``, unless only its
+        mail address changed, and the mail address's own stamp when it changed. The
+        parent's stamp "does not change when sub-entities change" (PowerOffice Go API
+        notes, ``poweroffice-go-api.md``: an address-only edit leaves it alone)."""
+        stamp = self.stamp()
+        party = entity != "contactperson"
+        if not (party and heads == {"MailAddress"}):
+            patched["LastChangedDateTimeOffset"] = stamp
+        if party and "MailAddress" in heads and isinstance(patched.get("MailAddress"), dict):
+            patched["MailAddress"]["LastChangedDateTimeOffset"] = stamp
+
     @staticmethod
-    def _lenient(doc: Record, op: dict[str, Any]) -> dict[str, Any]:
+    def _lenient(doc: Record, op: dict[str, Any]) -> dict[str, Any] | None:
         """The API's DTOs hold every field (null when empty); snapshots may omit nulls.
         So ``replace`` of an absent member becomes ``add``, and a missing or null parent
-        object (``/MailAddress`` for ``/MailAddress/City``) is created."""
+        object (``/MailAddress`` for ``/MailAddress/City``) is created; a ``test`` that
+        a member is ``null`` passes when the member is absent (``None``: dropped)."""
+        if op.get("op") == "test":
+            found, value = poweroffice._get(doc, ".".join(jsonpatch.JsonPointer(op["path"]).parts))
+            return None if not found and op.get("value") is None else op
         if op.get("op") not in ("replace", "add"):
             return op
         parts = jsonpatch.JsonPointer(op["path"]).parts
@@ -322,32 +317,42 @@ class Store:
             return {**op, "op": "add"}
         return op
 
-    def replace_v1(self, entity: str, body: Any) -> Record:
-        """v1 full-object update (``id`` set) or create (no ``id``); returns the v1 record."""
+    def replace_v1(self, entity: str, body: Any, parent: int | None = None) -> Record:
+        """v1 whole-object update (``id`` set) or create (no ``id``); returns the v1
+        record. A contact person is written under its party ``parent``
+        (``POST /Customer/{parentId}/Contact/``: "Creates or updates")."""
         if not isinstance(body, dict):
             raise StoreError(400, "the body must be a JSON object")
         with self.lock:
-            rid = body.get("id")
-            if rid in (None, 0):
-                rid = max((*self.items["customer"], *self.items["supplier"], 0)) + 1
-                item = None
-            elif not isinstance(rid, int) or isinstance(rid, bool):
-                raise StoreError(400, f"id {rid!r} is not an integer")
-            else:
-                item = self.items[entity].get(rid)
-                if item is None:
-                    raise StoreError(404, f"{entity} {rid} not found")
+            rid, item = self._v1_target(entity, body.get("id"), parent)
             new = copy.deepcopy(body)
             new["id"] = rid
-            self._check_number(entity, rid, new.get("code"), "code")
+            if entity == "contactperson":
+                new["partyId"] = parent
+            else:
+                self._check_number(entity, rid, new.get("code"), "code")
             stamp = self.stamp()
             new["lastChanged"] = stamp
-            if item is not None:
+            if item is not None and entity != "contactperson":
                 old = item.as_gen(entity, "v1")
                 if isinstance(new.get("mailAddress"), dict) and new["mailAddress"] != old.get("mailAddress"):
                     new["mailAddress"]["lastChanged"] = stamp
             self._store_from(entity, rid, item, "v1", new)
             return self.items[entity][rid].as_gen(entity, "v1")
+
+    def _v1_target(self, entity: str, rid: Any, parent: int | None) -> tuple[int, Item | None]:
+        """The id a v1 write goes to and the stored item (``None``: a create)."""
+        if entity == "contactperson" and (parent is None or not self.is_party(parent)):
+            raise StoreError(404, f"party {parent} not found")
+        if rid in (None, 0):
+            kinds = ["contactperson"] if entity == "contactperson" else ["customer", "supplier"]
+            return max((rid for kind in kinds for rid in self.items[kind]), default=0) + 1, None
+        if not isinstance(rid, int) or isinstance(rid, bool):
+            raise StoreError(400, f"id {rid!r} is not an integer")
+        item = self.items[entity].get(rid)
+        if item is None or (entity == "contactperson" and item.key("ContactId") != parent):
+            raise StoreError(404, f"{entity} {rid} not found")
+        return rid, item
 
     def _check_number(self, entity: str, rid: int, number: Any, name: str) -> None:
         if number in (None, ""):
@@ -363,6 +368,6 @@ class Store:
             item.record = record
         else:
             convert = poweroffice.to_v1 if item.generation == "v1" else poweroffice.to_v2
-            item.record = _deep_merge(item.record, convert(entity, record))
+            item.record = deep_merge(item.record, convert(entity, record))
         self.writes += 1
         self.save()

@@ -1,0 +1,62 @@
+"""Reading a seed snapshot file for the simulator's store (``.jsonl``, ``.json`` or
+``.parquet``), and merging a record written through the other API generation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from audit.errors import SnapshotError
+
+Record = dict[str, Any]
+
+
+def deep_merge(base: Record, update: Record) -> Record:
+    out = copy.deepcopy(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def read_snapshot_file(path: Path) -> list[Record]:
+    if path.suffix == ".jsonl":
+        records = []
+        with open(path, encoding="utf-8") as f:
+            for no, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError as exc:
+                    raise SnapshotError(f"{path}:{no}: not JSON ({exc})") from None
+                if not isinstance(rec, dict):
+                    raise SnapshotError(f"{path}:{no}: a JSON {type(rec).__name__}, not an object")
+                records.append(rec)
+        return records
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise SnapshotError(f"{path}: not JSON ({exc})") from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise SnapshotError(f"{path}: expected one JSON array of objects")
+        return data
+    import polars as pl
+
+    rows = pl.read_parquet(path).to_dicts()
+    out = []
+    for row in rows:
+        rec: Record = {}
+        for col, value in row.items():
+            node = rec
+            parts = col.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        out.append(rec)
+    return out

@@ -1,0 +1,94 @@
+"""Every v2 exchange of ``audit fetch`` (full and incremental) and of a write-back meets
+the contract derived from the official v2 OpenAPI document (``contract_v2``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from contract_v2 import problems, v2_exchanges
+from poweroffice_fixtures import settings_for
+from test_writeback_apply import _apply, _demo, _Tenants
+
+from audit.flow.parser import parse_file
+from audit.systems.poweroffice.fetch import fetch_snapshot
+from audit.systems.poweroffice.sim.recorder import Exchange
+from audit.systems.poweroffice.sim.server import running_simulator
+from audit.systems.poweroffice.transport import ApiClient, HttpStatusError
+
+pytestmark = pytest.mark.usefixtures("po_clean_env")
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOW = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
+
+
+@pytest.fixture
+def rec_sim(po_seed):
+    with running_simulator(po_seed, record=True) as s:
+        yield s
+
+
+def _fetch(sim, out, **kw):
+    return fetch_snapshot(out, "v2", settings=settings_for(sim, page_size=2), progress=False, **kw)
+
+
+def test_a_full_v2_fetch_meets_the_contract(rec_sim, tmp_path):
+    _fetch(rec_sim, tmp_path / "full")
+    exchanges = v2_exchanges(rec_sim.exchanges())
+    assert len(exchanges) > 5 and problems(exchanges) == []
+
+
+def test_an_incremental_v2_fetch_meets_the_contract(rec_sim, tmp_path):
+    full = _fetch(rec_sim, tmp_path / "full")
+    rec_sim.reset_stats()
+    _fetch(rec_sim, tmp_path / "delta", since=full.manifest["watermark"])
+    exchanges = v2_exchanges(rec_sim.exchanges())
+    assert any("lastChangedDateTimeOffsetGreaterThan" in e.query for e in exchanges)
+    assert problems(exchanges) == []
+
+
+def test_v1_shaped_demo_records_served_over_v2_meet_the_contract(tmp_path):
+    with running_simulator(ROOT / "data" / "demo" / "source", record=True) as sim:
+        _fetch(sim, tmp_path / "snap", entities=["customer", "supplier", "contactperson"])
+        assert problems(sim.exchanges()) == []
+
+
+def test_a_v2_write_back_meets_the_contract(tmp_path_factory, tmp_path):
+    root = tmp_path_factory.mktemp("contract-wb")
+    plan = _demo(root, parse_file(FLOW), "v2", "latest")
+    with _Tenants(root, plan, record=True) as t:
+        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+        exchanges = t.source.exchanges() + t.target.exchanges()
+    assert any(e.method == "PATCH" for e in exchanges)
+    assert problems(exchanges) == []
+
+
+def _raw_patch(sim, path, ops):
+    client = ApiClient(settings_for(sim).endpoint("v2"))
+    try:
+        client.request("PATCH", path, json_body=ops, headers={"Content-Type": "application/json-patch+json"})
+    except HttpStatusError as exc:
+        return exc.status
+    finally:
+        client.close()
+    return 200
+
+
+def test_error_answers_of_the_simulator_meet_the_contract(rec_sim, tmp_path):
+    assert _raw_patch(rec_sim, "/Customers/1", [{"op": "replace", "path": "/Id", "value": 9}]) == 400
+    assert _raw_patch(rec_sim, "/Customers/999", [{"op": "replace", "path": "/Name", "value": "x"}]) == 404
+    statuses = {e.status for e in v2_exchanges(rec_sim.exchanges())}
+    assert {400, 404} <= statuses and problems(rec_sim.exchanges()) == []
+
+
+def test_the_check_catches_a_null_mail_address():
+    body = json.dumps([{"Id": 1, "MailAddress": None}]).encode()
+    bad = Exchange("GET", "/v2/Customers", {}, 200, {}, b"", {"Content-Type": "application/json"}, body)
+    assert problems([bad], requests=False)
+
+
+def test_the_check_catches_a_patch_sent_as_plain_json():
+    ops = json.dumps([{"op": "replace", "path": "/Name", "value": "x"}]).encode()
+    bad = Exchange("PATCH", "/v2/Customers/1", {}, 200, {"Content-Type": "application/json"}, ops)
+    assert problems([bad], responses=False)
