@@ -34,7 +34,7 @@ def run_command(
 def suites_command(
     flow: Annotated[
         Optional[list[Path]],
-        typer.Option("--flow", help="Dataflow document(s); default: every data/flows/*.rst"),
+        typer.Option("--flow", help="Dataflow document(s); default: every bundled flow (data/flows/*.rst)"),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory of the suites")] = Path("expectations"),
     config: PolicyFile = None,

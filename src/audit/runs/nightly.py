@@ -40,6 +40,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,7 +50,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, ConfigError
 from audit.runs.parameters import SECRET_NAME, problems
 
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "audit.ipynb"
+#: The audit notebook, shipped in the package (a copy of ``notebooks/audit.ipynb``; a test
+#: keeps them identical), so ``audit nightly`` works from any folder.
+DEFAULT_NOTEBOOK = Path(str(files("audit") / "data" / "notebooks" / "audit.ipynb"))
 
 #: Exception names raised in the notebook, mapped to exit codes.
 _EXTERNAL_ERRORS = {"ExternalError", "ApiError", "AuthError", "ApiUnreachable"}
