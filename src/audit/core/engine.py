@@ -32,6 +32,7 @@ from audit.core.pair import PairResult, audit_pair
 from audit.core.policy import Policy, default_policy, load_policy
 from audit.core.snapshot import Snapshot, read_links_dir
 from audit.core.summary import now, run_summary
+from audit.core.tenant_label import tenant_label
 from audit.errors import ConfigError
 from audit.flow.model import Flow, Pair, entity_file_stem
 from audit.gx.validate import warm_up
@@ -109,12 +110,18 @@ def _directory(snapshot: Snapshot | str | Path) -> str | None:
     return (None if isinstance(snapshot, Snapshot) else str(snapshot)) or snapshot.directory
 
 
-def _inputs(source: Snapshot | str | Path, target: Snapshot | str | Path, links_dir: str | Path | None) -> dict:
-    """The run's input directories, as the summary records them."""
+def _inputs(
+    source: Snapshot | str | Path,
+    target: Snapshot | str | Path,
+    links_dir: str | Path | None,
+    labels: Mapping[str, str | None],
+) -> dict:
+    """The run's input directories and its tenants' labels, as the summary records them."""
+    dirs = {"source": _directory(source), "target": _directory(target)}
     return {
-        "source": _directory(source),
-        "target": _directory(target),
+        **dirs,
         "links": str(links_dir) if links_dir is not None else None,
+        **{f"{side}_label": tenant_label(labels.get(side), dirs[side]) for side in dirs},
     }
 
 
@@ -174,6 +181,7 @@ def run_audit(
     policy: Policy | str | Path | None = None,
     links: Mapping[tuple[str, str], pl.DataFrame] | None = None,
     progress: Progress | None = None,
+    labels: Mapping[str, str | None] | None = None,
 ) -> AuditResult:
     """Audit every pair of a flow.
 
@@ -194,6 +202,10 @@ def run_audit(
         instead of ``links_dir``.
     progress : callable, optional
         Called with a short text before each pair.
+    labels : mapping, optional
+        ``{"source": ..., "target": ...}``: how the run history names the tenants
+        (default: the snapshot manifest's tenant, else the directory; see
+        :mod:`audit.core.tenant_label`).
 
     Returns
     -------
@@ -211,7 +223,7 @@ def run_audit(
     warm_up()  # GX imports while the snapshots are read
     results = _audit_pairs(flow, source, target, policy, links, links_dir, progress)
     findings = _all_findings(flow, results)
-    inputs = _inputs(source, target, links_dir)
+    inputs = _inputs(source, target, links_dir, labels or {})
     summary = run_summary(flow, policy, [r.summary for r in results], findings.height, started_at, inputs)
     return AuditResult.from_pairs(results, findings, summary)
 

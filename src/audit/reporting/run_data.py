@@ -127,10 +127,14 @@ class RunSummary:
     started_at: str | None
     finished_at: str | None
     pairs: tuple[PairSummary, ...]
+    #: The tenants' stable labels (:mod:`audit.core.tenant_label`): the history's identity.
+    source_label: str | None = None
+    target_label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **fields_of(self, "success", "flow", "flow_title", "source", "target", "started_at", "finished_at"),
+            **fields_of(self, "source_label", "target_label"),
             "pairs": [p.to_dict() for p in self.pairs],
         }
 

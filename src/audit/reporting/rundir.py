@@ -55,6 +55,8 @@ SUMMARY_FIELDS = {
     "flow_title": "flow.title",
     "source": "source",
     "target": "target",
+    "source_label": "source_label",
+    "target_label": "target_label",
     "started_at": "started_at",
     "finished_at": "finished_at",
     "pairs": "pairs",
@@ -163,6 +165,9 @@ def read_summary(out_dir: Path) -> RunSummary:
         flow_title=text("flow_title"),
         source=text("source"),
         target=text("target"),
+        # an older summary has no labels: its tenants are named by their paths
+        source_label=text("source_label") or text("source"),
+        target_label=text("target_label") or text("target"),
         started_at=text("started_at"),
         finished_at=text("finished_at"),
         pairs=pairs,

@@ -163,12 +163,14 @@ def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
         spec = getattr(job, side)
         label = getattr(job, f"{side}_label")
         if isinstance(spec, ApiSide):
+            # the history knows the tenant by this label, not by the run's dated snapshot folder
             params[side] = ""
             params[f"{side}_api"] = spec.api
-            params[f"{side}_label"] = label or f"{side} ({spec.api} API)"
+            params[f"{side}_label"] = label or f"{job.name}: {side} ({spec.api} API)"
         else:
+            # no label: the audit takes the snapshot manifest's tenant, else the path
             params[side] = str(spec)
-            params[f"{side}_label"] = label or str(spec)
+            params[f"{side}_label"] = label
     bad = [name for name in params if SECRET_NAME.search(name)]
     if bad:
         raise ConfigError(f"secrets must come from the environment, not notebook parameters: {bad}")
