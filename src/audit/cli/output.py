@@ -224,12 +224,15 @@ def fetch_summary(manifest: dict[str, Any], out_dir: str) -> None:
     )
 
 
-def simulator_ready(urls: dict[str, str]) -> None:
-    """The simulator's URLs, printed once it accepts requests."""
+def simulator_ready(urls: dict[str, str], exports: list[str]) -> None:
+    """The simulator's URLs and the ``export`` lines to use it, printed once it accepts requests."""
     out = _out()
     print("PowerOffice Go simulator ready (Ctrl+C stops it)", file=out)
     for name, url in urls.items():
         print(f"  {name:<9} {url}", file=out)
+    print("To fetch from it (audit fetch, the write-back), in another shell:", file=out)
+    for line in exports:
+        print(f"  {line}", file=out)
     out.flush()
 
 
