@@ -307,6 +307,9 @@ def writeback_outcomes(result: dict[str, Any], title: str) -> None:
     print(f"  {counts}", file=out)
     if result.get("tripped"):
         print(f"  circuit breaker tripped: {result['tripped']}", file=out)
+    for tenant, why in result.get("unreachable", {}).items():
+        n = sum(1 for c in result["changes"] if c["tenant"] == tenant and c["status"] == "skipped")
+        print(f"  {tenant} tenant unreachable, its {n} change(s) skipped: {why}", file=out)
     if result.get("journal"):
         print(f"  journal: {result['journal']}", file=out)
 

@@ -69,6 +69,9 @@ def writeback_apply_command(
         Optional[Path], typer.Option("--flow", help="Flow for the re-audit (default: the plan's)")
     ] = None,
     workers: Workers = 4,
+    side: Annotated[
+        Optional[str], typer.Option("--side", help="Handle only this tenant's changes: source or target")
+    ] = None,
 ) -> None:
     """Write a reviewed plan (dry run unless --apply), guarded, journaled and resumable."""
     from audit.writeback.commands import apply_reviewed_plan
@@ -86,6 +89,7 @@ def writeback_apply_command(
         audit_dir=audit_dir,
         flow_doc=flow_doc,
         report=output,
+        side=side,
     )
     raise typer.Exit(applied.exit_code)
 
