@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.core.findings import FINDINGS_COLUMNS
 from audit.errors import InputError
-from audit.reporting.run_data import GxResult, PairSummary, PropertyCheck, Resolution, RunSummary
+from audit.reporting.run_data import DEFAULT_FAILING, GxResult, PairSummary, PropertyCheck, Resolution, RunSummary
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -57,6 +57,7 @@ SUMMARY_FIELDS = {
     "target": "target",
     "source_label": "source_label",
     "target_label": "target_label",
+    "failing_statuses": "failing_statuses",
     "started_at": "started_at",
     "finished_at": "finished_at",
     "pairs": "pairs",
@@ -168,10 +169,16 @@ def read_summary(out_dir: Path) -> RunSummary:
         # an older summary has no labels: its tenants are named by their paths
         source_label=text("source_label") or text("source"),
         target_label=text("target_label") or text("target"),
+        failing_statuses=_failing(_get(raw, SUMMARY_FIELDS["failing_statuses"])),
         started_at=text("started_at"),
         finished_at=text("finished_at"),
         pairs=pairs,
     )
+
+
+def _failing(value: Any) -> tuple[str, ...]:
+    """The summary's failing statuses; the default policy's when it does not list them."""
+    return tuple(str(s) for s in value) if isinstance(value, list) else DEFAULT_FAILING
 
 
 def _pair(obj: Any, where: str) -> PairSummary:
