@@ -145,14 +145,15 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
         )
         props = [p for p in pair.get("properties", []) if p.get("failing") or p.get("unresolved")]
         props.sort(key=lambda p: (-(p.get("failing") or 0), p["source"]))
-        for prop in props[:worst]:
+        shown = props if len(props) <= 2 * worst else props[:worst]  # a few more: print them all
+        for prop in shown:
             if prop.get("unresolved"):
                 what = "unresolved on " + " and ".join(prop["unresolved"])
             else:
                 what = f"{prop['failing']}/{prop['checked']} failing"
             print(f"    {prop['source']} -> {prop['target']}: {what}", file=out)
-        if len(props) > worst:
-            print(f"    ... {len(props) - worst} more properties with findings", file=out)
+        if len(props) > len(shown):
+            print(f"    ... {len(props) - len(shown)} more properties with findings", file=out)
     counts = {k: v for k, v in summary.get("status_counts", {}).items() if v}
     if counts:
         print("  findings: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)

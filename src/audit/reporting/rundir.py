@@ -143,7 +143,7 @@ def read_summary(out_dir: Path) -> RunSummary:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} at column {exc.colno}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(raw, dict):
@@ -287,7 +287,7 @@ def _gx_result(path: Path) -> GxResult:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool) or "results" not in raw:
         raise InputError(f"{path}: not a Great Expectations validation result")
     stats = raw.get("statistics") or {}

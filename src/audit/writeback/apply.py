@@ -159,12 +159,20 @@ def _check_run(
 ) -> None:
     """Refuse (with :class:`ConfigError`) a run that must not start."""
     if approve is not None and approve.strip().lower() != plan.hash:
+        if plan.stored_hash and plan.stored_hash != plan.hash:
+            raise ConfigError(
+                "the plan's changes no longer match the hash written with them: it changed after review; "
+                "nothing written"
+            )
         raise ConfigError(
-            f"the plan's content hash is {plan.hash}, not the approved {approve.strip()}: "
-            "it changed after review; nothing written"
+            f"--approve {approve.strip()} does not match the plan's hash; copy the hash the dry run "
+            "(`audit writeback apply PLAN`) prints; nothing written"
         )
     if not dry_run and approve is None:
-        raise ConfigError(f"writing needs --approve HASH (the plan's hash is {plan.hash}); nothing written")
+        raise ConfigError(
+            "writing needs --approve HASH: review the plan first with a dry run (`audit writeback apply PLAN`), "
+            "which prints its hash; nothing written"
+        )
     if limits.max_changes is not None and len(plan.changes) > limits.max_changes:
         raise ConfigError(
             f"the plan holds {len(plan.changes)} changes, more than --max-changes {limits.max_changes}; nothing written"
