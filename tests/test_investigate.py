@@ -93,3 +93,21 @@ def test_the_notebook_runs_with_only_out_on_a_pair_without_properties(audited, t
     )
     text = json.dumps(json.loads(out_nb.read_text()))
     assert "no mapped properties to chart" in text and "missing_in_target" in text
+
+
+def test_the_chart_is_inline_svg_and_needs_no_cdn(inv):
+    svg = inv.mismatch_chart(PERSONS)._repr_svg_()
+    assert svg.startswith("<svg") and "<script" not in svg and "city" in svg
+
+
+def test_the_notebooks_chart_output_is_svg_without_vega_scripts(audited, tmp_path):
+    out_nb = tmp_path / "investigate.chart.ipynb"
+    pm.execute_notebook(
+        str(ROOT / "notebooks/investigate.ipynb"), str(out_nb),
+        parameters={"out": str(audited / "audit"), "pair": PERSONS},
+        cwd=str(ROOT), progress_bar=False, kernel_name="python3",
+    )
+    outputs = [o for c in json.loads(out_nb.read_text())["cells"] for o in c.get("outputs", [])]
+    assert any("image/svg+xml" in o.get("data", {}) for o in outputs)
+    text = json.dumps(outputs)
+    assert "cdn.jsdelivr" not in text and "vega-embed" not in text

@@ -92,6 +92,18 @@ def _from_summary(params: InvestigateParameters, summary: dict[str, Any], where:
     return paths
 
 
+@dataclass(frozen=True)
+class InlineChart:
+    """An Altair chart and its SVG; Jupyter shows the SVG (``_repr_svg_``), so the chart
+    needs no Vega scripts from a CDN and shows offline and in exported notebooks."""
+
+    chart: Any  # altair.Chart
+    svg: str
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+
 @dataclass
 class Investigation:
     """One audit's outputs plus both snapshots, for ad-hoc questions."""
@@ -202,17 +214,19 @@ class Investigation:
             "source_key", "target_key", "source_property", "target_property", "status", "source_value", "target_value"
         )
 
-    def mismatch_chart(self, pair: str = ""):
-        """A bar chart of failing records per property (altair); a note when the pair
-        has no properties to chart."""
+    def mismatch_chart(self, pair: str = "") -> InlineChart | str:
+        """A bar chart of failing records per property, drawn as inline SVG (works offline,
+        as the report's charts); a note when the pair has no properties to chart."""
         import altair as alt
+
+        from audit.reporting.charts import to_svg
 
         overview = self.property_overview(pair)
         if overview.is_empty():
             return f"{self.pair_heading(pair)}: no mapped properties to chart"
         data = overview.select("source", "target", "failing", "checked").to_pandas()
         data["property"] = data["source"] + " → " + data["target"]
-        return (
+        chart = (
             alt.Chart(data)
             .mark_bar(color="#c0392b")
             .encode(
@@ -222,6 +236,7 @@ class Investigation:
             )
             .properties(title=self.pair_heading(pair), width=420)
         )
+        return InlineChart(chart, to_svg(chart, "investigate"))
 
     def lookup(self, pair: str, key: str, target_key: str = "") -> pl.DataFrame:
         """One record on both sides of a pair, property by property, side by side.
