@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 import pytest
+import typer
 
 from audit import __version__
+from audit.cli.app import app, main
 
 
 def _audit(*args: str) -> subprocess.CompletedProcess:
@@ -35,3 +37,27 @@ def test_a_usage_error_exits_2_with_typer_message_and_no_traceback(args, says):
 def test_version_prints_the_package_version():
     result = _audit("--version")
     assert (result.returncode, result.stdout.strip()) == (0, f"audit {__version__}")
+
+
+def _command_paths(command, path=()):
+    """Every command of the ``audit`` tree as its argument path, the root included."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*path, name))
+
+
+_COMMANDS = list(_command_paths(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", _COMMANDS, ids=[" ".join(p) or "audit" for p in _COMMANDS])
+def test_help_pages_show_no_type_for_boolean_flags(path, capsys):
+    # typer 0.29's rich panel asks every option for its type, flags included ("--apply <bool>");
+    # its plain formatter leaves flags bare, as click does.
+    assert main([*path, "--help"]) == 0
+    page = capsys.readouterr().out
+    assert "--help" in page and "<bool>" not in page
+
+
+def test_a_flag_pair_is_shown_bare(capsys):
+    main(["report", "--help"])
+    assert "--data-docs / --no-data-docs  Build" in capsys.readouterr().out

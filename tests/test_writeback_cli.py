@@ -305,3 +305,52 @@ def test_a_decisions_file_that_is_not_utf8_is_named(tmp_path):
     path.write_bytes("pair,decision\nBlåbær,skip\n".encode("latin-1"))
     result = _plan_with_decisions(tmp_path, flow, demo, out, path)
     assert result.returncode == 2 and str(path) in result.stderr and "Traceback" not in result.stderr
+
+
+def _dead_target(tenants):
+    return _env(tenants, POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2", POWEROFFICE_RETRIES="2")
+
+
+def test_one_side_unreachable_skips_its_changes_after_one_token_attempt_and_exits_3(audited, tenants, tmp_path):
+    s, t = tenants
+    plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
+    changes = json.loads(plan.read_text(encoding="utf-8"))["changes"]
+    n_target = sum(1 for c in changes if c["corrected"]["tenant"] == "target")
+    assert 0 < n_target < len(changes)  # the plan corrects both tenants
+
+    done = _audit("apply", plan, env=_dead_target(tenants), cwd=tmp_path)
+
+    out = done.stdout + done.stderr
+    assert done.returncode == 3, out
+    skipped = [ln for ln in done.stdout.splitlines() if ln.strip().startswith("skipped") and " target:" in ln]
+    assert len(skipped) == n_target and all(ln.endswith("side unreachable") for ln in skipped)
+    assert out.count("got no answer") == 1 and out.count("target tenant unreachable") == 1
+    assert "circuit breaker" not in out
+    assert s.stats()["requests"] > 0  # the source side was still read
+
+
+def test_side_applies_one_tenants_changes_only(audited, tenants, tmp_path):
+    s, t = tenants
+    plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
+    done = _audit("apply", plan, "--approve", digest, "--apply", "--side", "source", env=_env(tenants), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert s.store.writes > 0 and t.store.writes == 0
+    assert "not this run's side (--side source)" in done.stdout
+
+
+def test_side_with_the_other_tenant_down_writes_and_says_once_it_cannot_verify(audited, tenants, tmp_path):
+    s, t = tenants
+    plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
+    done = _audit(
+        "apply", plan, "--approve", digest, "--apply", "--side", "source", env=_dead_target(tenants), cwd=tmp_path
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert s.store.writes > 0 and t.store.writes == 0
+    assert done.stderr.count("verification skipped, target tenant unreachable") == 1
+    assert "not verified" not in done.stdout
+
+
+def test_an_unknown_side_is_exit_2(audited, tenants, tmp_path):
+    plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
+    done = _audit("apply", plan, "--side", "both", env=_env(tenants), cwd=tmp_path)
+    assert done.returncode == 2 and "--side 'both'" in done.stderr

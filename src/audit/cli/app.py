@@ -25,6 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # typer 0.29's rich help panel shows a type for every option, flags too (`--apply <bool>`);
+    # its plain formatter, like click's, leaves flags bare.
+    rich_markup_mode=None,
 )
 
 

@@ -9,7 +9,8 @@ import typer
 
 from audit.cli import output
 
-DEFAULT_FLOW = Path("data/flows/powerofficego-powerofficego.rst")
+#: The seed flow, shipped in the package (:mod:`audit.flow.bundled`), so any folder works.
+DEFAULT_FLOW = Path("powerofficego-powerofficego")
 
 
 def demo_data(

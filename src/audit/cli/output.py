@@ -149,14 +149,15 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
         )
         props = [p for p in pair.get("properties", []) if p.get("failing") or p.get("unresolved")]
         props.sort(key=lambda p: (-(p.get("failing") or 0), p["source"]))
-        for prop in props[:worst]:
+        shown = props if len(props) <= 2 * worst else props[:worst]  # a few more: print them all
+        for prop in shown:
             if prop.get("unresolved"):
                 what = "unresolved on " + " and ".join(prop["unresolved"])
             else:
                 what = f"{prop['failing']}/{prop['checked']} failing"
             print(f"    {prop['source']} -> {prop['target']}: {what}", file=out)
-        if len(props) > worst:
-            print(f"    ... {len(props) - worst} more properties with findings", file=out)
+        if len(props) > len(shown):
+            print(f"    ... {len(props) - len(shown)} more properties with findings", file=out)
     counts = {k: v for k, v in summary.get("status_counts", {}).items() if v}
     if counts:
         print("  findings: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
@@ -242,12 +243,15 @@ def sesam_links_summary(result: Any) -> None:
     print(f"  audit with: audit run ... --links {result.out}", file=out)
 
 
-def simulator_ready(urls: dict[str, str]) -> None:
-    """The simulator's URLs, printed once it accepts requests."""
+def simulator_ready(urls: dict[str, str], exports: list[str]) -> None:
+    """The simulator's URLs and the ``export`` lines to use it, printed once it accepts requests."""
     out = _out()
     print("PowerOffice Go simulator ready (Ctrl+C stops it)", file=out)
     for name, url in urls.items():
         print(f"  {name:<9} {url}", file=out)
+    print("To fetch from it (audit fetch, the write-back), in another shell:", file=out)
+    for line in exports:
+        print(f"  {line}", file=out)
     out.flush()
 
 
@@ -322,6 +326,9 @@ def writeback_outcomes(result: dict[str, Any], title: str) -> None:
     print(f"  {counts}", file=out)
     if result.get("tripped"):
         print(f"  circuit breaker tripped: {result['tripped']}", file=out)
+    for tenant, why in result.get("unreachable", {}).items():
+        n = sum(1 for c in result["changes"] if c["tenant"] == tenant and c["status"] == "skipped")
+        print(f"  {tenant} tenant unreachable, its {n} change(s) skipped: {why}", file=out)
     if result.get("journal"):
         print(f"  journal: {result['journal']}", file=out)
 

@@ -12,6 +12,10 @@ from audit.cli import output
 #: ``--config``, the audit policy file both commands read.
 PolicyFile = Annotated[Optional[Path], typer.Option("--config", help="Audit policy file (YAML)")]
 
+_LABEL_HELP = (
+    "Name of the {} tenant in the run history (default: the snapshot manifest's tenant, else the directory)"
+)
+
 
 def run_command(
     flow: Annotated[Path, typer.Option("--flow", help="Dataflow document (.rst)", show_default=False)],
@@ -33,10 +37,13 @@ def run_command(
         ),
     ] = False,
     config: PolicyFile = None,
+    source_label: Annotated[Optional[str], typer.Option("--source-label", help=_LABEL_HELP.format("source"))] = None,
+    target_label: Annotated[Optional[str], typer.Option("--target-label", help=_LABEL_HELP.format("target"))] = None,
 ) -> None:
     """Audit two snapshots against a flow; exit 0 in sync, 1 on drift, 2 on bad input."""
     from audit.runs.batch import run_batch
 
+    labels = {"source": source_label, "target": target_label}
     result = run_batch(
         flow,
         source,
@@ -46,6 +53,7 @@ def run_command(
         link_by_id=link_by_id,
         config=config,
         progress=output.audit_progress,
+        labels=labels,
     )
     output.audit_summary(result.summary, str(out))
     raise typer.Exit(result.exit_code)
@@ -54,7 +62,7 @@ def run_command(
 def suites_command(
     flow: Annotated[
         Optional[list[Path]],
-        typer.Option("--flow", help="Dataflow document(s); default: every data/flows/*.rst"),
+        typer.Option("--flow", help="Dataflow document(s); default: every bundled flow (data/flows/*.rst)"),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory of the suites")] = Path("expectations"),
     config: PolicyFile = None,

@@ -30,10 +30,16 @@ def writeback_plan_command(
     audit_dir: Annotated[
         Path, typer.Option("--audit", help="The audit's OUT_DIR (findings, summary.json)", show_default=False)
     ],
-    flow_doc: Annotated[Path, typer.Option("--flow", help="The dataflow document audited", show_default=False)],
-    source: Annotated[Path, typer.Option("--source", help="The source snapshot the audit read", show_default=False)],
-    target: Annotated[Path, typer.Option("--target", help="The target snapshot the audit read", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="The plan file to write (JSON)", show_default=False)],
+    flow_doc: Annotated[
+        Optional[Path], typer.Option("--flow", help="The dataflow document audited (default: the audit's)")
+    ] = None,
+    source: Annotated[
+        Optional[Path], typer.Option("--source", help="The source snapshot the audit read (default: the audit's)")
+    ] = None,
+    target: Annotated[
+        Optional[Path], typer.Option("--target", help="The target snapshot the audit read (default: the audit's)")
+    ] = None,
     policy: Annotated[str, typer.Option("--policy", help="latest (Sesam Talk's rule), source or target")] = "latest",
     decisions: Annotated[
         Optional[Path], typer.Option("--decisions", help="Decisions CSV (source|target|skip per row)")
@@ -69,6 +75,9 @@ def writeback_apply_command(
         Optional[Path], typer.Option("--flow", help="Flow for the re-audit (default: the plan's)")
     ] = None,
     workers: Workers = 4,
+    side: Annotated[
+        Optional[str], typer.Option("--side", help="Handle only this tenant's changes: source or target")
+    ] = None,
 ) -> None:
     """Write a reviewed plan (dry run unless --apply), guarded, journaled and resumable."""
     from audit.writeback.commands import apply_reviewed_plan
@@ -86,6 +95,7 @@ def writeback_apply_command(
         audit_dir=audit_dir,
         flow_doc=flow_doc,
         report=output,
+        side=side,
     )
     raise typer.Exit(applied.exit_code)
 

@@ -33,6 +33,7 @@ from audit.core.pair import PairResult, audit_pair
 from audit.core.policy import Policy, default_policy, load_policy
 from audit.core.snapshot import Snapshot
 from audit.core.summary import now, run_summary
+from audit.core.tenant_label import tenant_label
 from audit.errors import ConfigError
 from audit.flow.model import Flow
 from audit.gx.validate import warm_up
@@ -110,12 +111,18 @@ def _directory(snapshot: Snapshot | str | Path) -> str | None:
     return (None if isinstance(snapshot, Snapshot) else str(snapshot)) or snapshot.directory
 
 
-def _inputs(source: Snapshot | str | Path, target: Snapshot | str | Path, links_dir: str | Path | None) -> dict:
-    """The run's input directories, as the summary records them."""
+def _inputs(
+    source: Snapshot | str | Path,
+    target: Snapshot | str | Path,
+    links_dir: str | Path | None,
+    labels: Mapping[str, str | None],
+) -> dict:
+    """The run's input directories and its tenants' labels, as the summary records them."""
+    dirs = {"source": _directory(source), "target": _directory(target)}
     return {
-        "source": _directory(source),
-        "target": _directory(target),
+        **dirs,
         "links": str(links_dir) if links_dir is not None else None,
+        **{f"{side}_label": tenant_label(labels.get(side), dirs[side]) for side in dirs},
     }
 
 
@@ -167,6 +174,7 @@ def run_audit(
     links: Mapping[tuple[str, str], pl.DataFrame] | None = None,
     progress: Progress | None = None,
     link_by_id: bool = False,
+    labels: Mapping[str, str | None] | None = None,
 ) -> AuditResult:
     """Audit every pair of a flow.
 
@@ -191,6 +199,10 @@ def run_audit(
     link_by_id : bool
         Link ``id`` to ``id`` the pairs of two entity types that have neither merge rules
         nor links (the user says both sides share ids; also ``links: id`` in the policy).
+    labels : mapping, optional
+        ``{"source": ..., "target": ...}``: how the run history names the tenants
+        (default: the snapshot manifest's tenant, else the directory; see
+        :mod:`audit.core.tenant_label`).
 
     Returns
     -------
@@ -211,7 +223,7 @@ def run_audit(
     warm_up()  # GX imports while the snapshots are read
     results = _audit_pairs(flow, source, target, policy, link_source, progress)
     findings = _all_findings(flow, results)
-    inputs = _inputs(source, target, links_dir)
+    inputs = _inputs(source, target, links_dir, labels or {})
     summary = run_summary(flow, policy, [r.summary for r in results], findings.height, started_at, inputs)
     return AuditResult.from_pairs(results, findings, summary)
 

@@ -107,7 +107,7 @@ def _jsonl_lines(data: bytes, file: str) -> Iterable[tuple[int, Any]]:
         try:
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise SnapshotError(f"{file}:{number}: not valid JSON ({exc.msg})") from None
+            raise SnapshotError(f"{file}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
 
 
 def _check_utf8(data: bytes, file: str) -> None:
@@ -306,7 +306,7 @@ def read_json(data: bytes, file: str) -> pl.DataFrame:
     try:
         records = json.loads(data)
     except json.JSONDecodeError as exc:
-        raise SnapshotError(f"{file}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise SnapshotError(f"{file}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     if isinstance(records, dict) and isinstance(records.get("data"), list):
         records = records["data"]  # a v1 response envelope, kept as returned
     if not isinstance(records, list):

@@ -19,6 +19,7 @@ from pathlib import Path
 from docutils import nodes
 
 from audit.errors import DocumentError
+from audit.flow.bundled import resolve_flow
 from audit.flow.cells import datatype_of, split_conditions, split_heading
 from audit.flow.doctree import flow_table, raw_text, read_doctree, title_line
 from audit.flow.model import Flow, Link, MergeRule, Pair, PropertyMap
@@ -314,8 +315,8 @@ def parse_bytes(data: bytes, file: str = "<document>") -> Flow:
 
 
 def parse_file(path: str | Path) -> Flow:
-    """Parse a document from a file."""
-    path = Path(path)
+    """Parse a document from a file, or the bundled flow ``path`` names (:mod:`~audit.flow.bundled`)."""
+    path = resolve_flow(path)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -7,12 +7,10 @@ from pathlib import Path
 
 from audit.core.policy import Policy, load_policy
 from audit.errors import ConfigError
+from audit.flow.bundled import bundled_flows
 from audit.flow.model import Flow
 from audit.flow.parser import parse_file
 from audit.gx.suites import suite_path, suite_text, write_suites
-
-#: Where ``audit suites`` looks for flow documents when none is given.
-DEFAULT_FLOWS = Path("data/flows")
 
 
 def _stale(flow: Flow, out: Path, policy: Policy) -> Iterator[Path]:
@@ -26,12 +24,13 @@ def _stale(flow: Flow, out: Path, policy: Policy) -> Iterator[Path]:
 def refresh_suites(flow_docs: list[Path] | None, out: Path, config: Path | None, check: bool) -> Iterator[Path]:
     """Yield each suite file written, or with ``check`` each stale one (nothing written).
 
-    ``flow_docs`` defaults to every ``data/flows/*.rst``; ``config`` is the policy file.
+    ``flow_docs`` defaults to every bundled flow (the package's copy of ``data/flows/*.rst``);
+    ``config`` is the policy file.
     Paths are yielded as each document is done, so a caller can show progress.
     """
-    docs = list(flow_docs or sorted(DEFAULT_FLOWS.glob("*.rst")))
+    docs = list(flow_docs or bundled_flows())
     if not docs:
-        raise ConfigError("no flow documents: give --flow DOC (data/flows/*.rst is empty or missing)")
+        raise ConfigError("no flow documents: give --flow DOC (the package bundles none)")
     policy = load_policy(config)
     for doc in docs:
         parsed = parse_file(doc)

@@ -13,6 +13,7 @@ Marks carry a ``description``; Vega writes it as the mark's ``aria-label``, and
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -74,16 +75,35 @@ def _alt():
     return alt
 
 
-def _status_scale():
-    """Colour scale of finding statuses (:data:`STATUS_COLOURS`)."""
+def _status_scale(statuses: Iterable[str] | None = None):
+    """Colour scale of finding statuses (:data:`STATUS_COLOURS`), of ``statuses`` only when given
+    (a legend then lists just the statuses its chart shows)."""
     alt = _alt()
-    return alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
+    shown = [s for s in STATUS_COLOURS if statuses is None or s in set(statuses)]
+    return alt.Scale(domain=shown, range=[STATUS_COLOURS[s] for s in shown])
 
 
-def _run_time_x():
-    """X encoding of the trend charts: the run's time."""
+def _run_time_x(times: Iterable[str]):
+    """X encoding of the trend charts: the run's time, one tick per run.
+
+    Vega's own ticks on a short time span fall between runs and print the same
+    minute several times; ticks at the runs' times label each run once.
+    """
+    from datetime import datetime
+
     alt = _alt()
-    return alt.X("run_time:T", title="run", axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=-30))
+    stamps = sorted({datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000 for t in times})
+    close = any(b - a < 60_000 for a, b in itertools.pairwise(stamps))  # runs within a minute: show seconds
+    fmt = "%Y-%m-%d %H:%M:%S" if close else "%Y-%m-%d %H:%M"
+    axis = alt.Axis(format=fmt, labelAngle=-30, values=stamps, labelOverlap=True, grid=False)
+    return alt.X("run_time:T", title="run", axis=axis)
+
+
+def split_statuses(statuses: Iterable[str], failing: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``statuses`` that fail the audit, in order, and the others (listed, not failing)."""
+    failing = set(failing)
+    ordered = list(statuses)
+    return [s for s in ordered if s in failing], [s for s in ordered if s not in failing]
 
 
 def _base(rows: list[dict[str, Any]]):
@@ -133,12 +153,17 @@ def link_coverage(pairs: Iterable[Mapping[str, Any]]) -> str:
 
 
 def property_mismatch(pair: Mapping[str, Any], chart_id: str) -> str:
-    """Horizontal bars: share of checked linked records failing, per mapped property."""
+    """Horizontal bars: share of checked linked records failing, per mapped property.
+
+    The axis ends a little above the highest rate (rates near 1 % stay readable) and
+    each bar is labelled with its rate.
+    """
     alt = _alt()
     rows = [
         {
             "property": f"{p['source']} \u2192 {p['target']}",
             "rate": p["mismatch_rate"] or 0.0,
+            "text": f"{(p['mismatch_rate'] or 0.0):.1%}" if p["checked"] else "not checked",
             "label": (
                 f"{p['source']} \u2192 {p['target']}: {p['failing']} of {p['checked']} failing"
                 if p["checked"]
@@ -148,36 +173,66 @@ def property_mismatch(pair: Mapping[str, Any], chart_id: str) -> str:
         }
         for p in pair["properties"]
     ]
-    chart = _base(rows).mark_bar().encode(
+    top = min(1.0, max([r["rate"] for r in rows] + [0.0]) * 1.25) or 0.01
+    base = _base(rows).encode(
         y=alt.Y("property:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("rate:Q", title="mismatch rate", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("rate:Q", title="mismatch rate", axis=alt.Axis(format=".1%" if top < 0.05 else "%"),
+                scale=alt.Scale(domain=[0, top], clamp=True)),
+    )
+    bars = base.mark_bar().encode(
         color=alt.condition("datum.checked", alt.value("#d62728"), alt.value("#bbbbbb")),
         description="label:N",
     )
-    return to_svg(chart.properties(height=alt.Step(22)), chart_id)
+    values = base.mark_text(align="left", dx=3, fontSize=10).encode(text="text:N")
+    return to_svg(alt.layer(bars, values).properties(height=alt.Step(22)), chart_id)
 
 
-def findings_by_status(counts: Mapping[str, int]) -> str:
-    """Bars: number of findings per status."""
+def _status_bars(counts: Mapping[str, int], statuses: list[str], title: str):
     alt = _alt()
-    rows = [{"status": s, "findings": n, "label": f"{s}: {n}"} for s, n in counts.items()]
-    chart = _base(rows).mark_bar().encode(
-        y=alt.Y("status:N", title=None, sort=list(counts)),
+    rows = [{"status": s, "findings": counts[s], "label": f"{s}: {counts[s]}"} for s in statuses]
+    base = _base(rows).encode(
+        y=alt.Y("status:N", title=None, sort=statuses),
         x=alt.X("findings:Q", title="findings", axis=_count_axis()),
-        color=alt.Color("status:N", scale=_status_scale(), legend=None),
-        description="label:N",
     )
-    return to_svg(chart.properties(height=alt.Step(22)), "findings-by-status")
+    bars = base.mark_bar().encode(
+        color=alt.Color("status:N", scale=_status_scale(), legend=None), description="label:N"
+    )
+    values = base.mark_text(align="left", dx=3, fontSize=10).encode(text="findings:Q")
+    return alt.layer(bars, values).properties(height=alt.Step(22), title=title)
 
 
-def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str]) -> str:
+#: Titles of the two groups of statuses in the status and trend charts.
+FAILING_TITLE = "Fail the audit"
+LISTED_TITLE = "Listed, do not fail the audit"
+
+
+def findings_by_status(counts: Mapping[str, int], failing: Iterable[str]) -> str:
+    """Bars: findings per status; statuses that fail the audit first, the others apart
+    (each group its own scale, so a large listed count does not flatten the failing ones)."""
+    alt = _alt()
+    fails, listed = split_statuses([s for s, n in counts.items() if n], failing)
+    groups = [_status_bars(counts, g, t) for g, t in ((fails, FAILING_TITLE), (listed, LISTED_TITLE)) if g]
+    chart = groups[0] if len(groups) == 1 else alt.vconcat(*groups).resolve_scale(x="independent")
+    return to_svg(chart, "findings-by-status")
+
+
+def findings_trend(runs: list[Mapping[str, Any]], statuses: Iterable[str], failing: Iterable[str] = ()) -> str:
     """Lines over runs: findings per status; a point per run, filled red when it failed.
 
-    ``runs`` are rows with ``run_time`` (ISO text), ``success`` and one count per status.
+    Statuses that fail the audit are drawn first, with each run's outcome; the others
+    (listed, not failing) in a chart of their own below. ``runs`` are rows with
+    ``run_time`` (ISO text), ``success`` and one count per status.
     """
     alt = _alt()
-    layers = alt.layer(_status_lines(runs, list(statuses)), _run_outcomes(runs))
-    chart = layers.resolve_scale(color="independent").properties(width=_WIDTH, height=220)
+    fails, listed = split_statuses(statuses, failing)
+    charts = []
+    if fails or not listed:
+        layers = alt.layer(_status_lines(runs, fails), _run_outcomes(runs, fails))
+        charts.append(layers.resolve_scale(color="independent").properties(width=_WIDTH, height=200,
+                                                                           title=FAILING_TITLE))
+    if listed:
+        charts.append(_status_lines(runs, listed).properties(width=_WIDTH, height=120, title=LISTED_TITLE))
+    chart = charts[0] if len(charts) == 1 else alt.vconcat(*charts).resolve_scale(color="independent")
     return to_svg(chart, "findings-trend")
 
 
@@ -198,32 +253,30 @@ def _status_lines(runs: list[Mapping[str, Any]], statuses: list[str]):
         alt.Chart(alt.Data(values=rows))
         .mark_line(point=True)
         .encode(
-            x=_run_time_x(),
+            x=_run_time_x(r["run_time"] for r in runs),
             y=alt.Y("findings:Q", title="findings", axis=_count_axis()),
-            color=alt.Color("status:N", scale=_status_scale(), legend=alt.Legend(orient="bottom", columns=3)),
+            color=alt.Color(
+                "status:N", scale=_status_scale(statuses), legend=alt.Legend(orient="bottom", columns=3)
+            ),
             description="label:N",
         )
     )
 
 
-def _run_outcomes(runs: list[Mapping[str, Any]]):
-    """The trend's diamonds: each run's findings total, green in sync, red with drift."""
+def _run_outcomes(runs: list[Mapping[str, Any]], failing: list[str]):
+    """The trend's diamonds: each run's failing findings, green in sync, red with drift."""
     alt = _alt()
-    rows = [
-        {
-            "run_time": r["run_time"],
-            "total": r["findings_total"],
-            "outcome": "in sync" if r["success"] else "drift",
-            "label": f"{r['run_time']}: {'in sync' if r['success'] else 'drift'}, "
-            f"{r['findings_total']} findings",
-        }
-        for r in runs
-    ]
+    rows = []
+    for r in runs:
+        total = sum(r["status_counts"].get(s, 0) for s in failing)
+        outcome = "in sync" if r["success"] else "drift"
+        rows.append({"run_time": r["run_time"], "total": total, "outcome": outcome,
+                     "label": f"{r['run_time']}: {outcome}, {total} failing findings"})
     return (
         alt.Chart(alt.Data(values=rows))
         .mark_point(size=90, filled=True, shape="diamond")
         .encode(
-            x=_run_time_x(),
+            x=_run_time_x(r["run_time"] for r in runs),
             y=alt.Y("total:Q"),
             fill=alt.Fill(
                 "outcome:N",
@@ -252,7 +305,7 @@ def pair_rate_trend(rows: list[Mapping[str, Any]]) -> str:
         alt.Chart(alt.Data(values=data))
         .mark_line(point=True)
         .encode(
-            x=_run_time_x(),
+            x=_run_time_x(r["run_time"] for r in data),
             y=alt.Y("mismatch_rate:Q", title="mismatch rate", axis=alt.Axis(format="%")),
             color=alt.Color("pair:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)),
             description="label:N",

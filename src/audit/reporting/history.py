@@ -8,6 +8,10 @@ Public API
 ----------
 - :func:`record_run` adds a run (an ``audit run`` output directory) to a store.
 - :func:`trend` one row per run: time, flow, tenants, success, findings per status.
+
+A series is the runs of one flow and one pair of tenants, the tenants identified by their
+labels (:mod:`audit.core.tenant_label`: the job's label, the snapshot manifest's tenant,
+else the path), so runs on freshly fetched, dated snapshot folders still form a trend.
 - :func:`pair_trend` one row per run and pair: link coverage and mismatch rate.
 - :func:`run_id_for` the id a run directory is recorded under.
 - :func:`diff_last` finding identities new / fixed since the previous run of the same
@@ -61,17 +65,25 @@ TREND_COLUMNS = (
     "flow_title",
     "source",
     "target",
+    "source_label",
+    "target_label",
     "success",
     "findings_total",
 )
 
 
+#: What identifies a run's series: its flow and its tenants (paths and labels).
+_IDENTITY = ("flow", "source", "target", "source_label", "target_label")
+
+
 def _filter(frame: pl.DataFrame, flow: str | None, source: str | None, target: str | None) -> pl.DataFrame:
     import polars as pl
 
-    for name, value in (("flow", flow), ("source", source), ("target", target)):
-        if value is not None:
-            frame = frame.filter(pl.col(name) == value)
+    if flow is not None:
+        frame = frame.filter(pl.col("flow") == flow)
+    for side, value in (("source", source), ("target", target)):
+        if value is not None:  # a tenant's label; its snapshot path matches too
+            frame = frame.filter((pl.col(f"{side}_label") == value) | (pl.col(side) == value))
     return frame
 
 
@@ -79,7 +91,7 @@ def _series(
     store_dir: Path, columns: tuple[str, ...], flow: str | None, source: str | None, target: str | None
 ) -> pl.DataFrame:
     """The store's runs (``columns`` of them) of one flow and pair of tenants, oldest first."""
-    return _filter(read_runs(store_dir, (*columns, "flow", "source", "target")), flow, source, target)
+    return _filter(read_runs(store_dir, (*columns, *_IDENTITY)), flow, source, target)
 
 
 def trend(
@@ -95,8 +107,8 @@ def trend(
     store_dir
         The history store.
     flow, source, target
-        Keep only runs of this flow document / source tenant / target tenant, compared
-        as the summaries wrote them (``None``: any).
+        Keep only runs of this flow document / source tenant / target tenant (a tenant's
+        label, or its snapshot path), compared as the summaries wrote them (``None``: any).
 
     Returns
     -------
@@ -192,7 +204,7 @@ def compare_last(
         The store holds no matching run, ``run_id`` is not in it, or a run file is
         unreadable.
     """
-    runs = read_runs(store_dir, ("run_id", "run_time", "flow", "source", "target"))
+    runs = read_runs(store_dir, ("run_id", "run_time", *_IDENTITY))
     current = _compared_run(runs, Path(store_dir), flow, source, target, run_id)
     previous_id = _previous_run_id(runs, current, flow, source, target)
     this = read_identities(store_dir, current["run_id"])
@@ -230,8 +242,8 @@ def _previous_run_id(
     series = _filter(
         runs,
         current["flow"] if flow is None else flow,
-        current["source"] if source is None else source,
-        current["target"] if target is None else target,
+        current["source_label"] if source is None else source,
+        current["target_label"] if target is None else target,
     )
     # The series is sorted by time; the previous run is the one just before this one.
     ids = series["run_id"].to_list()

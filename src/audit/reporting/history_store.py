@@ -3,7 +3,7 @@
 Storage
 -------
 One Parquet file per run, ``STORE/runs/<run time>-<run id>.parquet``, holding one row:
-the run's headline (flow, tenants, times, success), its findings count per status, per
+the run's headline (flow, tenants and their labels, times, success), its findings count per status, per
 pair counts and mismatch rate (a list of structs), and the identities of its findings
 (:data:`audit.reporting.rundir.IDENTITY_COLUMNS`, no values, so the store stays small).
 
@@ -40,7 +40,12 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_STORE = Path("reports/history")
 
 #: Version of the per-run file layout; files of a newer version are refused, not misread.
-SCHEMA_VERSION = 1
+#: 2 added the tenants' labels (``source_label``, ``target_label``); a layout 1 file reads
+#: with its paths as labels.
+SCHEMA_VERSION = 2
+
+#: Label columns, each with the path column an older file's label is taken from.
+LABEL_COLUMNS = {"source_label": "source", "target_label": "target"}
 
 RUNS_DIR = "runs"
 
@@ -55,6 +60,8 @@ _RUN_COLUMNS = (
     "flow_title",
     "source",
     "target",
+    "source_label",
+    "target_label",
     "success",
     "out_dir",
     "findings_total",
@@ -62,7 +69,17 @@ _RUN_COLUMNS = (
 )
 
 #: Columns copied from the run summary's headline as they are.
-_HEADLINE_COLUMNS = ("started_at", "finished_at", "flow", "flow_title", "source", "target", "success")
+_HEADLINE_COLUMNS = (
+    "started_at",
+    "finished_at",
+    "flow",
+    "flow_title",
+    "source",
+    "target",
+    "source_label",
+    "target_label",
+    "success",
+)
 
 #: Fields of one element of a run's ``pairs`` list, as the pair summaries name them.
 _PAIR_COLUMNS = (
@@ -101,13 +118,16 @@ class RunRecord:
     findings_total: int
     status_counts: dict[str, int]
     file: Path
+    source_label: str | None = None
+    target_label: str | None = None
     created: bool = field(default=True, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "run_time": self.run_time.isoformat(),
-            **fields_of(self, "flow", "source", "target", "success", "findings_total"),
+            **fields_of(self, "flow", "source", "target", "source_label", "target_label"),
+            **fields_of(self, "success", "findings_total"),
             "status_counts": dict(self.status_counts),
             "file": str(self.file),
             "created": self.created,
@@ -130,6 +150,8 @@ def _schema() -> dict[str, Any]:
         "flow_title": pl.Utf8,
         "source": pl.Utf8,
         "target": pl.Utf8,
+        "source_label": pl.Utf8,
+        "target_label": pl.Utf8,
         "success": pl.Boolean,
         "out_dir": pl.Utf8,
         "findings_total": pl.Int64,
@@ -269,6 +291,8 @@ def _record(row: dict[str, Any], file: Path, created: bool) -> RunRecord:
         flow=row["flow"],
         source=row["source"],
         target=row["target"],
+        source_label=row["source_label"],
+        target_label=row["target_label"],
         success=row["success"],
         findings_total=row["findings_total"],
         status_counts={d["status"]: d["count"] for d in row["status_counts"]},
@@ -281,7 +305,7 @@ def _read_file(path: Path, columns: tuple[str, ...] | None) -> pl.DataFrame:
     import polars as pl
 
     try:
-        frame = pl.read_parquet(path, columns=list(columns) if columns else None)
+        frame = _with_labels(pl.read_parquet(path, columns=_present(path, columns)), columns)
     except Exception as exc:  # polars and arrow raise several types for damaged files
         raise HistoryError(
             f"{path}: unreadable history file ({type(exc).__name__}: {exc}); "
@@ -295,6 +319,26 @@ def _read_file(path: Path, columns: tuple[str, ...] | None) -> pl.DataFrame:
             f"this one reads up to {SCHEMA_VERSION})"
         )
     return frame
+
+
+def _present(path: Path, columns: tuple[str, ...] | None) -> list[str] | None:
+    """``columns`` the file has, plus the path columns older files' labels come from."""
+    if columns is None:
+        return None
+    import polars as pl
+
+    have = pl.read_parquet_schema(path)
+    wanted = [*columns, *(LABEL_COLUMNS[c] for c in columns if c in LABEL_COLUMNS)]
+    return [c for c in dict.fromkeys(wanted) if c in have]
+
+
+def _with_labels(frame: pl.DataFrame, columns: tuple[str, ...] | None) -> pl.DataFrame:
+    """A layout 1 file's run, its tenants labelled by their paths; only ``columns`` kept."""
+    import polars as pl
+
+    order = list(columns) if columns is not None else [c for c in _schema() if c in frame.columns or c in LABEL_COLUMNS]
+    missing = [label for label in LABEL_COLUMNS if label in order and label not in frame.columns]
+    return frame.with_columns(pl.col(LABEL_COLUMNS[label]).alias(label) for label in missing).select(order)
 
 
 def read_runs(store_dir: Path, columns: tuple[str, ...] | None = None) -> pl.DataFrame:

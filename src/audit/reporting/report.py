@@ -90,9 +90,10 @@ def _charts(data: ReportData, d: dict[str, Any]) -> dict[str, Any]:
         if pair["properties"]:
             svg["pairs"][pair["pair"]] = charts.property_mismatch(pair, f"property-mismatch-{i}")
     if data.findings_total:
-        svg["status"] = charts.findings_by_status({s: n for s, n in data.status_counts.items() if n})
+        counts = {s: n for s, n in data.status_counts.items() if n}
+        svg["status"] = charts.findings_by_status(counts, data.summary.failing_statuses)
     if d["history"] and d["history"]["runs"]:
-        svg["trend"] = charts.findings_trend(d["history"]["runs"], data.status_counts)
+        svg["trend"] = charts.findings_trend(d["history"]["runs"], data.status_counts, data.summary.failing_statuses)
         if any(r["mismatch_rate"] is not None for r in d["history"]["pair_rates"]):
             svg["pair_trend"] = charts.pair_rate_trend(d["history"]["pair_rates"])
     return svg

@@ -310,8 +310,8 @@ def _history_view(store: Path, out_dir: Path, summary: RunSummary) -> tuple[Hist
 
     run_id = run_id_for(out_dir)
     diff = compare_last(store, run_id=run_id)
-    series = trend(store, flow=summary.flow, source=summary.source, target=summary.target)
-    rates = pair_trend(store, flow=summary.flow, source=summary.source, target=summary.target)
+    tenants = {"flow": summary.flow, "source": summary.source_label, "target": summary.target_label}
+    series, rates = trend(store, **tenants), pair_trend(store, **tenants)
     fixed = diff.fixed.sort(pl.all(), nulls_last=True).head(MAX_FIXED_ROWS)
     view = HistoryView(
         run_id=run_id,

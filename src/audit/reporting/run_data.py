@@ -118,6 +118,10 @@ class PairSummary(_MismatchRate):
         }
 
 
+#: What fails an audit by default (the default policy), for a summary that does not say.
+DEFAULT_FAILING = ("mismatch", "missing_in_target", "ambiguous_link", "type_violation", "unresolved_property")
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """The headline of one ``audit run``: outcome, flow, tenants, times and pairs."""
@@ -130,10 +134,17 @@ class RunSummary:
     started_at: str | None
     finished_at: str | None
     pairs: tuple[PairSummary, ...]
+    #: The tenants' stable labels (:mod:`audit.core.tenant_label`): the history's identity.
+    source_label: str | None = None
+    target_label: str | None = None
+    #: The statuses that fail the audit under the run's policy.
+    failing_statuses: tuple[str, ...] = DEFAULT_FAILING
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **fields_of(self, "success", "flow", "flow_title", "source", "target", "started_at", "finished_at"),
+            **fields_of(self, "source_label", "target_label"),
+            "failing_statuses": list(self.failing_statuses),
             "pairs": [p.to_dict() for p in self.pairs],
         }
 

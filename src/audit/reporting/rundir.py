@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.core.findings import FINDINGS_COLUMNS
 from audit.errors import InputError
-from audit.reporting.run_data import GxResult, PairSummary, PropertyCheck, Resolution, RunSummary
+from audit.reporting.run_data import DEFAULT_FAILING, GxResult, PairSummary, PropertyCheck, Resolution, RunSummary
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -55,6 +55,9 @@ SUMMARY_FIELDS = {
     "flow_title": "flow.title",
     "source": "source",
     "target": "target",
+    "source_label": "source_label",
+    "target_label": "target_label",
+    "failing_statuses": "failing_statuses",
     "started_at": "started_at",
     "finished_at": "finished_at",
     "pairs": "pairs",
@@ -141,7 +144,7 @@ def read_summary(out_dir: Path) -> RunSummary:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} at column {exc.colno}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(raw, dict):
@@ -164,10 +167,19 @@ def read_summary(out_dir: Path) -> RunSummary:
         flow_title=text("flow_title"),
         source=text("source"),
         target=text("target"),
+        # an older summary has no labels: its tenants are named by their paths
+        source_label=text("source_label") or text("source"),
+        target_label=text("target_label") or text("target"),
+        failing_statuses=_failing(_get(raw, SUMMARY_FIELDS["failing_statuses"])),
         started_at=text("started_at"),
         finished_at=text("finished_at"),
         pairs=pairs,
     )
+
+
+def _failing(value: Any) -> tuple[str, ...]:
+    """The summary's failing statuses; the default policy's when it does not list them."""
+    return tuple(str(s) for s in value) if isinstance(value, list) else DEFAULT_FAILING
 
 
 def _pair(obj: Any, where: str) -> PairSummary:
@@ -277,7 +289,7 @@ def _gx_result(path: Path) -> GxResult:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool) or "results" not in raw:
         raise InputError(f"{path}: not a Great Expectations validation result")
     stats = raw.get("statistics") or {}

@@ -26,11 +26,13 @@ def run_batch(
     link_by_id: bool = False,
     config: Path | None = None,
     progress: Progress = nullcontext,
+    labels: dict[str, str | None] | None = None,
 ) -> AuditResult:
     """Audit ``source`` against ``target`` as ``flow_doc`` says and write the outputs to ``out``.
 
     The process settings of :func:`prepare_batch_run` are made first, so polars and Great
-    Expectations are imported (here, not at module level) after them.
+    Expectations are imported (here, not at module level) after them. ``labels`` name the
+    tenants for the run history (:mod:`audit.core.tenant_label`).
     """
     prepare_batch_run()
     from audit.core.engine import run_audit, write_outputs
@@ -41,7 +43,14 @@ def run_batch(
     policy = load_policy(config)
     with progress() as step:
         result = run_audit(
-            parsed, source, target, links_dir=links, policy=policy, progress=step, link_by_id=link_by_id
+            parsed,
+            source,
+            target,
+            links_dir=links,
+            policy=policy,
+            progress=step,
+            link_by_id=link_by_id,
+            labels=labels,
         )
     write_outputs(result, out)
     return result

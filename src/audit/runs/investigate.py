@@ -20,23 +20,33 @@ from audit.errors import ConfigError
 from audit.flow.profile import SystemProfile, profiles_for
 from audit.runs.parameters import NotebookParameters
 
+#: Statuses that concern a whole record (no property): a property filter does not apply.
+RECORD_STATUSES = ("missing_in_target", "missing_in_source", "ambiguous_link")
+
 
 class InvestigateParameters(NotebookParameters):
-    """Parameters of ``notebooks/investigate.ipynb``."""
+    """Parameters of ``notebooks/investigate.ipynb``.
+
+    ``flow``, ``source``, ``target`` and ``links`` left empty are the ones the audit in
+    ``out`` read (its ``summary.json``), so a record is looked up in the snapshots it was
+    found in, and its counterpart through the links the audit used.
+    ``record`` is taken as given (papermill's ``-p record 5000079`` passes a number).
+    """
 
     out: Path
-    flow: Path
-    source: Path
-    target: Path
+    flow: Path | None = None
+    source: Path | None = None
+    target: Path | None = None
     links: Path | None = None
     pair: str = ""
     property: str = ""
     record: str = ""
+    status: str = ""
 
-    @field_validator("links", mode="before")
+    @field_validator("flow", "source", "target", "links", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
-        return None if value in ("", None) else value
+        return None if value is None or str(value) == "" else value
 
     @field_validator("out", "flow", "source", "target", "links")
     @classmethod
@@ -44,6 +54,59 @@ class InvestigateParameters(NotebookParameters):
         if value is not None and not value.exists():
             raise ValueError(f"{value} does not exist")
         return value
+
+    @field_validator("record", "pair", "property", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        from audit.core.policy import STATUSES
+
+        if value and value not in STATUSES:
+            raise ValueError(f"{value!r} is not a finding status; use one of {', '.join(STATUSES)}")
+        return value
+
+
+def _from_summary(params: InvestigateParameters, summary: dict[str, Any], where: Path) -> dict[str, Path]:
+    """``flow``, ``source`` and ``target``: as given, else as the audit's summary names them."""
+    named = {"flow": (summary.get("flow") or {}).get("file"), "source": summary.get("source"),
+             "target": summary.get("target")}
+    paths: dict[str, Path] = {}
+    for name, recorded in named.items():
+        given = getattr(params, name)
+        if given is not None:
+            paths[name] = given
+            continue
+        if not recorded:
+            raise ConfigError(f"{where}: names no {name}; give the {name} parameter")
+        path = Path(recorded)
+        if name == "flow":
+            from audit.flow.bundled import resolve_flow
+
+            path = resolve_flow(path)
+        if not path.exists():
+            raise ConfigError(f"{where}: the audit read {name} {recorded}, which is not there from here; "
+                              f"give the {name} parameter")
+        paths[name] = path
+    links = params.links or summary.get("links")
+    if links and Path(links).exists():
+        paths["links"] = Path(links)
+    return paths
+
+
+@dataclass(frozen=True)
+class InlineChart:
+    """An Altair chart and its SVG; Jupyter shows the SVG (``_repr_svg_``), so the chart
+    needs no Vega scripts from a CDN and shows offline and in exported notebooks."""
+
+    chart: Any  # altair.Chart
+    svg: str
+
+    def _repr_svg_(self) -> str:
+        return self.svg
 
 
 @dataclass
@@ -56,27 +119,30 @@ class Investigation:
     summary: dict[str, Any]
     source: Any  # audit.core.snapshot.Snapshot
     target: Any
-    links: Any = None  # audit.core.link_sources.LinkSource: the audit's link source, if given
+    links: Any = None  # audit.core.link_sources.LinkSource: the audit's link source, if any
 
     @classmethod
     def load(cls, params: InvestigateParameters) -> Investigation:
+        """The audit in ``params.out`` with the flow and snapshots it read (or those given)."""
         from audit.core.link_sources import open_link_source
         from audit.core.snapshot import read_snapshot
         from audit.flow.parser import parse_file
 
-        flow = parse_file(params.flow)
         findings_path = params.out / "findings.parquet"
         summary_path = params.out / "summary.json"
         if not findings_path.exists() or not summary_path.exists():
             raise ConfigError(f"{params.out}: no audit outputs (findings.parquet, summary.json); run the audit first")
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        paths = _from_summary(params, summary, summary_path)
+        flow = parse_file(paths["flow"])
         return cls(
             out=params.out,
             flow=flow,
             findings=pl.read_parquet(findings_path),
-            summary=json.loads(summary_path.read_text(encoding="utf-8")),
-            source=read_snapshot(params.source, [p.source_entity for p in flow.pairs]),
-            target=read_snapshot(params.target, [p.target_entity for p in flow.pairs]),
-            links=open_link_source(params.links, flow) if params.links else None,
+            summary=summary,
+            source=read_snapshot(paths["source"], [p.source_entity for p in flow.pairs]),
+            target=read_snapshot(paths["target"], [p.target_entity for p in flow.pairs]),
+            links=open_link_source(paths["links"], flow) if "links" in paths else None,
         )
 
     def pair_heading(self, pair: str = "") -> str:
@@ -120,25 +186,55 @@ class Investigation:
             return ""
         return overview["source"][0]
 
-    def mismatches(self, pair: str = "", prop: str = "") -> pl.DataFrame:
-        """Every finding of one pair and source property (all statuses but links)."""
+    def property_of(self, pair: str, prop: str) -> str:
+        """The pair's source property ``prop`` names (its source or target path, any case).
+
+        Raises
+        ------
+        ConfigError
+            ``prop`` is neither; the message lists the pair's properties.
+        """
+        mapped = self.flow.pair(self.pair_heading(pair)).properties
+        for p in mapped:
+            if prop.lower() in (p.source.lower(), p.target.lower()):
+                return p.source
+        valid = ", ".join(f"{p.source} (-> {p.target})" for p in mapped) or "none"
+        raise ConfigError(f"property {prop!r} is not a property of {self.pair_heading(pair)}; its properties: {valid}")
+
+    def status_counts(self, pair: str = "") -> pl.DataFrame:
+        """Findings of one pair per status, most first."""
+        frame = self.findings.filter(pl.col("pair") == self.pair_heading(pair))
+        return frame.group_by("status").len("findings").sort("findings", "status", descending=[True, False])
+
+    def mismatches(self, pair: str = "", prop: str = "", status: str = "") -> pl.DataFrame:
+        """The findings of one pair: of one ``status`` (default: every status), and of one
+        property (default: every property for a status, else the worst property; a
+        whole-record status has no property)."""
         heading = self.pair_heading(pair)
-        prop = prop or self.worst_property(heading)
         frame = self.findings.filter(pl.col("pair") == heading)
-        if prop:
-            frame = frame.filter(pl.col("source_property").str.to_lowercase() == prop.lower())
+        if status:
+            frame = frame.filter(pl.col("status") == status)
+        if status not in RECORD_STATUSES:
+            prop = self.property_of(heading, prop) if prop else "" if status else self.worst_property(heading)
+            if prop:
+                frame = frame.filter(pl.col("source_property").str.to_lowercase() == prop.lower())
         return frame.select(
             "source_key", "target_key", "source_property", "target_property", "status", "source_value", "target_value"
         )
 
-    def mismatch_chart(self, pair: str = ""):
-        """A bar chart of failing records per property (altair)."""
+    def mismatch_chart(self, pair: str = "") -> InlineChart | str:
+        """A bar chart of failing records per property, drawn as inline SVG (works offline,
+        as the report's charts); a note when the pair has no properties to chart."""
         import altair as alt
 
+        from audit.reporting.charts import to_svg
+
         overview = self.property_overview(pair)
+        if overview.is_empty():
+            return f"{self.pair_heading(pair)}: no mapped properties to chart"
         data = overview.select("source", "target", "failing", "checked").to_pandas()
         data["property"] = data["source"] + " → " + data["target"]
-        return (
+        chart = (
             alt.Chart(data)
             .mark_bar(color="#c0392b")
             .encode(
@@ -148,16 +244,22 @@ class Investigation:
             )
             .properties(title=self.pair_heading(pair), width=420)
         )
+        return InlineChart(chart, to_svg(chart, "investigate"))
 
-    def lookup(self, pair: str, key: str) -> pl.DataFrame:
-        """One record on both sides of a pair, property by property, side by side."""
+    def lookup(self, pair: str, key: str, target_key: str = "") -> pl.DataFrame:
+        """One record on both sides of a pair, property by property, side by side.
+
+        ``key`` is the source record's id; its counterpart is the target record its
+        findings name, else ``target_key``, else the same id. A record only the target
+        has (``missing_in_source``) is looked up with ``key=""`` and its ``target_key``.
+        """
         heading = self.pair_heading(pair)
         p = self.flow.pair(heading)
         src = self.source.entity(p.source_entity)
         tgt = self.target.entity(p.target_entity)
         links = self.findings.filter((pl.col("pair") == heading) & (pl.col("source_key") == str(key)))
         target_keys = [k for k in links["target_key"].unique().to_list() if k]
-        target_key = target_keys[0] if target_keys else self._counterpart(p, str(key))
+        target_key = target_keys[0] if target_keys else (str(target_key) or self._counterpart(p, str(key)))
         srow = src.frame.filter(pl.col(src.id_column).cast(pl.Utf8) == str(key))
         trow = tgt.frame.filter(pl.col(tgt.id_column).cast(pl.Utf8) == target_key)
         rows = []
@@ -191,6 +293,15 @@ class Investigation:
             return key
         hits = given.table.filter(pl.col("source_id") == key).get_column("target_id").to_list()
         return hits[0] if hits else key
+
+    def lookup_first(self, pair: str, rows: pl.DataFrame, record: str = "") -> pl.DataFrame | str:
+        """:meth:`lookup` of ``record`` (a source id), else of the first of ``rows``
+        (findings of :meth:`mismatches`), by its target key when only the target has it."""
+        first = rows.row(0, named=True) if rows.height else {}
+        key = record or first.get("source_key") or ""
+        if not key and not first.get("target_key"):
+            return "no record to look up"
+        return self.lookup(pair, key, "" if record else first.get("target_key") or "")
 
     def decisions_template(self, path: str | Path, pair: str = "", prop: str = "") -> Path:
         """Write a decisions CSV for the write-back: one row per mismatch, with a

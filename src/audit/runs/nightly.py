@@ -41,6 +41,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,7 +51,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, ConfigError
 from audit.runs.parameters import SECRET_NAME, problems
 
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "audit.ipynb"
+#: The audit notebook, shipped in the package (a copy of ``notebooks/audit.ipynb``; a test
+#: keeps them identical), so ``audit nightly`` works from any folder.
+DEFAULT_NOTEBOOK = Path(str(files("audit") / "data" / "notebooks" / "audit.ipynb"))
 
 #: Exception names raised in the notebook, mapped to exit codes.
 _EXTERNAL_ERRORS = {"ExternalError", "ApiError", "AuthError", "ApiUnreachable"}
@@ -163,12 +166,14 @@ def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
         spec = getattr(job, side)
         label = getattr(job, f"{side}_label")
         if isinstance(spec, ApiSide):
+            # the history knows the tenant by this label, not by the run's dated snapshot folder
             params[side] = ""
             params[f"{side}_api"] = spec.api
-            params[f"{side}_label"] = label or f"{side} ({spec.api} API)"
+            params[f"{side}_label"] = label or f"{job.name}: {side} ({spec.api} API)"
         else:
+            # no label: the audit takes the snapshot manifest's tenant, else the path
             params[side] = str(spec)
-            params[f"{side}_label"] = label or str(spec)
+            params[f"{side}_label"] = label
     bad = [name for name in params if SECRET_NAME.search(name)]
     if bad:
         raise ConfigError(f"secrets must come from the environment, not notebook parameters: {bad}")

@@ -182,6 +182,7 @@ def run_notebook_audit(params: AuditParameters, progress: bool = True) -> Notebo
             bar.set_description_str(text[:60])
             bar.update(1)
 
+    labels = {"source": params.source_label, "target": params.target_label}
     result = run_audit(
         params.flow,
         params.source,
@@ -190,12 +191,10 @@ def run_notebook_audit(params: AuditParameters, progress: bool = True) -> Notebo
         policy=params.config,
         progress=step,
         link_by_id=params.link_by_id,
+        labels=labels,
     )
     if progress:
         bar.close()
-    if params.source_label or params.target_label:
-        result.summary["source_label"] = params.source_label
-        result.summary["target_label"] = params.target_label
     write_outputs(result, params.out)
     report = None
     if params.report:

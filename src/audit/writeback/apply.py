@@ -46,6 +46,7 @@ from audit.writeback.gateway import RecordGateway
 from audit.writeback.journal import DONE, Journal, fold
 from audit.writeback.model import Change, Plan
 from audit.writeback.outcome import PROBLEM_STATUSES, ApplyResult, Limits, Outcome, same_stamp, same_value
+from audit.writeback.sides import handled_units
 from audit.writeback.write import RecordWriter
 
 __all__ = [
@@ -70,42 +71,43 @@ def apply_plan(
     limits: Limits | None = None,
     mode: str = "apply",
     progress: Callable[[int], None] | None = None,
+    side: str | None = None,
 ) -> ApplyResult:
     """Apply (or dry-run) a plan.
 
     Parameters
     ----------
-    plan : Plan
-        The reviewed plan.
-    gateways : mapping
-        ``{"source": RecordGateway, "target": RecordGateway}``; a tenant the plan does not
-        write may be missing.
+    plan, gateways
+        The reviewed plan; ``{"source": RecordGateway, "target": RecordGateway}`` (a
+        tenant the plan does not write may be missing).
     journal_path : str, optional
         The journal (required unless ``dry_run``); appended to, and read first to resume.
-    dry_run : bool
-        Read and report only (the default).
-    approve : str, optional
-        The hash the reviewer approved; required to write, and must equal ``plan.hash``.
+    dry_run, approve
+        Read and report only (the default); the hash the reviewer approved, required to
+        write and equal to ``plan.hash``.
     limits : Limits, optional
-        The circuit breaker (default: :class:`Limits` defaults).
-    mode : str
-        Written into the journal (``apply`` or ``rollback``).
-    progress : callable, optional
-        Called with the number of changes finished after each record.
+        The circuit breaker (default: :class:`Limits`).
+    mode, progress
+        Written into the journal (``apply`` or ``rollback``); called with the number of
+        changes finished after each record.
+    side : str, optional
+        ``source`` or ``target``: only that tenant's changes. A tenant down ends ``skipped``
+        (:mod:`audit.writeback.sides`).
 
     Raises
     ------
     ConfigError
-        The plan changed after review, a real run lacks the approval or a journal, the plan
-        is larger than ``max_changes``, or a tenant has no gateway (exit 2; nothing written).
+        The plan changed after review, a real run lacks the approval or a journal, too many
+        changes, a tenant without a gateway, a bad ``side`` (exit 2; nothing written).
     AuthError
         The API refused the keys (exit 3; the journal says what was done before).
     """
     limits = limits or Limits()
     _check_run(plan, gateways, journal_path=journal_path, dry_run=dry_run, approve=approve, limits=limits)
-    journal, prior = _open_journal(journal_path, dry_run)
-    breaker = Breaker(limits)
+    (journal, prior), breaker = _open_journal(journal_path, dry_run), Breaker(limits)
     results, pending = _resume(plan.changes, prior)
+    pending, skipped, down = handled_units(gateways, pending, side)
+    results.update({o.change.id: o for o in skipped})
     writer = RecordWriter(gateways, journal, prior, limits, dry_run, breaker)
     _run(plan, journal, mode, results, breaker, lambda: _run_units(pending, writer, limits, results, progress))
     return ApplyResult(
@@ -116,7 +118,8 @@ def apply_plan(
         tripped=breaker.tripped,
         run_id=journal.run_id if journal is not None else None,
         requests=_requests_sent(gateways),
-        unreachable=bool(pending) and writer.answered == 0,
+        unreachable=bool(down) or (bool(pending) and writer.answered == 0),
+        down=down,
     )
 
 
@@ -156,12 +159,20 @@ def _check_run(
 ) -> None:
     """Refuse (with :class:`ConfigError`) a run that must not start."""
     if approve is not None and approve.strip().lower() != plan.hash:
+        if plan.stored_hash and plan.stored_hash != plan.hash:
+            raise ConfigError(
+                "the plan's changes no longer match the hash written with them: it changed after review; "
+                "nothing written"
+            )
         raise ConfigError(
-            f"the plan's content hash is {plan.hash}, not the approved {approve.strip()}: "
-            "it changed after review; nothing written"
+            f"--approve {approve.strip()} does not match the plan's hash; copy the hash the dry run "
+            "(`audit writeback apply PLAN`) prints; nothing written"
         )
     if not dry_run and approve is None:
-        raise ConfigError(f"writing needs --approve HASH (the plan's hash is {plan.hash}); nothing written")
+        raise ConfigError(
+            "writing needs --approve HASH: review the plan first with a dry run (`audit writeback apply PLAN`), "
+            "which prints its hash; nothing written"
+        )
     if limits.max_changes is not None and len(plan.changes) > limits.max_changes:
         raise ConfigError(
             f"the plan holds {len(plan.changes)} changes, more than --max-changes {limits.max_changes}; nothing written"

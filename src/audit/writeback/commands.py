@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from audit.errors import EXIT_EXTERNAL
+from audit.flow.bundled import resolve_flow
 from audit.flow.parser import parse_file
 from audit.writeback import (
     ApplyResult,
@@ -26,6 +28,7 @@ from audit.writeback import (
 from audit.writeback.gateway import RecordGateway
 from audit.writeback.journal import fold
 from audit.writeback.outcome import Limits
+from audit.writeback.sides import find_down
 from audit.writeback.tenants import open_gateways
 from audit.writeback.verify import VERIFICATION_FILE, WRITEBACK_FILE, write_json
 
@@ -51,11 +54,16 @@ class AppliedPlan:
 
     result: ApplyResult
     verification: Verification | None = None
+    #: Why the re-audit could not run (a tenant it reads did not answer), if so.
+    unverifiable: str | None = None
 
     @property
     def exit_code(self) -> int:
-        """The apply's exit code, or 1 when it succeeded but a change is not verified."""
+        """The apply's exit code; 1 when it succeeded but a change is not verified, 3 when
+        the re-audit could not reach a tenant."""
         code = self.result.exit_code
+        if code == 0 and self.unverifiable:
+            code = EXIT_EXTERNAL
         if code == 0 and self.verification is not None and self.verification.counts["not_verified"]:
             code = 1
         return code
@@ -66,10 +74,11 @@ def _verify(
 ) -> Verification | None:
     """Re-audit the journal's applied changes against ``flow_doc`` (default: the plan's flow)."""
     flow_path = flow_doc or (Path(plan.header["flow"]) if plan.header.get("flow") else None)
-    if flow_path is None or not flow_path.is_file():
+    if flow_path is None or not resolve_flow(flow_path).is_file():
         report.warning("no flow document to re-audit with (--flow); verification skipped")
         return None
-    verification = verify_changes(applied_changes(journal), gateways, parse_file(flow_path))
+    flow = parse_file(flow_path)
+    verification = verify_changes(applied_changes(journal), gateways, flow)
     path = write_json(verification.to_dict(), journal.parent / VERIFICATION_FILE)
     report.writeback_verification(verification.to_dict(), str(path))
     return verification
@@ -86,23 +95,36 @@ def apply_reviewed_plan(
     audit_dir: Path | None = None,
     flow_doc: Path | None = None,
     report: Report,
+    side: str | None = None,
 ) -> AppliedPlan:
     """Apply (or dry-run) the reviewed plan at ``plan_path``, then verify what was written.
 
     ``journal`` defaults to ``<plan>.journal.jsonl`` beside the plan; with ``audit_dir``
-    the write-back summary is written into it as ``writeback.json``.
+    the write-back summary is written into it as ``writeback.json``; ``side`` limits the
+    run to one tenant's changes.
     """
     plan = load_plan(plan_path)
     plan.header["path"] = str(plan_path)
     journal = journal or plan_path.with_name(plan_path.stem + ".journal.jsonl")
     with open_gateways(plan.changes, overrides, counterparts=do_apply) as gateways:
         result = apply_plan(
-            plan, gateways, journal_path=str(journal), dry_run=not do_apply, approve=approve, limits=limits
+            plan,
+            gateways,
+            journal_path=str(journal),
+            dry_run=not do_apply,
+            approve=approve,
+            limits=limits,
+            side=side,
         )
         report.writeback_outcomes(result.to_dict(), f"apply {plan_path}")
         applied = AppliedPlan(result)
         if do_apply and not result.unreachable:
-            applied.verification = _verify(plan, journal, gateways, flow_doc, report)
+            down = find_down(gateways, gateways)  # the re-audit reads both tenants
+            if down:
+                applied.unverifiable = "; ".join(f"{t} tenant unreachable: {why}" for t, why in down.items())
+                report.warning(f"verification skipped, {applied.unverifiable}")
+            else:
+                applied.verification = _verify(plan, journal, gateways, flow_doc, report)
         if audit_dir is not None:
             summary = writeback_summary(result, applied.verification, plan.header, str(plan_path))
             report.info(f"write-back summary: {write_json(summary, audit_dir / WRITEBACK_FILE)}")

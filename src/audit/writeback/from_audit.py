@@ -13,6 +13,7 @@ from audit.errors import ConfigError
 from audit.flow.model import Flow
 from audit.flow.parser import parse_file
 from audit.writeback import Plan, build_plan, write_plan
+from audit.writeback.audit_inputs import audit_inputs, check_snapshot
 from audit.writeback.plan import entity_stems, read_decisions
 
 
@@ -45,9 +46,9 @@ def _check_pairs(findings: pl.DataFrame, flow: Flow, flow_doc: Path) -> None:
 
 def plan_from_audit(
     audit_dir: Path,
-    flow_doc: Path,
-    source: Path,
-    target: Path,
+    flow_doc: Path | None,
+    source: Path | None,
+    target: Path | None,
     out: Path,
     *,
     policy: str = "latest",
@@ -56,14 +57,20 @@ def plan_from_audit(
 ) -> Plan:
     """Build the plan that corrects the audit's mismatches and write it to ``out``.
 
+    ``flow_doc``, ``source`` and ``target`` default to those the audit's ``summary.json``
+    names (:mod:`audit.writeback.audit_inputs`).
+
     Raises
     ------
     ConfigError
-        No findings in ``audit_dir``, a flow other than the audited one, or a plan with
-        more than ``max_changes`` changes (then nothing is written).
+        No findings in ``audit_dir``, a flow other than the audited one, snapshots other
+        than those the audit read, or a plan with more than ``max_changes`` changes (then
+        nothing is written).
     """
     findings = read_findings(audit_dir)
     summary = read_summary(audit_dir)
+    given = audit_inputs(audit_dir, summary, {"flow": flow_doc, "source": source, "target": target})
+    flow_doc, source, target = given["flow"], given["source"], given["target"]
     flow = parse_file(flow_doc)
     _check_pairs(findings, flow, flow_doc)
     decided = read_decisions(decisions) if decisions is not None else None
@@ -76,10 +83,13 @@ def plan_from_audit(
         "target": str(target),
         "decisions": str(decisions) if decisions else None,
     }
+    snapshots = {"source": read_snapshot(source, s_stems), "target": read_snapshot(target, t_stems)}
+    for side, path in (("source", source), ("target", target)):
+        check_snapshot(summary, side, path, snapshots[side])
     plan = build_plan(
         findings,
-        read_snapshot(source, s_stems),
-        read_snapshot(target, t_stems),
+        snapshots["source"],
+        snapshots["target"],
         summary=summary,
         policy=policy,
         decisions=decided,

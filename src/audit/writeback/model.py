@@ -196,6 +196,9 @@ class Plan:
     skipped: list[Skipped] = field(default_factory=list)
     #: The hash of the ``changes`` exactly as a loaded file holds them.
     file_hash: str | None = None
+    #: The hash the file says it has (written with the plan); differs from ``file_hash``
+    #: when the changes were edited afterwards.
+    stored_hash: str | None = None
 
     def changes_dicts(self) -> list[dict[str, Any]]:
         return [c.to_dict() for c in self.changes]
@@ -253,4 +256,7 @@ def load_plan(path: str | Path) -> Plan:
     ids = [c.id for c in changes]
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: change ids repeat; a plan changes each field once")
-    return Plan(header=header, changes=changes, skipped=skipped, file_hash=changes_hash(data["changes"]))
+    stored = data.get("hash") if isinstance(data.get("hash"), str) else None
+    return Plan(
+        header=header, changes=changes, skipped=skipped, file_hash=changes_hash(data["changes"]), stored_hash=stored
+    )

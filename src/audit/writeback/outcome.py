@@ -18,7 +18,7 @@ Statuses of a change in one run:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_OK
@@ -101,8 +101,11 @@ class ApplyResult:
     tripped: str | None = None
     run_id: str | None = None
     requests: int = 0
-    #: True when records were to be handled and the API answered none of the requests.
+    #: True when records were to be handled and the API answered none of the requests,
+    #: or a tenant did not answer its token request (:mod:`audit.writeback.sides`).
     unreachable: bool = False
+    #: Tenant -> why it could not be reached; its changes were skipped.
+    down: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -123,6 +126,7 @@ class ApplyResult:
             "journal": self.journal,
             "run_id": self.run_id,
             "tripped": self.tripped,
+            "unreachable": dict(self.down),
             "counts": self.counts,
             "changes": [o.to_dict() for o in self.outcomes],
         }

@@ -150,6 +150,9 @@ class ConnectionSettings(BaseModel):
     #: (``POST /Customer/{parentId}/Contact/``, go-api-documentation
     #: ``docs/api/reference/rest/route_post_customer__parentid__contact_.md``).
     v1_contact_route: str = "/Customer/{id}/Contact/"
+    #: ``source`` / ``target`` when read by :func:`tenant_settings`: a missing key is then
+    #: named by that side's variable too (``POWEROFFICE_TARGET_CLIENT_KEY``).
+    tenant: str | None = None
 
     @field_validator("v1_contact_route")
     @classmethod
@@ -256,10 +259,18 @@ class ConnectionSettings(BaseModel):
         if api == "v2" and self.subscription_key is None:
             missing.append(ENV_SUBSCRIPTION_KEY)
         if missing:
+            side = f" ({self.tenant} tenant)" if self.tenant else ""
             raise ConfigError(
-                f"PowerOffice Go {api} needs {', '.join(missing)} (environment or .env); "
+                f"PowerOffice Go {api}{side} needs {', '.join(self._side_names(missing))} (environment or .env); "
                 "secrets are never taken as command line arguments"
             )
+
+    def _side_names(self, names: list[str]) -> list[str]:
+        """``POWEROFFICE_X`` as ``POWEROFFICE_TARGET_X or POWEROFFICE_X`` for a tenant's settings."""
+        if not self.tenant:
+            return names
+        prefix = f"POWEROFFICE_{self.tenant.upper()}_"
+        return [f"{prefix}{name[len('POWEROFFICE_'):]} or {name}" for name in names]
 
     def _token_url(self, api: Api, base: str) -> str:
         """``POWEROFFICE_TOKEN_URL`` when set, else the generation's token endpoint."""
@@ -294,4 +305,4 @@ def tenant_settings(
         specific = prefix + name[len("POWEROFFICE_") :]
         if values.get(specific, "").strip():
             values[name] = values[specific]
-    return ConnectionSettings.from_env(environ=values, dotenv_path=None, **overrides)
+    return ConnectionSettings.from_env(environ=values, dotenv_path=None, **{"tenant": tenant, **overrides})

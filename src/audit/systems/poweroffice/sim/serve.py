@@ -36,6 +36,24 @@ def keys_from_settings() -> Keys:
     )
 
 
+def export_lines(sim: Simulator) -> list[str]:
+    """Shell lines that point ``audit fetch`` / the write-back at ``sim``.
+
+    The demo keys are public (the README lists them) and are printed; a key taken from
+    the environment is a secret and never is: the user already has it set.
+    """
+    demo = set(vars(Keys()).values())
+    lines, own = [], []
+    for name, value in sim.env().items():
+        if name.endswith("_KEY") and value not in demo:
+            own.append(name)
+        else:
+            lines.append(f"export {name}={value}")
+    if own:
+        lines.append(f"# {', '.join(own)}: as set in your environment (.env)")
+    return lines
+
+
 def _raise_interrupt(signum, frame) -> None:
     """SIGTERM (service managers, ``kill``) stops the simulator like Ctrl+C."""
     raise KeyboardInterrupt
@@ -51,12 +69,13 @@ def serve(
     token_lifetime: float | None = None,
     seed: int = 0,
     sesam_datasets: dict[str, Path] | None = None,
-    on_ready: Callable[[dict[str, str]], None] = lambda urls: None,
+    on_ready: Callable[[dict[str, str], list[str]], None] = lambda urls, exports: None,
 ) -> None:
     """Serve a simulator seeded from ``snapshot`` (or ``state``) on 127.0.0.1 until interrupted.
 
-    ``on_ready`` gets the simulator's URLs once the port is bound. Returns after Ctrl+C or
-    SIGTERM, with the server stopped.
+    ``on_ready`` gets the simulator's URLs and the ``export`` lines to use it
+    (:func:`export_lines`) once the port is bound. Returns after Ctrl+C or SIGTERM, with
+    the server stopped.
     """
     _check(snapshot, state, fault_rate, rate_limit)
     sim = Simulator(
@@ -75,7 +94,7 @@ def serve(
     except OSError as exc:
         raise ConfigError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc})") from None
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    on_ready(sim.urls())
+    on_ready(sim.urls(), export_lines(sim))
     try:
         sim.serve_forever()  # returns on Ctrl+C (werkzeug catches it) or SIGTERM
     except KeyboardInterrupt:
