@@ -197,12 +197,11 @@ def run_audit(
     progress : callable, optional
         Called with a short text before each pair.
     link_by_id : bool
-        Link ``id`` to ``id`` the pairs of two entity types that have neither merge rules
-        nor links (the user says both sides share ids; also ``links: id`` in the policy).
+        Link ``id`` to ``id`` the pairs of two entity types without merge rules or links
+        (both sides share ids; also ``links: id`` in the policy).
     labels : mapping, optional
-        ``{"source": ..., "target": ...}``: how the run history names the tenants
-        (default: the snapshot manifest's tenant, else the directory; see
-        :mod:`audit.core.tenant_label`).
+        ``{"source": ..., "target": ...}``: the tenants' names in the run history
+        (default: :mod:`audit.core.tenant_label`).
 
     Returns
     -------
