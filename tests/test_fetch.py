@@ -212,6 +212,7 @@ def test_audit_run_refuses_a_partial_snapshot_naming_it(po_sim, tmp_path):
             str(tmp_path / "delta"),
             "--out",
             str(tmp_path / "out"),
+            "--link-by-id",
         ],
         capture_output=True,
         text=True,

@@ -73,7 +73,7 @@ def test_the_audit_summary_records_the_manifests_tenant_and_a_given_label(tmp_pa
     source = shutil.copytree(DEMO / "source", tmp_path / "2024-05-01" / "source")
     (source / "manifest.json").write_text(json.dumps({"tenant": "Tenant A", "api": "v1"}), encoding="utf-8")
 
-    result = run_audit(SEED, source, DEMO / "target", labels={"target": "Tenant B"})
+    result = run_audit(SEED, source, DEMO / "target", DEMO / "global-person.json", labels={"target": "Tenant B"})
 
     assert (result.summary["source_label"], result.summary["target_label"]) == ("Tenant A", "Tenant B")
 

@@ -26,7 +26,8 @@ def audited(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("inv")
     flow = parse_file(SEED)
     generate(root, flow, records=40, seed=3)
-    write_outputs(run_audit(flow, root / "source", root / "target"), root / "audit")
+    result = run_audit(flow, root / "source", root / "target", links_dir=root / "global-person.json")
+    write_outputs(result, root / "audit")
     return root
 
 

@@ -27,7 +27,7 @@ DEMO = ROOT / "data" / "demo"
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small") / "audit"
-    write_outputs(run_audit(SEED, DEMO / "source", DEMO / "target"), out)
+    write_outputs(run_audit(SEED, DEMO / "source", DEMO / "target", links_dir=DEMO / "global-person.json"), out)
     return out
 
 
