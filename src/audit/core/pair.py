@@ -74,7 +74,7 @@ def audit_pair(
     profiles = profiles_for(flow.source_system, flow.target_system)
     se, te = se.of_system(profiles.source), te.of_system(profiles.target)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
-    rules = bind_rules(pair, se, te)
+    rules = bind_rules(pair, se, te, policy)
     candidates = link_candidates(pair, se, te, rules, links_table)
     plan = plan_checks(pair, policy, se, te)
     link, linked = link_values(candidates, se, te, plan)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from audit.core.values import DEFAULT_ZONE, ValueSpec
 from audit.errors import ConfigError
 from audit.flow.model import Pair, PropertyMap, entity_file_stem
 from audit.flow.paths import SPECIAL_ID_CELLS
@@ -89,7 +91,22 @@ class Policy(BaseModel):
     normalizers: list[Normalizer] = Field(default_factory=list)
     fail_on: FailOn = Field(default_factory=FailOn)
     gx_partial_unexpected_count: int = Field(default=20, ge=0, le=1000)
+    zone: str = DEFAULT_ZONE
     properties: list[PropertyRule] = Field(default_factory=list)
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name that zoneinfo knows (``Europe/Oslo``, ``UTC``)."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Oslo)") from None
+        return value
+
+    def value_spec(self, datatype: str | None, treatment: PropertyTreatment) -> ValueSpec:
+        """The value model's reading of a property with this policy's settings."""
+        return ValueSpec(datatype, treatment.date, treatment.normalizers, self.empty_equals_missing, self.zone)
 
     def rule_for(
         self,
