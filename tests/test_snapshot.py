@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from conftest import records
 
-from audit.core.snapshot import Snapshot, frame_from_records, read_links_file, read_snapshot
+from audit.core.snapshot import Snapshot, frame_from_records, read_entity_file, read_links_file, read_snapshot
 from audit.errors import SnapshotError
 
 
@@ -91,9 +91,26 @@ def test_object_and_scalar_in_one_field_is_mixed_types():
         )
 
 
-def test_integers_and_decimals_are_one_type():
+def test_integers_and_decimals_are_one_type_kept_as_written():
     ef = frame_from_records([{"id": 1, "amount": 1}, {"id": 2, "amount": 1.5}], "invoice")
-    assert ef.frame.get_column("amount").to_list() == [1.0, 1.5]
+    assert ef.frame.get_column("amount").to_list() == ["1", "1.5"]
+
+
+def test_a_decimal_in_one_record_does_not_turn_150_into_150_0():
+    ef = frame_from_records([{"id": 1, "zip": 150}, {"id": 2, "zip": 150.0}], "customer")
+    assert ef.frame.get_column("zip").to_list() == ["150", "150.0"]
+
+
+def test_integers_beyond_int64_are_kept_as_written_not_null():
+    big = 123456789012345678901234567890
+    ef = frame_from_records([{"id": 1, "n": big}, {"id": 2, "n": big + 1}], "customer")
+    assert ef.frame.get_column("n").to_list() == [str(big), str(big + 1)]
+
+
+def test_a_json_array_keeps_numbers_as_written(tmp_path):
+    path = tmp_path / "customer.json"
+    path.write_text('[{"id": 1, "zip": 150}, {"id": 2, "zip": 150.50}]')
+    assert read_entity_file(path).frame.get_column("zip").to_list() == ["150", "150.50"]
 
 
 def test_record_without_id_is_named_by_line(tmp_path):
