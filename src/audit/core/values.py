@@ -72,11 +72,11 @@ INT_RE = r"^[+-]?[0-9]+(?:\.0*)?$"
 DEC_RE = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
 BOOL_VALUES = ("true", "false")
 #: A date, or a timestamp at midnight as written (any offset).
-DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$"
+DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]00:00(?::00(?:\.0+)?)? ?(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 #: A timestamp with an offset (looked at when it is not midnight as written).
 STAMP_OFFSET_RE = (
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2})(?::([0-9]{2})(\.[0-9]+)?)?"
-    r"(Z|z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])$"
+    r" ?(Z|z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])$"
 )
 KINDS = {"integer": "integer", "float": "decimal", "decimal": "decimal", "boolean": "boolean", "list": "list"}
 
@@ -285,8 +285,9 @@ def equal(a: Any, b: Any, spec: ValueSpec) -> bool:
 
 # --------------------------------------------------------------------------- stamps
 def _iso(text: str) -> str:
-    """An ISO timestamp as :meth:`datetime.fromisoformat` reads it (``Z``, ``+0100``)."""
-    text = text.strip(WHITESPACE)
+    """An ISO timestamp as :meth:`datetime.fromisoformat` reads it (``Z``, ``+0100``, and
+    v1's space before the offset, ``2023-10-25T07:58:57 +00:00``)."""
+    text = re.sub(r" ([+-][0-9]{2}:?[0-9]{2}|[Zz])$", r"\1", text.strip(WHITESPACE))
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     return re.sub(r"([+-][0-9]{2})([0-9]{2})$", r"\1:\2", text)
