@@ -11,8 +11,8 @@ from conftest import flow, pair, prop, records
 
 from audit.core.engine import run_audit
 from audit.core.snapshot import Snapshot
-from audit.errors import ConfigError
 from audit.core.values import ValueSpec
+from audit.errors import ConfigError
 from audit.writeback import build_plan, decide, load_plan, write_plan
 from audit.writeback.plan import DECISION_COLUMNS
 
