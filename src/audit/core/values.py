@@ -129,8 +129,8 @@ class ValueSpec:
 
 # --------------------------------------------------------------------------- text as written
 def _float_text(value: float) -> str:
-    """A float's text as polars writes it (``1e-7``, not Python's ``1e-07``)."""
-    return re.sub(r"e([+-])0*([0-9])", r"e\1\2", repr(value))
+    """A float's text as JSON writes it (``150.0``, ``1e-07``)."""
+    return repr(value)
 
 
 def _datetime_text(value: datetime) -> str:
