@@ -49,6 +49,8 @@ STATUSES = (
     "ambiguous_link",
     "type_violation",
     "unresolved_property",
+    "duplicate_id",
+    "missing_id",
 )
 
 
@@ -75,6 +77,8 @@ class FailOn(BaseModel):
     ambiguous_link: bool = True
     type_violation: bool = True
     unresolved_property: bool = True
+    duplicate_id: bool = True
+    missing_id: bool = True
 
     def failing(self) -> frozenset[str]:
         """The statuses that fail the audit."""

@@ -199,7 +199,7 @@ class ReportData:
             gx=_gx_suites(gx_results, out_dir, data_docs),
             data_docs=data_docs.index if data_docs is not None else None,
             history=view,
-            warnings=() if gx_results else (NO_GX_WARNING,),
+            warnings=summary.warnings + (() if gx_results else (NO_GX_WARNING,)),
             writeback=_writeback(out_dir, max_rows),
         )
 

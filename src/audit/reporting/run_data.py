@@ -127,11 +127,14 @@ class RunSummary:
     started_at: str | None
     finished_at: str | None
     pairs: tuple[PairSummary, ...]
+    #: The run's data warnings (an empty entity file, exact copies of records dropped).
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **fields_of(self, "success", "flow", "flow_title", "source", "target", "started_at", "finished_at"),
             "pairs": [p.to_dict() for p in self.pairs],
+            "warnings": list(self.warnings),
         }
 
 
