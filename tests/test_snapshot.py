@@ -113,16 +113,17 @@ def test_a_json_array_keeps_numbers_as_written(tmp_path):
     assert read_entity_file(path).frame.get_column("zip").to_list() == ["150", "150.50"]
 
 
-def test_record_without_id_is_named_by_line(tmp_path):
+def test_record_without_id_is_a_data_problem_named_by_line_not_an_error(tmp_path):
     _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1}, {"name": "no id"}])
-    with pytest.raises(SnapshotError, match=r"customer\.jsonl: line 2: record without an id"):
-        read_snapshot(tmp_path, ["customer"])
+    ef = read_snapshot(tmp_path, ["customer"]).entity("customer")
+    assert ef.height == 1 and ef.problems.missing["line"].to_list() == [f"{tmp_path / 'customer.jsonl'}:2"]
 
 
-def test_duplicate_ids_are_named(tmp_path):
-    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 7}, {"id": 8}, {"id": 7}])
-    with pytest.raises(SnapshotError, match=r"duplicate id '7' \(line 1, line 3"):
-        read_snapshot(tmp_path, ["customer"])
+def test_duplicate_ids_are_a_data_problem_named_by_line_not_an_error(tmp_path):
+    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 7, "a": 1}, {"id": 8}, {"id": 7, "a": 2}])
+    ef = read_snapshot(tmp_path, ["customer"]).entity("customer")
+    file = tmp_path / "customer.jsonl"
+    assert ef.problems.duplicates.rows() == [("7", f"{file}:1"), ("7", f"{file}:3")]
 
 
 def test_empty_entity_file_is_an_entity_without_records(tmp_path):
@@ -268,5 +269,5 @@ def test_a_column_chooser_does_not_hide_bad_records(tmp_path):
     import audit.core.snapshot as snapshot
 
     _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1, "zip": "0150"}, {"id": 1, "zip": "0151"}])
-    with pytest.raises(SnapshotError, match="duplicate id"):
-        snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer", columns=lambda names: [])
+    ef = snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer", columns=lambda names: [])
+    assert ef.problems.duplicates.height == 2 and ef.problems.copies == 0 and ef.frame.columns == ["id"]

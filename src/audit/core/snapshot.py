@@ -209,7 +209,10 @@ def read_entity_file(
         if path.suffix == ".jsonl":  # parsed from the file; bytes read only to name a bad line
             if path.stat().st_size == 0:
                 return _empty_file(entity, file)
-            return _entity_frame(read_jsonl(path, file, columns), entity, file, path)
+            ef = _entity_frame(read_jsonl(path, file, columns), entity, file, path)
+            if columns is not None and ef.problems.copies:  # copies are judged on every value
+                ef = _choose(_entity_frame(read_jsonl(path, file), entity, file, path), columns)
+            return ef
         data = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"{file}: cannot read ({exc.strerror})") from None
