@@ -85,3 +85,22 @@ def test_an_empty_entity_file_is_read_as_no_records_with_a_warning(tmp_path):
 def test_unique_ids_have_no_problems():
     ef = frame_from_records(TARGET, "customer")
     assert ef.problems.duplicates.height == 0 and ef.problems.missing.height == 0 and not ef.problems.warnings
+
+
+def test_a_column_name_collision_under_case_folding_is_an_error_naming_both_columns():
+    import pytest
+
+    from audit.errors import SnapshotError
+
+    collide = pair("Customer", "Contactperson", [prop("FIRSTNAME", "firstName")])
+    source = Snapshot.from_records({"customer": [{"id": 1, "FirstName": "Ola", "firstname": "Kari"}]})
+    target = Snapshot.from_records({"contactperson": TARGET})
+    with pytest.raises(SnapshotError, match=r"'FIRSTNAME' matches the columns 'FirstName' and 'firstname'"):
+        run_audit(flow(collide), source, target)
+
+
+def test_the_exact_spelling_picks_one_of_two_colliding_columns():
+    exact = pair("Customer", "Contactperson", [prop("firstname", "firstName")])
+    source = Snapshot.from_records({"customer": [{"id": 1, "FirstName": "Ola", "firstname": "Kari"}]})
+    target = Snapshot.from_records({"contactperson": [{"id": 1, "firstName": "Kari"}]})
+    assert run_audit(flow(exact), source, target).success

@@ -18,16 +18,26 @@ from audit.core.links import RuleColumns
 from audit.core.policy import PlannedProperty, Policy, plan_pair
 from audit.core.snapshot import EntityFrame
 from audit.core.values import ValueSpec
+from audit.errors import SnapshotError
 from audit.flow.model import Condition, Pair
-from audit.flow.paths import Resolution, resolve_path
+from audit.flow.paths import ColumnCollision, Resolution, resolve_path
 from audit.flow.profile import SideProfiles
 
 __all__ = ["BoundRules", "CheckPlan", "resolve_on", "bind_rules", "plan_checks"]
 
 
 def resolve_on(path: str, ef: EntityFrame) -> Resolution:
-    """Resolve a flow path against the columns of ``ef`` (and its system's other names)."""
-    return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, ef.height > 0, ef.profile)
+    """Resolve a flow path against the columns of ``ef`` (and its system's other names).
+
+    Raises
+    ------
+    SnapshotError
+        The path matches two columns that differ only in case (both named).
+    """
+    try:
+        return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, ef.height > 0, ef.profile)
+    except ColumnCollision as exc:
+        raise SnapshotError(f"{ef.file}: {exc}") from None
 
 
 @dataclass(frozen=True)
