@@ -103,12 +103,44 @@ def test_unresolved_property_adds_no_compact_columns():
     assert out.columns == ["s"]
 
 
-def test_every_spelling_of_midnight_is_the_date_and_other_times_are_not():
+def test_every_spelling_of_midnight_in_any_offset_is_the_date_and_other_times_are_not():
     midnight = ["1985-03-14T00:00:00", "1985-03-14 00:00:00", "1985-03-14T00:00:00.000", "1985-03-14T00:00:00Z",
-                "1985-03-14T00:00:00+00:00", "1985-03-14T00:00:00-0000", " 1985-03-14 "]  # fmt: skip
+                "1985-03-14T00:00:00+00:00", "1985-03-14T00:00:00-0000", " 1985-03-14 ",
+                "1985-03-14T00:00:00+01:00", "1985-03-14T00:00"]  # fmt: skip
     assert _eq(midnight, ["1985-03-14"] * len(midnight), date=True) == [1] * len(midnight)
-    other = ["1985-03-14T10:00:00", "1985-03-14T00:00:00+01:00", "14.03.1985", "1985-03-14T00:00"]
+    other = ["1985-03-14T10:00:00", "14.03.1985", "1985-03-14T00:00:00.5+01:00"]
     assert _eq(other, ["1985-03-14"] * len(other), date=True) == [0] * len(other)
+
+
+def test_a_norwegian_midnight_with_its_offset_is_the_date():
+    assert _eq(["1985-03-14T00:00:00+01:00"], ["1985-03-14"], date=True) == [1]
+
+
+def test_a_utc_stamp_of_norwegian_midnight_is_the_date_in_the_configured_zone():
+    assert _eq(["1985-03-13T23:00:00Z", "1985-07-13T22:00:00Z"], ["1985-03-14", "1985-07-14"], date=True) == [1, 1]
+    assert _eq(["1985-03-13T23:00:00Z"], ["1985-03-14"], date=True, zone="UTC") == [0]
+
+
+def test_decimal_where_string_is_declared_stays_as_written():
+    assert _eq(["150", "150.0"], ["150", "150"]) == [1, 0]
+
+
+def test_150_equals_150_0_where_the_type_is_numeric():
+    assert _eq(["150", "0150.50", "-0"], ["150.0", "150.5", "0.00"], datatype="decimal") == [1, 1, 1]
+    assert _eq(["150"], ["150.0"], datatype="integer") == [1]
+
+
+def test_integers_beyond_int64_are_compared_exactly():
+    big = "123456789012345678901234567890"
+    assert _eq([big, big], [big, big[:-1] + "1"], datatype="integer") == [1, 0]
+
+
+def test_condition_values_follow_the_property_normalizers():
+    frame = pl.DataFrame({"s": ["a", "a"], "t": ["b", "b"], "c": ["Person", "PERSON"]})
+    check = PropertyCheck("p", "s", "t", normalizers=("casefold",), condition=(("c", ("person",)),))
+    assert compare_linked(frame, [check])["eq__p"].to_list() == [0, 0]
+    exact = PropertyCheck("p", "s", "t", condition=(("c", ("Person",)),))
+    assert compare_linked(frame, [exact])["eq__p"].to_list() == [0, None]
 
 
 def test_the_compared_frame_gains_only_the_compact_columns():

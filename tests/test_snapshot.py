@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from conftest import records
 
-from audit.core.snapshot import Snapshot, frame_from_records, read_links_file, read_snapshot
+from audit.core.snapshot import Snapshot, frame_from_records, read_entity_file, read_links_file, read_snapshot
 from audit.errors import SnapshotError
 
 
@@ -91,21 +91,39 @@ def test_object_and_scalar_in_one_field_is_mixed_types():
         )
 
 
-def test_integers_and_decimals_are_one_type():
+def test_integers_and_decimals_are_one_type_kept_as_written():
     ef = frame_from_records([{"id": 1, "amount": 1}, {"id": 2, "amount": 1.5}], "invoice")
-    assert ef.frame.get_column("amount").to_list() == [1.0, 1.5]
+    assert ef.frame.get_column("amount").to_list() == ["1", "1.5"]
 
 
-def test_record_without_id_is_named_by_line(tmp_path):
+def test_a_decimal_in_one_record_does_not_turn_150_into_150_0():
+    ef = frame_from_records([{"id": 1, "zip": 150}, {"id": 2, "zip": 150.0}], "customer")
+    assert ef.frame.get_column("zip").to_list() == ["150", "150.0"]
+
+
+def test_integers_beyond_int64_are_kept_as_written_not_null():
+    big = 123456789012345678901234567890
+    ef = frame_from_records([{"id": 1, "n": big}, {"id": 2, "n": big + 1}], "customer")
+    assert ef.frame.get_column("n").to_list() == [str(big), str(big + 1)]
+
+
+def test_a_json_array_keeps_numbers_as_written(tmp_path):
+    path = tmp_path / "customer.json"
+    path.write_text('[{"id": 1, "zip": 150}, {"id": 2, "zip": 150.50}]')
+    assert read_entity_file(path).frame.get_column("zip").to_list() == ["150", "150.50"]
+
+
+def test_record_without_id_is_a_data_problem_named_by_line_not_an_error(tmp_path):
     _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1}, {"name": "no id"}])
-    with pytest.raises(SnapshotError, match=r"customer\.jsonl: line 2: record without an id"):
-        read_snapshot(tmp_path, ["customer"])
+    ef = read_snapshot(tmp_path, ["customer"]).entity("customer")
+    assert ef.height == 1 and ef.problems.missing["line"].to_list() == [f"{tmp_path / 'customer.jsonl'}:2"]
 
 
-def test_duplicate_ids_are_named(tmp_path):
-    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 7}, {"id": 8}, {"id": 7}])
-    with pytest.raises(SnapshotError, match=r"duplicate id '7' \(line 1, line 3"):
-        read_snapshot(tmp_path, ["customer"])
+def test_duplicate_ids_are_a_data_problem_named_by_line_not_an_error(tmp_path):
+    _write_jsonl(tmp_path / "customer.jsonl", [{"id": 7, "a": 1}, {"id": 8}, {"id": 7, "a": 2}])
+    ef = read_snapshot(tmp_path, ["customer"]).entity("customer")
+    file = tmp_path / "customer.jsonl"
+    assert ef.problems.duplicates.rows() == [("7", f"{file}:1"), ("7", f"{file}:3")]
 
 
 def test_empty_entity_file_is_an_entity_without_records(tmp_path):
@@ -251,5 +269,5 @@ def test_a_column_chooser_does_not_hide_bad_records(tmp_path):
     import audit.core.snapshot as snapshot
 
     _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1, "zip": "0150"}, {"id": 1, "zip": "0151"}])
-    with pytest.raises(SnapshotError, match="duplicate id"):
-        snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer", columns=lambda names: [])
+    ef = snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer", columns=lambda names: [])
+    assert ef.problems.duplicates.height == 2 and ef.problems.copies == 0 and ef.frame.columns == ["id"]

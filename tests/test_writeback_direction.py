@@ -11,6 +11,7 @@ from conftest import flow, pair, prop, records
 
 from audit.core.engine import run_audit
 from audit.core.snapshot import Snapshot
+from audit.core.values import ValueSpec
 from audit.errors import ConfigError
 from audit.writeback import build_plan, decide, load_plan, write_plan
 from audit.writeback.plan import DECISION_COLUMNS
@@ -35,9 +36,26 @@ def test_non_empty_beats_empty_even_when_the_empty_side_is_newer():
     assert d.rule == "non-empty beats empty: source is empty"
 
 
-def test_equal_stamps_decide_nothing():
-    d = decide("latest", "a", "b", "2024-01-01T00:00:00", "2024-01-01T00:00:00+00:00")
+def test_equal_stamps_decide_nothing_a_stamp_without_offset_being_norwegian_local_time():
+    d = decide("latest", "a", "b", "2024-01-01T01:00:00", "2024-01-01T00:00:00+00:00")
     assert d.winner is None and d.skip == "undecided"
+
+
+def test_a_local_time_stamp_is_not_read_as_utc_in_latest_wins():
+    # 10:30 Oslo summer time is 08:30 UTC, earlier than the target's 09:00 UTC
+    d = decide("latest", "a", "b", "2024-06-01T10:30:00", "2024-06-01T09:00:00Z")
+    assert d.winner == "target"
+
+
+def test_the_zone_of_stamps_without_offset_is_configurable():
+    d = decide("latest", "a", "b", "2024-06-01T10:30:00", "2024-06-01T09:00:00Z", spec=ValueSpec(zone="UTC"))
+    assert d.winner == "source"
+
+
+def test_whitespace_is_a_value_not_empty_unless_trimmed():
+    assert decide("latest", " ", "b", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z").skip == "undecided"
+    trimmed = ValueSpec(normalizers=("trim",))
+    assert decide("latest", " ", "b", spec=trimmed).winner == "target"
 
 
 def test_missing_stamp_decides_nothing():
@@ -54,7 +72,8 @@ def test_source_or_target_wins_whatever_the_stamps(policy):
 
 def test_a_winning_empty_value_never_blanks_out_the_other_side():
     assert decide("source", None, "Oslo").winner is None
-    assert decide("target", "Oslo", "  ").skip == "undecided"
+    assert decide("target", "Oslo", "").skip == "undecided"
+    assert decide("target", "Oslo", "  ", spec=ValueSpec(normalizers=("trim",))).skip == "undecided"
 
 
 def test_a_persons_decision_overrides_the_policy():

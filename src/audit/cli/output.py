@@ -161,6 +161,8 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
     counts = {k: v for k, v in summary.get("status_counts", {}).items() if v}
     if counts:
         print("  findings: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=out)
+    for text in summary.get("warnings", []):
+        warning(text)
     if out_dir:
         print(f"  written to {out_dir}", file=out)
 

@@ -17,16 +17,27 @@ from audit.core.compare import PropertyCheck, eq_column, typeok_column
 from audit.core.links import RuleColumns
 from audit.core.policy import PlannedProperty, Policy, plan_pair
 from audit.core.snapshot import EntityFrame
+from audit.core.values import ValueSpec
+from audit.errors import SnapshotError
 from audit.flow.model import Condition, Pair
-from audit.flow.paths import Resolution, resolve_path
+from audit.flow.paths import ColumnCollision, Resolution, resolve_path
 from audit.flow.profile import SideProfiles
 
 __all__ = ["BoundRules", "CheckPlan", "resolve_on", "bind_rules", "plan_checks"]
 
 
 def resolve_on(path: str, ef: EntityFrame) -> Resolution:
-    """Resolve a flow path against the columns of ``ef`` (and its system's other names)."""
-    return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, ef.height > 0, ef.profile)
+    """Resolve a flow path against the columns of ``ef`` (and its system's other names).
+
+    Raises
+    ------
+    SnapshotError
+        The path matches two columns that differ only in case (both named).
+    """
+    try:
+        return resolve_path(path, ef.frame.columns, ef.entity, ef.id_column, ef.height > 0, ef.profile)
+    except ColumnCollision as exc:
+        raise SnapshotError(f"{ef.file}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,16 @@ class BoundRules:
     unresolved: list[tuple[str, str]]
 
 
-def bind_rules(pair: Pair, se: EntityFrame, te: EntityFrame) -> BoundRules:
-    """Resolve every merge rule of ``pair`` against the source and target frames."""
+def bind_rules(pair: Pair, se: EntityFrame, te: EntityFrame, policy: Policy | None = None) -> BoundRules:
+    """Resolve every merge rule of ``pair`` against the source and target frames; with a
+    policy, the rules' values are read with the normalizers it sets for their paths."""
     bound = BoundRules([], [], [])
+    profiles = SideProfiles(se.profile, te.profile)
     for index, rule in enumerate(pair.merge_rules):
+        spec = ValueSpec(None)
+        if policy is not None:
+            treatment = policy.rule_for(pair.heading, se.entity, rule.source, te.entity, rule.target, profiles)
+            spec = policy.value_spec(None, treatment)
         rs, rt = resolve_on(rule.source, se), resolve_on(rule.target, te)
         bound.summary.append(
             {
@@ -65,7 +82,7 @@ def bind_rules(pair: Pair, se: EntityFrame, te: EntityFrame) -> BoundRules:
         if rs.unresolved or rt.unresolved:
             bound.unresolved.append((rule.source, rule.target))
         if rs.resolved and rt.resolved:
-            bound.columns.append((index, RuleColumns(rule.source, rule.target, rs.column, rt.column)))
+            bound.columns.append((index, RuleColumns(rule.source, rule.target, rs.column, rt.column, spec)))
     return bound
 
 
@@ -162,6 +179,7 @@ def _bind_property(
         check_type=True,
         condition=tuple(condition),
         condition_evaluable=evaluable,
+        zone=policy.zone,
     )
 
 

@@ -9,25 +9,15 @@ columns per checked property:
 - ``typeok__<key>``: 1 when the target value has the declared type, 0 when it does not,
   null when there is no target value or no type to check.
 
-How values are normalised before they are compared:
-
-- Values are first made text exactly as they read (a number ``150`` is ``"150"``; a string
-  stays the string, so ``"0150"`` and ``"150"`` stay different zip codes), then the
-  property's normalizers run (``trim``, ``casefold``, ``collapse_whitespace``).
-- With ``empty_equals_missing`` an empty string counts as missing; two missing values
-  agree, one missing value and one present value differ.
-- Date properties (``date``): a midnight timestamp is the date
-  (``1985-03-14T00:00:00`` equals ``1985-03-14``; other times stay different).
-- ``string`` or no declared type: the normalised texts must be equal. A number is a
-  fine string.
-- ``integer``: integral numbers and texts of digits (``"007"`` equals ``7``); anything else
-  in the target is a type violation.
-- ``float``/``decimal``: numbers and numeric texts, compared as numbers.
-- ``boolean``: booleans and the texts ``true``/``false`` (any case).
-- ``list``: lists, compared as their JSON text.
-
-When a value is not of the declared type the pair is compared as normalised text, so a
-bad target value gives a ``type_violation`` and, if the texts differ too, a ``mismatch``.
+How values are normalised and when two agree is decided by the value model
+(:mod:`audit.core.values`, here in its polars form :mod:`audit.core.values_polars`): by the
+declared data type, the policy's normalizers, ``empty_equals_missing`` and, for dates, the
+zone of stamps without an offset. In short: texts as written (``"0150"`` and ``150`` are
+different zip codes, a number is a fine string), integers and decimals exactly (``150``
+equals ``150.0`` only where the type is numeric), booleans, and dates
+(``1985-03-14T00:00:00+01:00`` is the date ``1985-03-14``). A value not of the declared
+type keeps its normalised text, so a bad target value gives a ``type_violation`` and, if
+the texts differ too, a ``mismatch``.
 
 Nothing here reads files; everything is polars expressions over the frame.
 """
@@ -39,12 +29,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PropertyCheck", "as_text", "text_expr", "compare_linked", "eq_column", "typeok_column"]
+from audit.core.values import DEFAULT_ZONE, ValueSpec, normalise
+from audit.core.values_polars import canonical_expr, text_expr
 
-#: A date, or a midnight timestamp of one (whose first 10 characters are the date).
-_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]00:00:00(?:\.0+)?(?:Z|[+-]00:?00)?)?$"
-_INT_RE = r"^[+-]?\d+$"
-_NESTED = (pl.List, pl.Array, pl.Struct)
+__all__ = ["PropertyCheck", "as_text", "text_expr", "compare_linked", "eq_column", "typeok_column"]
 
 
 def eq_column(key: str) -> str:
@@ -55,27 +43,6 @@ def eq_column(key: str) -> str:
 def typeok_column(key: str) -> str:
     """Name of the type column of property ``key``."""
     return f"typeok__{key}"
-
-
-def text_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """``expr`` (of ``dtype``) as text, the way the value reads in the record.
-
-    Booleans become ``true``/``false``, dates ISO text, lists and objects their JSON.
-    """
-    if dtype == pl.String:
-        return expr
-    if dtype == pl.Boolean:
-        return pl.when(expr.is_null()).then(None).when(expr).then(pl.lit("true")).otherwise(pl.lit("false"))
-    if dtype == pl.Date:
-        return expr.dt.strftime("%Y-%m-%d")
-    if isinstance(dtype, pl.Datetime):
-        return expr.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if isinstance(dtype, _NESTED):
-        encoded = pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
-        return pl.when(expr.is_null()).then(None).otherwise(encoded)
-    if dtype == pl.Null:
-        return expr.cast(pl.String)
-    return expr.cast(pl.String)
 
 
 def as_text(values: pl.Expr | pl.Series, dtype: pl.DataType | None = None) -> pl.Expr | pl.Series:
@@ -116,6 +83,8 @@ class PropertyCheck:
     condition_evaluable : bool
         False when a condition path did not resolve: the property is then checked on no
         row (the summary says why).
+    zone : str
+        Zone of stamps without an offset (policy ``zone``).
     """
 
     key: str
@@ -129,126 +98,83 @@ class PropertyCheck:
     check_type: bool = True
     condition: tuple[tuple[str, tuple[str, ...]], ...] = ()
     condition_evaluable: bool = True
+    zone: str = DEFAULT_ZONE
 
     @property
     def resolved(self) -> bool:
         return self.source_column is not None and self.target_column is not None
 
+    @property
+    def spec(self) -> ValueSpec:
+        """The value model's reading of this property's values."""
+        return ValueSpec(self.datatype, self.date, self.normalizers, self.empty_equals_missing, self.zone)
 
-def _normalised_text(expr: pl.Expr, dtype: pl.DataType, check: PropertyCheck) -> pl.Expr:
-    text = text_expr(expr, dtype)
-    for name in check.normalizers:
-        if name == "trim":
-            text = text.str.strip_chars()
-        elif name == "casefold":
-            text = text.str.to_lowercase()
-        elif name == "collapse_whitespace":
-            text = text.str.replace_all(r"\s+", " ")
-        else:  # the policy model only admits the names above
-            raise ValueError(f"unknown normalizer {name!r}")
-    if check.date:
-        # a match test and a slice cost about half of a replace with a capture group
-        text = text.str.strip_chars()
-        text = pl.when(text.str.contains(_DATE_RE)).then(text.str.slice(0, 10)).otherwise(text)
-    if check.empty_equals_missing:
-        text = pl.when(text == "").then(None).otherwise(text)
-    return text
-
-
-def _typed(expr: pl.Expr, dtype: pl.DataType, datatype: str | None) -> tuple[pl.Expr, pl.Expr] | None:
-    """``(canonical value, is of the type)`` for a declared type, or ``None`` when the
-    type is compared as text (``string``, unknown)."""
-    is_str = dtype == pl.String
-    if datatype == "integer":
-        if dtype.is_integer():
-            return expr.cast(pl.Int64, strict=False), pl.lit(True)
-        if dtype.is_float():
-            ok = expr.is_finite() & (expr.floor() == expr)
-            return pl.when(ok).then(expr.cast(pl.Int64, strict=False)), ok
-        if is_str:
-            s = expr.str.strip_chars()
-            ok = s.str.contains(_INT_RE)
-            return pl.when(ok).then(s.str.strip_prefix("+").cast(pl.Int64, strict=False)), ok
-        return pl.lit(None, dtype=pl.Int64), pl.lit(False)
-    if datatype in ("float", "decimal"):
-        if dtype.is_numeric():
-            return expr.cast(pl.Float64), pl.lit(True)
-        if is_str:
-            value = expr.str.strip_chars().cast(pl.Float64, strict=False)
-            return value, value.is_not_null()
-        return pl.lit(None, dtype=pl.Float64), pl.lit(False)
-    if datatype == "boolean":
-        if dtype == pl.Boolean:
-            return expr, pl.lit(True)
-        if is_str:
-            low = expr.str.strip_chars().str.to_lowercase()
-            ok = low.is_in(["true", "false"])
-            return pl.when(ok).then(low == "true"), ok
-        return pl.lit(None, dtype=pl.Boolean), pl.lit(False)
-    if datatype == "list":
-        ok = pl.lit(isinstance(dtype, (pl.List, pl.Array)))
-        return text_expr(expr, dtype), ok
-    return None
+    @property
+    def condition_spec(self) -> ValueSpec:
+        """How condition values are read: as text, trimmed, with the property's normalizers."""
+        return ValueSpec("string", False, ("trim", *self.normalizers), True, self.zone)
 
 
 def _condition_expr(check: PropertyCheck, schema: pl.Schema) -> pl.Expr:
     if not check.condition_evaluable:
         return pl.lit(False)
+    spec = check.condition_spec
     applies = pl.lit(True)
     for column, values in check.condition:
-        text = text_expr(pl.col(column), schema[column]).str.strip_chars()
-        wanted = [v for v in values if v != ""]
+        text = canonical_expr(pl.col(column), schema[column], spec)[0]
+        wanted = sorted({v for v in (normalise(value, spec) for value in values) if v is not None})
         hit = text.is_in(wanted) if wanted else pl.lit(False)
-        if "" in values:
-            hit = hit | text.is_null() | (text == "")
+        if any(normalise(value, spec) is None for value in values):
+            hit = hit | text.is_null()
         applies = applies & hit.fill_null(False)
     return applies
 
 
-def _text_columns(check: PropertyCheck) -> tuple[str, str]:
-    """Names of the temporary columns holding a check's normalised source and target texts."""
-    return f"_s_text__{check.key}", f"_t_text__{check.key}"
+def _text_columns(check: PropertyCheck) -> tuple[str, str, str]:
+    """Names of the temporary columns holding a check's canonical source and target
+    texts and whether the target value has the declared type."""
+    return f"_s_text__{check.key}", f"_t_text__{check.key}", f"_t_ok__{check.key}"
 
 
-def _texts(check: PropertyCheck, schema: pl.Schema) -> dict[str, pl.Expr]:
-    """The normalised source and target texts of a resolved check, by temporary column
-    name; computed once and read by both compact columns (text normalisation is the
-    costly part of a comparison)."""
-    s_name, t_name = _text_columns(check)
-    return {
-        s_name: _normalised_text(pl.col(check.source_column), schema[check.source_column], check),
-        t_name: _normalised_text(pl.col(check.target_column), schema[check.target_column], check),
-    }
+def _texts(check: PropertyCheck, schema: pl.Schema, stamps: bool = False) -> dict[str, pl.Expr]:
+    """The canonical texts of a resolved check (and the target's type verdict), by
+    temporary column name; computed once and read by both compact columns (normalising
+    is the costly part of a comparison). Dates of stamps that are not midnight as written
+    are added only with ``stamps`` (see :func:`_stamp_dates`)."""
+    s_name, t_name, ok_name = _text_columns(check)
+    spec = check.spec
+    s_canon = canonical_expr(pl.col(check.source_column), schema[check.source_column], spec, stamps)[0]
+    t_canon, t_ok = canonical_expr(pl.col(check.target_column), schema[check.target_column], spec, stamps)
+    return {s_name: s_canon, t_name: t_canon, ok_name: t_ok}
+
+
+def _stamp_dates(frame: pl.DataFrame, checks: Sequence[PropertyCheck], schema: pl.Schema) -> pl.DataFrame:
+    """Date checks again with the dates of stamps with an offset, where a value may be one
+    (a canonical text longer than a date): the zone conversion runs only when needed."""
+    redo: dict[str, pl.Expr] = {}
+    for check in checks:
+        if not check.date:
+            continue
+        for name, column in zip(_text_columns(check)[:2], (check.source_column, check.target_column), strict=True):
+            longest = frame.get_column(name).str.len_bytes().max()
+            if longest is not None and longest > 10:
+                redo[name] = canonical_expr(pl.col(column), schema[column], check.spec, stamps=True)[0]
+    return frame.with_columns(**redo) if redo else frame
 
 
 def _checks_exprs(check: PropertyCheck, schema: pl.Schema) -> list[pl.Expr]:
     """The compact columns of a resolved check, over the columns :func:`_texts` adds."""
     if not check.resolved:
         return []
-    s_col, t_col = pl.col(check.source_column), pl.col(check.target_column)
-    s_dt, t_dt = schema[check.source_column], schema[check.target_column]
     applies = _condition_expr(check, schema)
-    s_text, t_text = (pl.col(name) for name in _text_columns(check))
-    s_typed = _typed(s_col, s_dt, check.datatype) if not check.date else None
-    t_typed = _typed(t_col, t_dt, check.datatype) if not check.date else None
+    s_text, t_text, t_ok = (pl.col(name) for name in _text_columns(check))
     out: list[pl.Expr] = []
     if check.check_equal:
-        text_equal = s_text.eq_missing(t_text)
-        if s_typed is not None and t_typed is not None:
-            both_typed = s_typed[1] & t_typed[1] & s_text.is_not_null() & t_text.is_not_null()
-            equal = pl.when(both_typed).then(s_typed[0].eq_missing(t_typed[0])).otherwise(text_equal)
-        else:
-            equal = text_equal
+        equal = s_text.eq_missing(t_text)
         out.append(pl.when(applies).then(equal.cast(pl.Int8)).alias(eq_column(check.key)))
     if check.check_type:
-        if t_typed is None:
-            ok = pl.lit(True)
-        else:
-            ok = t_typed[1]
         present = t_text.is_not_null()
-        out.append(
-            pl.when(applies & present).then(ok.fill_null(False).cast(pl.Int8)).alias(typeok_column(check.key))
-        )
+        out.append(pl.when(applies & present).then(t_ok.fill_null(False).cast(pl.Int8)).alias(typeok_column(check.key)))
     return out
 
 
@@ -269,6 +195,8 @@ def compare_linked(linked: pl.DataFrame, checks: Sequence[PropertyCheck]) -> pl.
     resolved = [check for check in checks if check.resolved]
     if not resolved:
         return linked
-    texts = {name: expr for check in resolved for name, expr in _texts(check, linked.schema).items()}
-    exprs = [e for check in resolved for e in _checks_exprs(check, linked.schema)]
-    return linked.with_columns(**texts).with_columns(exprs).drop(list(texts))
+    schema = linked.schema
+    texts = {name: expr for check in resolved for name, expr in _texts(check, schema).items()}
+    exprs = [e for check in resolved for e in _checks_exprs(check, schema)]
+    frame = _stamp_dates(linked.with_columns(**texts), resolved, schema)
+    return frame.with_columns(exprs).drop(list(texts))

@@ -16,7 +16,11 @@ Statuses:
   the matched value on each side;
 - ``type_violation``: a target value that is not of the declared type;
 - ``unresolved_property``: a property (or merge rule) path that resolved on neither
-  generation of its side; keys and values are empty, the summary says which side.
+  generation of its side; keys and values are empty, the summary says which side;
+- ``duplicate_id``: a record whose id a different record of its entity file shares, one
+  row per record: the key, the id field as property, ``FILE:LINE`` as value (on the
+  record's side);
+- ``missing_id``: a record without an id (no key; ``FILE:LINE`` as value).
 
 Values are null where they do not apply (empty cells in the CSV). Rows are built from the
 polars frames, so every failing record is listed, never a sample.
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from audit.core.compare import text_expr
+from audit.core.problems import EntityProblems
 
 __all__ = [
     "FINDINGS_COLUMNS",
@@ -39,6 +44,7 @@ __all__ = [
     "link_findings",
     "property_findings",
     "unresolved_findings",
+    "problem_findings",
     "concat_findings",
 ]
 
@@ -61,6 +67,8 @@ _STATUS_ORDER = {
     for i, s in enumerate(
         (
             "unresolved_property",
+            "missing_id",
+            "duplicate_id",
             "ambiguous_link",
             "missing_in_target",
             "missing_in_source",
@@ -172,6 +180,21 @@ def unresolved_findings(ctx: PairContext, paths: Sequence[tuple[str, str]]) -> p
         schema={"source_property": pl.String, "target_property": pl.String},
     )
     return _rows(ctx, frame, "unresolved_property")
+
+
+def problem_findings(ctx: PairContext, side: str, id_column: str, problems: EntityProblems) -> pl.DataFrame:
+    """``duplicate_id`` and ``missing_id`` rows of one side's entity file (``side`` is
+    ``source`` or ``target``)."""
+    parts = []
+    for status, frame in (("duplicate_id", problems.duplicates), ("missing_id", problems.missing)):
+        if frame.height:
+            rows = frame.select(
+                pl.col("key").alias(f"{side}_key"),
+                pl.lit(id_column).alias(f"{side}_property"),
+                pl.col("line").alias(f"{side}_value"),
+            )
+            parts.append(_rows(ctx, rows, status))
+    return pl.concat(parts) if parts else empty_findings()
 
 
 def concat_findings(parts: Sequence[pl.DataFrame], pair_order: Sequence[str] = ()) -> pl.DataFrame:

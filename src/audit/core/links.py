@@ -4,7 +4,8 @@ Per pair the link method is the first that applies:
 
 1. ``merge_rules``: the pair's merge table. Each row is an alternative (OR): a source
    record and a target record link when, for any row, the source value equals the target
-   value (compared as trimmed text). A null or empty value never links.
+   value (compared as text by the value model, :mod:`audit.core.values`: trimmed, with
+   the normalizers the policy sets for the rule's path). A null or empty value never links.
 2. ``links_file``: explicit ``source_id,target_id`` rows (a pair without merge rules whose
    links directory holds ``<source>-<target>.csv``). Rows naming a record that does not
    exist are dropped and counted as ``dangling``.
@@ -38,6 +39,8 @@ from typing import Any
 import polars as pl
 
 from audit.core.compare import as_text
+from audit.core.values import ValueSpec
+from audit.core.values_polars import canonical_expr
 
 __all__ = [
     "LinkResult",
@@ -61,13 +64,22 @@ _EDGE_SCHEMA = {**_LINK_SCHEMA, "rule": pl.Int32}
 class RuleColumns:
     """One merge rule bound to columns: the source column must equal the target column.
 
-    ``source_path``/``target_path`` keep the flow's paths for findings and the summary.
+    ``source_path``/``target_path`` keep the flow's paths for findings and the summary;
+    ``spec`` is how the values are read (the policy's normalizers and date handling for
+    the path; the values are always trimmed, and an empty value never links).
     """
 
     source_path: str
     target_path: str
     source_column: str
     target_column: str
+    spec: ValueSpec = ValueSpec(None)
+
+    @property
+    def key_spec(self) -> ValueSpec:
+        """The value model's reading of merge keys: trimmed, empty is missing."""
+        spec = self.spec
+        return ValueSpec(spec.datatype, spec.date, ("trim", *spec.normalizers), True, spec.zone)
 
 
 @dataclass(frozen=True)
@@ -121,9 +133,9 @@ def text_keys(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _norm_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    text = as_text(expr, dtype).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
+def _norm_key(expr: pl.Expr, dtype: pl.DataType, spec: ValueSpec) -> pl.Expr:
+    """A merge key's canonical text (null when empty: an empty value never links)."""
+    return canonical_expr(expr, dtype, spec)[0]
 
 
 def match_rules(
@@ -174,7 +186,9 @@ def _rule_edges(
     if native_keys(s_dt, t_dt):  # integers are equal exactly when their texts are
         s_value, t_value = pl.col(rule.source_column).cast(pl.Int64), pl.col(rule.target_column).cast(pl.Int64)
     else:
-        s_value, t_value = _norm_key(pl.col(rule.source_column), s_dt), _norm_key(pl.col(rule.target_column), t_dt)
+        spec = rule.key_spec
+        s_value = _norm_key(pl.col(rule.source_column), s_dt, spec)
+        t_value = _norm_key(pl.col(rule.target_column), t_dt, spec)
     left = source.select(
         _key(pl.col(source_key), source.schema[source_key], native).alias("source_key"), s_value.alias("v")
     ).drop_nulls("v")

@@ -21,7 +21,7 @@ from audit.core.snapshot import (
 )
 from audit.errors import SnapshotError
 from audit.flow.model import Flow, Pair, entity_file_stem
-from audit.flow.paths import resolve_path
+from audit.flow.paths import ColumnCollision, resolve_path
 from audit.flow.profile import SystemProfile, profiles_for
 
 __all__ = ["SnapshotLoader"]
@@ -52,7 +52,13 @@ def _needed_columns(
 
     def choose(columns: list[str]) -> set[str | None]:
         id_column = find_id_column(columns)
-        return {resolve_path(path, columns, stem, id_column, profile=profile).column for path in paths}
+        out: set[str | None] = set()
+        for path in paths:
+            try:
+                out.add(resolve_path(path, columns, stem, id_column, profile=profile).column)
+            except ColumnCollision as exc:  # kept, so the audit names them (audit.core.binding)
+                out.update(exc.columns)
+        return out
 
     return choose
 

@@ -24,6 +24,7 @@ from audit.core.link_sources import GivenLinks
 from audit.core.links import LinkResult
 from audit.core.pair_links import ambiguous_rows, link_candidates, link_values
 from audit.core.policy import Policy
+from audit.core.problems import demote_duplicates
 from audit.core.snapshot import EntityFrame
 from audit.core.summary import count_properties, pair_summary
 from audit.flow.model import Flow, Pair
@@ -32,6 +33,8 @@ from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
 __all__ = ["PairResult", "audit_pair"]
+
+SIDES = ("source", "target")
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,15 @@ def audit_pair(
     profiles = profiles_for(flow.source_system, flow.target_system)
     se, te = se.of_system(profiles.source), te.of_system(profiles.target)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
-    rules = bind_rules(pair, se, te)
+    rules = bind_rules(pair, se, te, policy)
     candidates = link_candidates(pair, se, te, rules, links_table)
     plan = plan_checks(pair, policy, se, te)
     link, linked = link_values(candidates, se, te, plan)
+    link, linked = demote_duplicates(link, linked, se.problems.duplicate_keys, te.problems.duplicate_keys)
     ambiguous = ambiguous_rows(link, se, te, rules.columns)
     parts = [fnd.link_findings(ctx, link.missing_in_target, link.missing_in_source, ambiguous)]
+    for side, ef in zip(SIDES, (se, te), strict=True):
+        parts.append(fnd.problem_findings(ctx, side, ef.id_column, ef.problems))
     compared = _compare(linked, plan)
     del linked
     parts += _property_findings(ctx, compared, plan)

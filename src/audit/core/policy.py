@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from audit.core.link_policy import LinkSettings
+from audit.core.values import DEFAULT_ZONE, ValueSpec
 from audit.errors import ConfigError
 from audit.flow.model import Pair, PropertyMap, entity_file_stem
 from audit.flow.paths import SPECIAL_ID_CELLS
@@ -48,6 +50,8 @@ STATUSES = (
     "ambiguous_link",
     "type_violation",
     "unresolved_property",
+    "duplicate_id",
+    "missing_id",
 )
 
 
@@ -74,6 +78,8 @@ class FailOn(BaseModel):
     ambiguous_link: bool = True
     type_violation: bool = True
     unresolved_property: bool = True
+    duplicate_id: bool = True
+    missing_id: bool = True
 
     def failing(self) -> frozenset[str]:
         """The statuses that fail the audit."""
@@ -91,7 +97,22 @@ class Policy(BaseModel):
     fail_on: FailOn = Field(default_factory=FailOn)
     gx_partial_unexpected_count: int = Field(default=20, ge=0, le=1000)
     links: LinkSettings = Field(default_factory=LinkSettings)
+    zone: str = DEFAULT_ZONE
     properties: list[PropertyRule] = Field(default_factory=list)
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name that zoneinfo knows (``Europe/Oslo``, ``UTC``)."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Oslo)") from None
+        return value
+
+    def value_spec(self, datatype: str | None, treatment: PropertyTreatment) -> ValueSpec:
+        """The value model's reading of a property with this policy's settings."""
+        return ValueSpec(datatype, treatment.date, treatment.normalizers, self.empty_equals_missing, self.zone)
 
     def rule_for(
         self,

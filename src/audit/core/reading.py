@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from audit.core.written import Number, loads, number_paths, numbers_as_text, text_columns
 from audit.errors import SnapshotError
 
 __all__ = ["ColumnChooser", "find_id_column", "chosen_columns", "read_jsonl", "read_json", "read_parquet"]
@@ -57,7 +58,7 @@ def _kind(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Number)):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -105,7 +106,7 @@ def _jsonl_lines(data: bytes, file: str) -> Iterable[tuple[int, Any]]:
         if not raw.strip():
             continue
         try:
-            yield number, json.loads(raw)
+            yield number, loads(raw)
         except json.JSONDecodeError as exc:
             raise SnapshotError(f"{file}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
 
@@ -271,7 +272,18 @@ def _parse_jsonl(source: bytes | Path, size: int, block: int, columns: ColumnCho
     names = table.column_names
     if explicit is not None and head is not None:
         names = _first_seen_order(names, head)
-    return pl.from_arrow(table.select(chosen_columns(names, columns)))
+    frame = pl.from_arrow(table.select(chosen_columns(names, columns)))
+    return _numbers_as_written(frame, source)
+
+
+def _numbers_as_written(frame: pl.DataFrame, source: bytes | Path) -> pl.DataFrame:
+    """``frame`` with its float columns (a decimal, or an integer beyond 64 bits, in some
+    record) as the numbers' texts, read again from the source (:mod:`audit.core.written`)."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not floats:
+        return frame
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    return frame.with_columns(**text_columns(data.split(b"\n"), floats))
 
 
 def read_jsonl(source: bytes | Path, file: str, columns: ColumnChooser | None = None) -> pl.DataFrame:
@@ -304,7 +316,7 @@ def read_json(data: bytes, file: str) -> pl.DataFrame:
     """A JSON file's bytes (an array of records, or a v1 envelope of one) as a frame."""
     _check_utf8(data, file)
     try:
-        records = json.loads(data)
+        records = loads(data)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{file}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     if isinstance(records, dict) and isinstance(records.get("data"), list):
@@ -314,7 +326,7 @@ def read_json(data: bytes, file: str) -> pl.DataFrame:
     _scan_types(enumerate(records, start=1), file, "record")
     if not records:
         return pl.DataFrame()
-    return pl.from_dicts(records, infer_schema_length=None)
+    return pl.from_dicts(numbers_as_text(records, number_paths(records)), infer_schema_length=None)
 
 
 def read_parquet(path: Path, file: str) -> pl.DataFrame:

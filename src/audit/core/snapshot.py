@@ -15,7 +15,11 @@ and the line or record:
 - a line that is not a JSON object (file and line);
 - one field holding values of different JSON types in different records (say a number
   in one record and a string in another; integers and decimals count as one type);
-- a record without an id, or an id used by two records.
+- a file whose records have no id field at all.
+
+Records without an id and ids shared by two records are findings, not errors
+(:mod:`audit.core.problems`); an empty (0-byte) entity file is read as no records, with a
+warning.
 
 The file formats are read by :mod:`audit.core.reading`; explicit links files, input
 files of the same run, by :mod:`audit.core.links_files`.
@@ -33,6 +37,7 @@ import polars as pl
 
 from audit.core.links_files import read_links_dir, read_links_file
 from audit.core.partial import check_complete
+from audit.core.problems import EntityProblems, entity_problems
 from audit.core.reading import ColumnChooser, chosen_columns, find_id_column, read_json, read_jsonl, read_parquet
 from audit.errors import SnapshotError
 from audit.flow.model import entity_file_stem
@@ -83,6 +88,9 @@ class EntityFrame:
     profile : SystemProfile
         What is known of the system the records come from (its field names on each API
         generation); set by the audit from the flow's system names.
+    problems : EntityProblems
+        Records without an id, ids shared by different records, exact copies dropped,
+        warnings (:mod:`audit.core.problems`).
     """
 
     entity: str
@@ -90,6 +98,7 @@ class EntityFrame:
     id_column: str
     file: str
     profile: SystemProfile = GENERIC
+    problems: EntityProblems = field(default_factory=EntityProblems)
 
     @property
     def height(self) -> int:
@@ -151,25 +160,9 @@ def flatten(frame: pl.DataFrame, sep: str = ".") -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- entity files
-def _line_of_record(data: bytes | Path | None, index: int) -> str:
-    """``line N`` of the ``index``-th (0-based) non-blank JSON line, or ``record N``.
-
-    ``data`` is the JSON Lines bytes or file (read only here, on the error path)."""
-    if data is None:
-        return f"record {index + 1}"
-    if isinstance(data, Path):
-        data = data.read_bytes()
-    count = -1
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if raw.strip():
-            count += 1
-            if count == index:
-                return f"line {number}"
-    return f"record {index + 1}"
-
-
 def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Path | None) -> EntityFrame:
-    """Flatten and check ids: every record has one, and no two records share one."""
+    """Flatten and check ids: records without an id and records sharing one are data
+    problems (:mod:`audit.core.problems`), kept with the frame for the findings."""
     frame = flatten(frame)
     id_column = find_id_column(frame.columns)
     if frame.height == 0:
@@ -182,31 +175,8 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Pat
     ids = frame.get_column(id_column)
     if isinstance(ids.dtype, (pl.List, pl.Struct, pl.Array)):
         raise SnapshotError(f"{file}: the id field {id_column!r} is not a scalar")
-    if ids.dtype.is_integer():  # an integer is never blank, and its text is only needed on errors
-        missing = ids.is_null().arg_true()
-    else:
-        text = ids.cast(pl.String)
-        missing = (text.is_null() | (text.str.strip_chars() == "")).arg_true()
-    if missing.len():
-        where = _line_of_record(data, int(missing[0]))
-        raise SnapshotError(
-            f"{file}: {where}: record without an id ({missing.len()} such record(s) in the file)"
-        )
-    # Counting distinct ids is far cheaper than flagging every duplicated row; the rows are
-    # looked for only when there are duplicates. (Integer and text ids are distinct exactly
-    # when their texts are; other types are compared as text.)
-    distinct = ids if ids.dtype == pl.String or ids.dtype.is_integer() else text
-    if distinct.n_unique() == frame.height:
-        return EntityFrame(entity, frame, id_column, file)
-    text = ids.cast(pl.String)
-    dup = text.is_duplicated().arg_true()
-    if dup.len():
-        first = int(dup[0])
-        key = text[first]
-        rows = text.eq(key).arg_true().to_list()[:3]
-        where = ", ".join(_line_of_record(data, r) for r in rows)
-        raise SnapshotError(f"{file}: duplicate id {key!r} ({where}; {dup.len()} records share ids)")
-    return EntityFrame(entity, frame, id_column, file)
+    frame, problems = entity_problems(frame, id_column, file, data)
+    return EntityFrame(entity, frame, id_column, file, problems=problems)
 
 
 def read_entity_file(
@@ -238,14 +208,26 @@ def read_entity_file(
         return _choose(_entity_frame(read_parquet(path, file), entity, file, None), columns)
     try:
         if path.suffix == ".jsonl":  # parsed from the file; bytes read only to name a bad line
-            path.stat()
-            return _entity_frame(read_jsonl(path, file, columns), entity, file, path)
+            if path.stat().st_size == 0:
+                return _empty_file(entity, file)
+            ef = _entity_frame(read_jsonl(path, file, columns), entity, file, path)
+            if columns is not None and ef.problems.copies:  # copies are judged on every value
+                ef = _choose(_entity_frame(read_jsonl(path, file), entity, file, path), columns)
+            return ef
         data = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"{file}: cannot read ({exc.strerror})") from None
     if path.suffix == ".json":
         return _choose(_entity_frame(read_json(data, file), entity, file, None), columns)
     raise SnapshotError(f"{file}: unknown snapshot file type (expected {', '.join(SUFFIXES)})")
+
+
+def _empty_file(entity: str, file: str) -> EntityFrame:
+    """An empty (0-byte) entity file: no records, and a warning (every counterpart of its
+    records will be missing, which is rarely what a snapshot means)."""
+    ef = _entity_frame(pl.DataFrame(), entity, file, None)
+    warning = f"{file}: the entity file is empty (0 bytes): read as no records"
+    return replace(ef, problems=EntityProblems(warnings=(warning,)))
 
 
 def _choose(ef: EntityFrame, columns: ColumnChooser | None) -> EntityFrame:

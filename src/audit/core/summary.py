@@ -141,6 +141,7 @@ def pair_summary(
         "missing_in_target": link.missing_in_target.height,
         "missing_in_source": link.missing_in_source.height,
         "ambiguous_links": link.ambiguous.height,
+        "warnings": [*se.problems.warnings, *te.problems.warnings],
         "link": {**link.stats, "linkable": candidates.linkable, "merge_rules": rules},
         "properties": properties,
         "status_counts": counts,
@@ -181,7 +182,8 @@ def run_summary(
         "failing_statuses": sorted(policy.fail_on.failing(), key=STATUSES.index),
         "status_counts": counts,
         "findings": findings,
-        "warnings": [p["link_warning"] for p in pairs if p.get("link_warning")],
+        "warnings": [p["link_warning"] for p in pairs if p.get("link_warning")]
+        + list(dict.fromkeys(w for p in pairs for w in p.get("warnings", []))),
         "pairs": list(pairs),
         "policy": policy.to_dict(),
     }

@@ -66,11 +66,30 @@ class Resolution:
         return {"path": self.path, "column": self.column, "via": self.via}
 
 
-def _casefold_index(columns: Sequence[str]) -> dict[str, str]:
-    index: dict[str, str] = {}
+class ColumnCollision(ValueError):
+    """A path matches two columns that differ only in case (``City`` and ``city``): which
+    one is meant is a choice the audit does not make silently. Spell the path exactly as
+    one column to pick it."""
+
+    def __init__(self, path: str, columns: Sequence[str]):
+        self.path, self.columns = path, tuple(columns)
+        names = " and ".join(repr(c) for c in columns)
+        super().__init__(
+            f"path {path!r} matches the columns {names} when case is ignored; spell it exactly as one of them"
+        )
+
+
+def _casefold_index(columns: Sequence[str]) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
     for col in columns:
-        index.setdefault(col.lower(), col)
+        index.setdefault(col.lower(), []).append(col)
     return index
+
+
+def _one(path: str, found: list[str]) -> str:
+    if len(found) > 1:
+        raise ColumnCollision(path, found)
+    return found[0]
 
 
 def resolve_path(
@@ -108,13 +127,15 @@ def resolve_path(
         return Resolution(path, path, "exact")
     index = _casefold_index(columns)
     if path.lower() in index:
-        return Resolution(path, index[path.lower()], "case")
+        return Resolution(path, _one(path, index[path.lower()]), "case")
     for name in profile.names(entity, path):
+        if name in cols:
+            return Resolution(path, name, "alias")
         if name.lower() in index:
-            return Resolution(path, index[name.lower()], "alias")
+            return Resolution(path, _one(path, index[name.lower()]), "alias")
     if path.startswith("$"):
         if path.lower() in SPECIAL_ID_CELLS:
-            column = id_column or index.get("id")
+            column = id_column or (index["id"][0] if "id" in index else None)
             if column is not None:
                 return Resolution(path, column, "special")
         else:

@@ -25,6 +25,8 @@ STATUS_COLOURS = {
     "ambiguous_link": "#9467bd",
     "type_violation": "#8c564b",
     "unresolved_property": "#7f7f7f",
+    "duplicate_id": "#e377c2",
+    "missing_id": "#bcbd22",
     "missing_in_source": "#1f77b4",
 }
 

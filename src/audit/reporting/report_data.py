@@ -199,7 +199,7 @@ class ReportData:
             gx=_gx_suites(gx_results, out_dir, data_docs),
             data_docs=data_docs.index if data_docs is not None else None,
             history=view,
-            warnings=_link_warnings(summary) + (() if gx_results else (NO_GX_WARNING,)),
+            warnings=_warnings(summary) + (() if gx_results else (NO_GX_WARNING,)),
             writeback=_writeback(out_dir, max_rows),
         )
 
@@ -221,9 +221,10 @@ class ReportData:
         }
 
 
-def _link_warnings(summary: RunSummary) -> tuple[str, ...]:
-    """The warnings of the pairs that link under half of their source records."""
-    return tuple(p.link_warning for p in summary.pairs if p.link_warning)
+def _warnings(summary: RunSummary) -> tuple[str, ...]:
+    """The run's warnings, each once: pairs that link under half of their source records
+    first (older summaries list them only per pair), then the data warnings."""
+    return tuple(dict.fromkeys([*(p.link_warning for p in summary.pairs if p.link_warning), *summary.warnings]))
 
 
 def _status_order(findings: pl.DataFrame) -> dict[str, int]:

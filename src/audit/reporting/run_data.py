@@ -139,6 +139,8 @@ class RunSummary:
     target_label: str | None = None
     #: The statuses that fail the audit under the run's policy.
     failing_statuses: tuple[str, ...] = DEFAULT_FAILING
+    #: The run's data warnings (an empty entity file, exact copies of records dropped).
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +148,7 @@ class RunSummary:
             **fields_of(self, "source_label", "target_label"),
             "failing_statuses": list(self.failing_statuses),
             "pairs": [p.to_dict() for p in self.pairs],
+            "warnings": list(self.warnings),
         }
 
 

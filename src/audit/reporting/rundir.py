@@ -45,6 +45,8 @@ STATUSES = (
     "ambiguous_link",
     "type_violation",
     "unresolved_property",
+    "duplicate_id",
+    "missing_id",
     "missing_in_source",
 )
 
@@ -174,6 +176,7 @@ def read_summary(out_dir: Path) -> RunSummary:
         started_at=text("started_at"),
         finished_at=text("finished_at"),
         pairs=pairs,
+        warnings=tuple(str(w) for w in raw.get("warnings") or ()),
     )
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from audit.systems.poweroffice.stamps import parse_stamp_or_none
+from audit.core import values
+from audit.core.values import ValueSpec
 
 __all__ = ["POLICIES", "DECISIONS", "Decision", "decide", "is_empty", "parse_stamp"]
 
@@ -58,25 +59,22 @@ class Decision:
         return "target" if self.winner == "source" else "source"
 
 
-def is_empty(value: Any) -> bool:
-    """``None``, an empty or blank string, an empty list or object."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
+def is_empty(value: Any, spec: ValueSpec | None = None) -> bool:
+    """``None``, an empty list or object, or a value the value model calls missing (an
+    empty text after the property's normalizers, when empty equals missing)."""
     if isinstance(value, (list, dict)):
         return len(value) == 0
-    return False
+    return values.is_missing(value, spec or ValueSpec())
 
 
-def parse_stamp(value: Any) -> datetime | None:
-    """An aware datetime from an API stamp in any of its spellings (v2 ISO-8601, v1
-    ``2023-10-25T07:58:57 +00:00``; no offset means UTC), or ``None``."""
-    return parse_stamp_or_none(value)
+def parse_stamp(value: Any, zone: str = values.DEFAULT_ZONE) -> datetime | None:
+    """An aware datetime from an API stamp, or ``None``; a stamp without an offset is
+    local time in ``zone`` (PowerOffice writes Norwegian local time where it writes none)."""
+    return values.parse_instant(value, zone)
 
 
-def _latest(source_stamp: Any, target_stamp: Any) -> Decision:
-    s, t = parse_stamp(source_stamp), parse_stamp(target_stamp)
+def _latest(source_stamp: Any, target_stamp: Any, zone: str) -> Decision:
+    s, t = parse_stamp(source_stamp, zone), parse_stamp(target_stamp, zone)
     if s is None or t is None:
         missing = " and ".join(side for side, at in (("source", s), ("target", t)) if at is None)
         return Decision(None, f"latest: no lastChanged on {missing}", skip="undecided")
@@ -104,6 +102,7 @@ def decide(
     source_stamp: Any = None,
     target_stamp: Any = None,
     decision: str | None = None,
+    spec: ValueSpec | None = None,
 ) -> Decision:
     """Decide which side of one mismatch wins.
 
@@ -118,6 +117,8 @@ def decide(
     decision : str, optional
         A person's choice for this row (``source``, ``target``, ``skip``); overrides the
         policy. Empty or ``None``: the policy decides.
+    spec : ValueSpec, optional
+        How the values are read (what is empty; the zone of stamps without an offset).
 
     Returns
     -------
@@ -132,13 +133,14 @@ def decide(
         return _by_person(decision)
     if policy not in POLICIES:
         raise ValueError(f"policy {policy!r}: use one of {', '.join(POLICIES)}")
-    s_empty, t_empty = is_empty(source_value), is_empty(target_value)
+    spec = spec or ValueSpec()
+    s_empty, t_empty = is_empty(source_value, spec), is_empty(target_value, spec)
     if policy == "latest":
         if s_empty != t_empty:
             winner = "target" if s_empty else "source"
             empty = "source" if s_empty else "target"
             return Decision(winner, f"non-empty beats empty: {empty} is empty")
-        return _latest(source_stamp, target_stamp)
+        return _latest(source_stamp, target_stamp, spec.zone)
     winner = policy
     if (s_empty if winner == "source" else t_empty) and not (t_empty if winner == "source" else s_empty):
         return Decision(

@@ -7,13 +7,13 @@ through the three small helpers at the top.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
+from audit.core.values import text_of
 from audit.systems.poweroffice import fields as poweroffice
 
 __all__ = ["field_names", "finding_text", "jsonable", "new_value_for", "writable_reason"]
@@ -39,9 +39,10 @@ def is_date_field(field_v2: str | None) -> bool:
 
 # --------------------------------------------------------------------------- values
 def jsonable(value: Any) -> Any:
-    """A frame cell as the JSON value the API holds."""
+    """A frame cell as the JSON value the API holds (dates and times as the findings
+    write them, :func:`audit.core.values.text_of`)."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return text_of(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -56,14 +57,8 @@ def jsonable(value: Any) -> Any:
 
 
 def finding_text(value: Any) -> str:
-    """A value as the findings show it (``None`` as empty text)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+    """A value as the findings show it (``None`` as empty text): the value model's text."""
+    return text_of(value) or ""
 
 
 def new_value_for(value: Any, field_v2: str | None, generation: str) -> Any:

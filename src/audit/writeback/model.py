@@ -30,7 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from audit.core.values import ValueSpec
 from audit.errors import InputError
+from audit.writeback.fields import is_date_field
 
 __all__ = [
     "PLAN_FORMAT",
@@ -130,6 +132,10 @@ class Change:
         ``source`` or ``target``: the side whose value is kept.
     rule : str
         Why that side won.
+    spec : dict or None
+        How the field's values are compared (:class:`audit.core.values.ValueSpec` as a
+        dict, from the audit's summary); ``None`` in plans written before it was recorded
+        (then the field is text, a date where the system knows it as one).
     """
 
     id: str
@@ -149,6 +155,13 @@ class Change:
     address_last_changed: str | None
     winner: str
     rule: str
+    spec: dict[str, Any] | None = None
+
+    def value_spec(self) -> ValueSpec:
+        """The value model's reading of this field."""
+        if self.spec is not None:
+            return ValueSpec.from_dict(self.spec)
+        return ValueSpec("string", date=is_date_field(self.field_v2))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

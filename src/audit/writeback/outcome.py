@@ -21,8 +21,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.core import values
+from audit.core.values import ValueSpec
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_OK
-from audit.writeback.direction import is_empty, parse_stamp
 from audit.writeback.model import Change
 
 __all__ = ["Limits", "Outcome", "ApplyResult", "same_value", "same_stamp", "PROBLEM_STATUSES"]
@@ -133,33 +134,14 @@ class ApplyResult:
 
 
 # --------------------------------------------------------------------------- comparisons
-def same_value(current: Any, planned: Any, field_v2: str | None = None) -> bool:
-    """True when two field values are the same value: empty equals empty (``None``, ``""``),
-    dates compare by calendar day across generations, anything else exactly."""
-    if is_empty(current) and is_empty(planned):
-        return True
-    if current == planned and type(current) is type(planned):
-        return True
-    if isinstance(current, bool) or isinstance(planned, bool):
-        return False
-    if isinstance(current, (int, float)) and isinstance(planned, (int, float)):
-        return current == planned
-    if (
-        field_v2
-        and field_v2.split(".")[-1] == "DateOfBirth"
-        and isinstance(current, str)
-        and isinstance(planned, str)
-    ):
-        return current[:10] == planned[:10] and (
-            current[10:] in ("", "T00:00:00") and planned[10:] in ("", "T00:00:00")
-        )
-    return False
+def same_value(current: Any, planned: Any, spec: ValueSpec) -> bool:
+    """True when two field values are the same value by the value model (the audit's
+    equality: :func:`audit.core.values.equal`)."""
+    return values.equal(current, planned, spec)
 
 
-def same_stamp(current: Any, planned: Any) -> bool:
+def same_stamp(current: Any, planned: Any, zone: str = values.DEFAULT_ZONE) -> bool:
     """True when two last-changed stamps name the same instant (text equal, or equal as
-    times); a missing plan stamp never matches a present one."""
-    if current == planned:
-        return True
-    a, b = parse_stamp(current), parse_stamp(planned)
-    return a is not None and b is not None and a == b
+    times, a stamp without an offset read in ``zone``); a missing plan stamp never
+    matches a present one."""
+    return values.same_instant(current, planned, zone)

@@ -40,7 +40,7 @@ from audit.writeback.decisions import DECISION_COLUMNS, check_decisions, decisio
 from audit.writeback.direction import POLICIES
 from audit.writeback.fields import new_value_for, writable_reason
 from audit.writeback.model import Change, Plan, Skipped
-from audit.writeback.plan_rows import RowRules, Side, plan_row, resolutions, skipped_row
+from audit.writeback.plan_rows import RowRules, Side, plan_row, resolutions, skipped_row, value_specs
 
 __all__ = [
     "DECISION_COLUMNS",
@@ -98,7 +98,9 @@ def build_plan(
     if policy not in POLICIES:
         raise ConfigError(f"--policy {policy!r}: use one of {', '.join(POLICIES)}")
     mism = findings.filter(pl.col("status") == "mismatch")
-    rules = RowRules(policy, same_tenant, resolutions(summary or {}), decisions_by_row(decisions))
+    rules = RowRules(
+        policy, same_tenant, resolutions(summary or {}), decisions_by_row(decisions), specs=value_specs(summary or {})
+    )
     planned, skipped = _plan_rows(mism, source, target, rules)
     counts = _counts(mism, planned, skipped)
     head = _header(header or {}, created_at, rules, generations=_generations(mism, source, target), counts=counts)

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from audit.core.snapshot import EntityFrame
+from audit.core.values import DEFAULT_ZONE, ValueSpec
 from audit.flow.paths import resolve_path
 from audit.systems.poweroffice import PROFILE
 from audit.writeback.decisions import ROW_KEY
@@ -93,6 +94,25 @@ def resolutions(summary: Mapping[str, Any]) -> dict[tuple[str, str, str], tuple[
     return out
 
 
+def value_specs(summary: Mapping[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """``(pair, source path, target path) -> value spec`` (as a dict) from the audit's
+    summary.json: each property's data type, date handling and normalizers, and the
+    policy's empty-equals-missing and zone, so the guard compares as the audit did."""
+    policy = summary.get("policy") or {}
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for pair in summary.get("pairs", []):
+        for prop in pair.get("properties", []):
+            spec = ValueSpec(
+                prop.get("datatype"),
+                bool(prop.get("date")),
+                tuple(prop.get("normalizers") or ()),
+                policy.get("empty_equals_missing", True),
+                policy.get("zone", DEFAULT_ZONE),
+            )
+            out[(pair["pair"], prop["source"], prop["target"])] = spec.to_dict()
+    return out
+
+
 # --------------------------------------------------------------------------- one row
 @dataclass
 class RowRules:
@@ -104,6 +124,11 @@ class RowRules:
     resolved: Resolved
     chosen: Mapping[tuple[str, ...], dict[str, str]]
     used: set[tuple[str, ...]] = field(default_factory=set)
+    specs: Mapping[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def spec_for(self, heading: str, f: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The value spec of a finding's property, when the summary recorded it."""
+        return self.specs.get((heading, f["source_property"], f["target_property"]))
 
     def unmatched(self) -> list[dict[str, str]]:
         """The decision rows no mismatch met, by their :data:`ROW_KEY` columns."""
@@ -148,8 +173,9 @@ def plan_row(f: Mapping[str, Any], heading: str, sides: Mapping[str, Side], rule
     """The change a mismatch finding asks for, or why there is none."""
     try:
         found = _found(f, heading, sides, rules.resolved)
-        verdict = _verdict(f, found, rules)
-        return _change(f, heading, sides, found, verdict, rules.same_tenant)
+        spec = rules.spec_for(heading, f)
+        verdict = _verdict(f, found, rules, spec)
+        return _change(f, heading, sides, found, verdict, rules.same_tenant, spec)
     except _Skip as skip:
         return skipped_row(f, skip.reason, skip.side, skip.rule)
 
@@ -170,7 +196,7 @@ def _found(f: Mapping[str, Any], heading: str, sides: Mapping[str, Side], resolv
     return _Found(rows, columns, values, stamps)
 
 
-def _verdict(f: Mapping[str, Any], found: _Found, rules: RowRules) -> Decision:
+def _verdict(f: Mapping[str, Any], found: _Found, rules: RowRules, spec: dict[str, Any] | None) -> Decision:
     """The side that wins: a person's decision, else the policy."""
     person = _person(f, rules)
     # the most specific stamp decides: the mail address's own for its fields
@@ -181,6 +207,7 @@ def _verdict(f: Mapping[str, Any], found: _Found, rules: RowRules) -> Decision:
         found.stamps["source"][1] or found.stamps["source"][0],
         found.stamps["target"][1] or found.stamps["target"][0],
         decision=person["decision"] if person else None,
+        spec=ValueSpec.from_dict(spec) if spec is not None else None,
     )
     if verdict.winner is None:
         raise _Skip(verdict.skip or "undecided", rule=verdict.rule)
@@ -206,6 +233,7 @@ def _change(
     found: _Found,
     verdict: Decision,
     same_tenant: bool,
+    spec: dict[str, Any] | None = None,
 ) -> Change:
     """The change of the losing side's field to the winner's value."""
     loser, winner = verdict.loser, verdict.winner
@@ -236,6 +264,7 @@ def _change(
         address_last_changed=found.stamps[loser][1],
         winner=winner,
         rule=verdict.rule,
+        spec=spec,
     )
 
 

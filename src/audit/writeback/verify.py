@@ -205,7 +205,7 @@ def _row(
     gw = gateways.get(c.corrected.tenant)
     field_name = c.field_on(gw.api) if gw is not None else c.field
     current = get_field(rec, field_name) if rec is not None and field_name else None
-    landed = rec is not None and same_value(current, c.new_value, c.field_v2)
+    landed = rec is not None and same_value(current, c.new_value, c.value_spec())
     if note is not None:
         detail = note
     elif not landed:

@@ -49,7 +49,7 @@ def guard(
     value = get_field(current, field)
     stamp = current.get(STAMP_KEY[api])
     prefix = "would_" if dry_run else ""
-    if same_value(value, c.new_value, c.field_v2):
+    if same_value(value, c.new_value, c.value_spec()):
         detail = (
             "request sent in an earlier run; the record holds the new value: done"
             if earlier == "unknown"
@@ -74,15 +74,16 @@ def guard(
 
 def _conflict(c: Change, current: Mapping[str, Any], api: str, value: Any, stamp: Any) -> str | None:
     """Why the record or field no longer is what the plan saw (``None`` when it is)."""
-    if not same_stamp(stamp, c.last_changed):
+    zone = c.value_spec().zone
+    if not same_stamp(stamp, c.last_changed, zone):
         return f"the record changed since the audit read it (lastChanged {stamp}, plan {c.last_changed})"
     if c.address_last_changed is not None:
         sub = _address_stamp(current, api)
-        if not same_stamp(sub, c.address_last_changed):
+        if not same_stamp(sub, c.address_last_changed, zone):
             return (
                 f"the mail address changed since the audit read it (lastChanged {sub}, plan {c.address_last_changed})"
             )
-    if not same_value(value, c.old_value, c.field_v2):
+    if not same_value(value, c.old_value, c.value_spec()):
         return f"the field changed since the audit read it (now {value!r}, plan {c.old_value!r})"
     return None
 
@@ -112,7 +113,9 @@ class _Write:
         from before."""
         return all(
             same_value(
-                get_field(record, self.fields[c.id]), c.new_value if new else self.before[self.fields[c.id]], c.field_v2
+                get_field(record, self.fields[c.id]),
+                c.new_value if new else self.before[self.fields[c.id]],
+                c.value_spec(),
             )
             for c in self.changes
         )
@@ -289,7 +292,8 @@ class RecordWriter:
             return w.outcomes("unknown", f"write: {lost}; read back: {exc}")
         if w.holds(now, new=True):
             return w.applied(now, f"answer lost ({lost}); read back: the record holds the new value")
-        if same_stamp(now.get(STAMP_KEY[w.gw.api]), w.stamp_before) and w.holds(now, new=False):
+        zone = w.changes[0].value_spec().zone
+        if same_stamp(now.get(STAMP_KEY[w.gw.api]), w.stamp_before, zone) and w.holds(now, new=False):
             return now
         return w.outcomes("conflict", f"answer lost ({lost}) and the record changed meanwhile", now)
 

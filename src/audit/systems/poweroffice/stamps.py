@@ -7,13 +7,18 @@ Spellings met (each parses to the same kind of aware datetime):
 - v1 stamps with a space before the offset: ``2023-10-25T07:58:57 +00:00`` (the
   ``lastChanged`` of the examples in PowerOffice/go-api-documentation,
   ``docs/api/rest/filtering.md``, "Filter customers by lastchanged");
-- no offset at all (v1 dates, ``2015-11-26``): read as UTC.
+- no offset at all (v1 dates, ``2015-11-26``; v1 stamps in places): Norwegian local time
+  (``Europe/Oslo``), not UTC (the README's "What the defaults assume").
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+#: The zone of a stamp written without an offset.
+LOCAL_ZONE = ZoneInfo("Europe/Oslo")
 
 #: The space (or spaces) v1 writes between the time and its offset.
 _SPACED_OFFSET = re.compile(r"\s+(?=[+-]\d{2}:?\d{2}$)")
@@ -22,7 +27,7 @@ _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def parse_timestamp(value: str) -> datetime:
-    """A timestamp in any of the API's spellings as an aware datetime (no offset: UTC).
+    """A timestamp in any of the API's spellings as an aware datetime (no offset: Norwegian local time).
 
     Raises
     ------
@@ -34,13 +39,13 @@ def parse_timestamp(value: str) -> datetime:
         text = text[:-1] + "+00:00"
     text = _LONG_FRACTION.sub(r"\1", _SPACED_OFFSET.sub("", text))
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_ZONE)
 
 
 def parse_stamp_or_none(value: object) -> datetime | None:
     """:func:`parse_timestamp` of a string, ``None`` for anything else or a bad text."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=LOCAL_ZONE)
     if not isinstance(value, str) or not value.strip():
         return None
     try:

@@ -83,7 +83,7 @@ class Item:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An aware datetime from an API timestamp (no offset means UTC), or ``None``."""
+    """An aware datetime from an API timestamp (no offset means Norwegian local time), or ``None``."""
     if not isinstance(value, str) or not value:
         return None
     try:
