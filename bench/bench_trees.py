@@ -39,12 +39,10 @@ print(json.dumps({"rc": rc, "cpu": use.ru_utime + use.ru_stime, "peak_mib": use.
 """
 
 
-def _run(tree: Path, flow: Path, data: Path, out: Path) -> dict[str, float]:
+def _run(tree: Path, flow: Path, data: Path, out: Path, extra: list[str]) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     cmd = [sys.executable, "-m", "audit", "run", "--flow", str(flow), "--source", str(data / "source")]
-    cmd += ["--target", str(data / "target"), "--out", str(out)]
-    if (data / "global-person.json").is_file():  # the demo's Sesam links (trees from issue 12 on)
-        cmd += ["--links", str(data / "global-person.json")]
+    cmd += ["--target", str(data / "target"), "--out", str(out), *extra]
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", MEASURE, *cmd], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -64,16 +62,27 @@ def main() -> None:
     parser.add_argument("--flow", type=Path, default=DEFAULT_FLOW)
     parser.add_argument("--data", type=Path, default=BENCH / "data")
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "trees")
+    parser.add_argument(
+        "--tenants", type=Path, help="a demo directory (source/, target/) to use as it is, instead of the cache"
+    )
+    parser.add_argument("--before-args", default="", help="extra audit run options of the before tree")
+    parser.add_argument("--after-args", default="", help="extra audit run options of the after tree")
     args = parser.parse_args()
-    data = dataset(args.records, args.seed, "jsonl", args.flow, args.data)
+    data = args.tenants or dataset(args.records, args.seed, "jsonl", args.flow, args.data)
     for path in sorted(data.rglob("*.jsonl")):
         path.read_bytes()  # both trees meet a warm page cache
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    # the demo's Sesam links, unless a tree is told how to link (an older tree: --link-by-id)
+    links = ["--links", str(data / "global-person.json")] if (data / "global-person.json").is_file() else []
+    extra = {
+        "before": args.before_args.split() or links,
+        "after": args.after_args.split() or links,
+    }
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for round_no in range(args.rounds):
         order = list(trees) if round_no % 2 == 0 else list(reversed(trees))
         for name in order:
-            runs[name].append(_run(trees[name], args.flow, data, args.out / name))
+            runs[name].append(_run(trees[name], args.flow, data, args.out / name, extra[name]))
             print(f"round {round_no + 1} {name}: {runs[name][-1]['wall']:.1f} s", file=sys.stderr)
     if not filecmp.cmp(args.out / "before" / "findings.csv", args.out / "after" / "findings.csv", shallow=False):
         raise SystemExit("the two trees' findings.csv differ: not the same audit")
