@@ -200,10 +200,8 @@ def test_atomic_tests_carry_the_values_the_guard_read(v2_plan, tmp_path):
         _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
         patches = _patches(t)
     sent = [e for e in read_events(tmp_path / "j.jsonl") if e["event"] == "sent"]
-    tested = sorted(
-        json.dumps({op["path"]: op["value"]}, sort_keys=True) for ops in patches for op in ops if op["op"] == "test"
-    )
-    before = sorted(json.dumps({"/" + f.replace(".", "/"): v}, sort_keys=True) for e in sent for f, v in e["before"].items())
+    tested = sorted(json.dumps([op["path"], op["value"]]) for ops in patches for op in ops if op["op"] == "test")
+    before = sorted(json.dumps(["/" + f.replace(".", "/"), v]) for e in sent for f, v in e["before"].items())
     assert tested == before
 
 

@@ -20,10 +20,11 @@ A v1 answer with ``success: false`` (HTTP 200; ``docs/api/rest/apicalls.md``) ra
 A v2 write is an RFC 6902 patch built with :mod:`jsonpatch` holding one ``replace`` per
 changed field (``/MailAddress/City``), preceded, for a compare-and-set (``expect``), by one
 ``test`` per field holding the value the guard read (:mod:`audit.writeback.atomic`); a v1
-write posts the whole record just read with the changed fields set. Which tenant a gateway talks to comes from the environment:
-``POWEROFFICE_SOURCE_*`` / ``POWEROFFICE_TARGET_*`` variables override the plain
-``POWEROFFICE_*`` ones for that tenant (:func:`tenant_settings`), so two tenants can be
-reached from one shell; secrets are never arguments.
+write posts the whole record just read with the changed fields set. Which tenant a
+gateway talks to comes from the environment: ``POWEROFFICE_SOURCE_*`` /
+``POWEROFFICE_TARGET_*`` variables override the plain ``POWEROFFICE_*`` ones for that
+tenant (:func:`tenant_settings`), so two tenants can be reached from one shell; secrets
+are never arguments.
 """
 
 from __future__ import annotations
