@@ -91,16 +91,13 @@ def apply_plan(
     dry_run, approve
         Read and report only (the default); the hash the reviewer approved, required to
         write and equal to ``plan.hash``.
-    limits : Limits, optional
-        The circuit breaker (default: :class:`Limits`).
-    mode, progress
-        Written into the journal (``apply`` or ``rollback``); called with the number of
-        changes finished after each record.
-    side : str, optional
-        ``source`` or ``target``: only that tenant's changes. A tenant down ends ``skipped``
-        (:mod:`audit.writeback.sides`).
-    atomic : bool
-        Compare-and-set v2 writes (JSON Patch ``test`` ahead of ``replace``); skip v1 changes.
+    limits, mode, progress
+        The circuit breaker (default: :class:`Limits`); written into the journal (``apply``
+        or ``rollback``); called with the number of changes finished after each record.
+    side, atomic
+        ``source`` or ``target``: only that tenant's changes, a tenant down ends ``skipped``
+        (:mod:`audit.writeback.sides`); compare-and-set v2 writes (JSON Patch ``test`` ahead
+        of ``replace``) and skip v1 changes (:mod:`audit.writeback.atomic`).
 
     Raises
     ------
@@ -114,9 +111,8 @@ def apply_plan(
     _check_run(plan, gateways, journal_path=journal_path, dry_run=dry_run, approve=approve, limits=limits)
     (journal, prior), breaker = _open_journal(journal_path, dry_run), Breaker(limits)
     results, pending = _resume(plan.changes, prior)
-    pending, no_cas = set_aside_v1(pending, gateways, side) if atomic else (pending, [])
-    pending, skipped, down = handled_units(gateways, pending, side)
-    results.update({o.change.id: o for o in skipped + no_cas})
+    pending, skipped, down = _handled(gateways, pending, side, atomic)
+    results.update({o.change.id: o for o in skipped})
     writer = RecordWriter(gateways, journal, prior, limits, dry_run, breaker, atomic)
     _run(plan, journal, mode, results, breaker, lambda: _run_units(pending, writer, limits, results, progress))
     return ApplyResult(
@@ -130,6 +126,16 @@ def apply_plan(
         unreachable=bool(down) or (bool(pending) and writer.answered == 0),
         down=down,
     )
+
+
+def _handled(
+    gateways: Mapping[str, RecordGateway], pending: list[list[Change]], side: str | None, atomic: bool
+) -> tuple[list[list[Change]], list[Outcome], dict[str, str]]:
+    """The records this run handles, ``skipped`` outcomes of the others (another side, a
+    tenant down, v1 records of an atomic run) and the tenants found down."""
+    pending, no_cas = set_aside_v1(pending, gateways, side) if atomic else (pending, [])
+    pending, skipped, down = handled_units(gateways, pending, side)
+    return pending, skipped + no_cas, down
 
 
 def _run(
