@@ -1,5 +1,6 @@
-"""Every v2 exchange of ``audit fetch`` (full and incremental) and of a write-back meets
-the contract derived from the official v2 OpenAPI document (``contract_v2``)."""
+"""Every v2 exchange of ``audit fetch`` (full and incremental) and of a write-back (also an
+``--atomic`` one, whose patches carry ``test`` operations) meets the contract derived from
+the official v2 OpenAPI document (``contract_v2``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 from contract_v2 import problems, v2_exchanges
 from poweroffice_fixtures import settings_for
 from test_writeback_apply import _apply, _demo, _Tenants
+from test_writeback_atomic import _race, _victim
 
 from audit.flow.parser import parse_file
 from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
 from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient, HttpStatusError
+from audit.writeback import Limits
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
@@ -61,6 +64,17 @@ def test_a_v2_write_back_meets_the_contract(tmp_path_factory, tmp_path):
         _apply(plan, t.gateways(), tmp_path / "j.jsonl")
         exchanges = t.source.exchanges() + t.target.exchanges()
     assert any(e.method == "PATCH" for e in exchanges)
+    assert problems(exchanges) == []
+
+
+def test_an_atomic_v2_write_back_meets_the_contract_also_when_a_test_fails(tmp_path_factory, tmp_path):
+    root = tmp_path_factory.mktemp("contract-cas")
+    plan = _demo(root, parse_file(FLOW), "v2", "latest")
+    with _Tenants(root, plan, record=True) as t:
+        _apply(plan, _race(t, _victim(plan)), tmp_path / "j.jsonl", atomic=True, limits=Limits(workers=1))
+        exchanges = t.source.exchanges() + t.target.exchanges()
+    patches = [e for e in exchanges if e.method == "PATCH"]
+    assert any(b'"test"' in e.body for e in patches) and {200, 400} <= {e.status for e in patches}
     assert problems(exchanges) == []
 
 

@@ -354,3 +354,13 @@ def test_an_unknown_side_is_exit_2(audited, tenants, tmp_path):
     plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
     done = _audit("apply", plan, "--side", "both", env=_env(tenants), cwd=tmp_path)
     assert done.returncode == 2 and "--side 'both'" in done.stderr
+
+
+def test_atomic_apply_writes_with_compare_and_set_and_verifies(audited, tenants, tmp_path):
+    s, t = tenants
+    plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
+    done = _audit("apply", plan, "--approve", digest, "--apply", "--atomic", env=_env(tenants), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(--atomic): written" in done.stdout and "verified" in done.stdout
+    sent = [json.loads(ln) for ln in (tmp_path / "plan.journal.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(e.get("atomic") is True for e in sent if e["event"] == "sent")

@@ -78,6 +78,13 @@ def writeback_apply_command(
     side: Annotated[
         Optional[str], typer.Option("--side", help="Handle only this tenant's changes: source or target")
     ] = None,
+    atomic: Annotated[
+        bool,
+        typer.Option(
+            "--atomic",
+            help="Compare-and-set: v2 writes test the old values first (JSON Patch test); v1 changes are skipped",
+        ),
+    ] = False,
 ) -> None:
     """Write a reviewed plan (dry run unless --apply), guarded, journaled and resumable."""
     from audit.writeback.commands import apply_reviewed_plan
@@ -96,6 +103,7 @@ def writeback_apply_command(
         flow_doc=flow_doc,
         report=output,
         side=side,
+        atomic=atomic,
     )
     raise typer.Exit(applied.exit_code)
 

@@ -24,6 +24,10 @@ The circuit breaker stops the run once more than ``max_failures`` failures or mo
 ``not_attempted``), and the run refuses to start when the plan holds more than
 ``max_changes`` changes.
 
+With ``atomic`` each v2 write also tests, in the same JSON Patch, that the fields still
+hold the values the guard read (a compare-and-set, :mod:`audit.writeback.atomic`); v1
+changes, which have no such operation, are then ``skipped``.
+
 Without ``dry_run=False`` nothing is written: records are read and each change is
 reported as ``would_write``, ``would_conflict`` or ``would_noop``.
 
@@ -41,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import ConfigError
+from audit.writeback.atomic import set_aside_v1
 from audit.writeback.breaker import Breaker
 from audit.writeback.gateway import RecordGateway
 from audit.writeback.journal import DONE, Journal, fold
@@ -72,6 +77,7 @@ def apply_plan(
     mode: str = "apply",
     progress: Callable[[int], None] | None = None,
     side: str | None = None,
+    atomic: bool = False,
 ) -> ApplyResult:
     """Apply (or dry-run) a plan.
 
@@ -85,14 +91,13 @@ def apply_plan(
     dry_run, approve
         Read and report only (the default); the hash the reviewer approved, required to
         write and equal to ``plan.hash``.
-    limits : Limits, optional
-        The circuit breaker (default: :class:`Limits`).
-    mode, progress
-        Written into the journal (``apply`` or ``rollback``); called with the number of
-        changes finished after each record.
-    side : str, optional
-        ``source`` or ``target``: only that tenant's changes. A tenant down ends ``skipped``
-        (:mod:`audit.writeback.sides`).
+    limits, mode, progress
+        The circuit breaker (default: :class:`Limits`); written into the journal (``apply``
+        or ``rollback``); called with the number of changes finished after each record.
+    side, atomic
+        ``source`` or ``target``: only that tenant's changes, a tenant down ends ``skipped``
+        (:mod:`audit.writeback.sides`); compare-and-set v2 writes (JSON Patch ``test`` ahead
+        of ``replace``) and skip v1 changes (:mod:`audit.writeback.atomic`).
 
     Raises
     ------
@@ -106,9 +111,9 @@ def apply_plan(
     _check_run(plan, gateways, journal_path=journal_path, dry_run=dry_run, approve=approve, limits=limits)
     (journal, prior), breaker = _open_journal(journal_path, dry_run), Breaker(limits)
     results, pending = _resume(plan.changes, prior)
-    pending, skipped, down = handled_units(gateways, pending, side)
+    pending, skipped, down = _handled(gateways, pending, side, atomic)
     results.update({o.change.id: o for o in skipped})
-    writer = RecordWriter(gateways, journal, prior, limits, dry_run, breaker)
+    writer = RecordWriter(gateways, journal, prior, limits, dry_run, breaker, atomic)
     _run(plan, journal, mode, results, breaker, lambda: _run_units(pending, writer, limits, results, progress))
     return ApplyResult(
         outcomes=[results[c.id] for c in plan.changes],
@@ -121,6 +126,16 @@ def apply_plan(
         unreachable=bool(down) or (bool(pending) and writer.answered == 0),
         down=down,
     )
+
+
+def _handled(
+    gateways: Mapping[str, RecordGateway], pending: list[list[Change]], side: str | None, atomic: bool
+) -> tuple[list[list[Change]], list[Outcome], dict[str, str]]:
+    """The records this run handles, ``skipped`` outcomes of the others (another side, a
+    tenant down, v1 records of an atomic run) and the tenants found down."""
+    pending, no_cas = set_aside_v1(pending, gateways, side) if atomic else (pending, [])
+    pending, skipped, down = handled_units(gateways, pending, side)
+    return pending, skipped + no_cas, down
 
 
 def _run(

@@ -25,6 +25,7 @@ from audit.writeback import (
     verify_changes,
     writeback_summary,
 )
+from audit.writeback.atomic import v1_warning
 from audit.writeback.gateway import RecordGateway
 from audit.writeback.journal import fold
 from audit.writeback.outcome import Limits
@@ -96,17 +97,21 @@ def apply_reviewed_plan(
     flow_doc: Path | None = None,
     report: Report,
     side: str | None = None,
+    atomic: bool = False,
 ) -> AppliedPlan:
     """Apply (or dry-run) the reviewed plan at ``plan_path``, then verify what was written.
 
     ``journal`` defaults to ``<plan>.journal.jsonl`` beside the plan; with ``audit_dir``
     the write-back summary is written into it as ``writeback.json``; ``side`` limits the
-    run to one tenant's changes.
+    run to one tenant's changes; ``atomic`` compare-and-sets v2 writes and skips v1
+    changes, with one warning (:mod:`audit.writeback.atomic`).
     """
     plan = load_plan(plan_path)
     plan.header["path"] = str(plan_path)
     journal = journal or plan_path.with_name(plan_path.stem + ".journal.jsonl")
     with open_gateways(plan.changes, overrides, counterparts=do_apply) as gateways:
+        if atomic and (warning := v1_warning(plan.changes, gateways, side)):
+            report.warning(warning)
         result = apply_plan(
             plan,
             gateways,
@@ -115,8 +120,9 @@ def apply_reviewed_plan(
             approve=approve,
             limits=limits,
             side=side,
+            atomic=atomic,
         )
-        report.writeback_outcomes(result.to_dict(), f"apply {plan_path}")
+        report.writeback_outcomes(result.to_dict(), f"apply {plan_path}" + (" (--atomic)" if atomic else ""))
         applied = AppliedPlan(result)
         if do_apply and not result.unreachable:
             down = find_down(gateways, gateways)  # the re-audit reads both tenants

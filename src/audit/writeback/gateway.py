@@ -18,11 +18,13 @@ A v1 answer with ``success: false`` (HTTP 200; ``docs/api/rest/apicalls.md``) ra
 :class:`~audit.systems.poweroffice.responses.ApiRefusal` with the API's message.
 
 A v2 write is an RFC 6902 patch built with :mod:`jsonpatch` holding one ``replace`` per
-changed field (``/MailAddress/City``); a v1 write posts the whole record just read with
-the changed fields set. Which tenant a gateway talks to comes from the environment:
-``POWEROFFICE_SOURCE_*`` / ``POWEROFFICE_TARGET_*`` variables override the plain
-``POWEROFFICE_*`` ones for that tenant (:func:`tenant_settings`), so two tenants can be
-reached from one shell; secrets are never arguments.
+changed field (``/MailAddress/City``), preceded, for a compare-and-set (``expect``), by one
+``test`` per field holding the value the guard read (:mod:`audit.writeback.atomic`); a v1
+write posts the whole record just read with the changed fields set. Which tenant a
+gateway talks to comes from the environment: ``POWEROFFICE_SOURCE_*`` /
+``POWEROFFICE_TARGET_*`` variables override the plain ``POWEROFFICE_*`` ones for that
+tenant (:func:`tenant_settings`), so two tenants can be reached from one shell; secrets
+are never arguments.
 """
 
 from __future__ import annotations
@@ -181,21 +183,19 @@ class RecordGateway:
         parent_id: int | None,
         fields: Mapping[str, Any],
         current: Mapping[str, Any],
+        expect: Mapping[str, Any] | None = None,
     ) -> Written:
         """Set ``fields`` (paths on this generation -> values) on one record.
 
-        v2 sends a JSON Patch of ``replace`` operations; v1 posts ``current`` (the record
-        just read) with the fields set. Writes are not retried except after a 429 (see
-        :meth:`ApiClient.request`), so a write is never sent twice by the transport.
+        v2 sends a JSON Patch of ``replace`` operations, after a ``test`` operation per
+        ``expect`` entry (path -> the value it must still hold) when given; v1 posts
+        ``current`` (the record just read) with the fields set, and has no compare-and-set.
+        Writes are not retried except after a 429 (see :meth:`ApiClient.request`), so a
+        write is never sent twice by the transport.
         """
         if self.api == "v2":
             path = self.route(entity, record_id, parent_id)
-            patch = jsonpatch.JsonPatch(
-                [
-                    {"op": "replace", "path": jsonpatch.JsonPointer.from_parts(f.split(".")).path, "value": v}
-                    for f, v in fields.items()
-                ]
-            )
+            patch = jsonpatch.JsonPatch(_ops("test", expect or {}) + _ops("replace", fields))
             response = self.client.request(
                 "PATCH", path, json_body=patch.patch, headers={"Content-Type": JSON_PATCH}
             )
@@ -204,6 +204,8 @@ class RecordGateway:
             )
         if entity not in _V1_ROUTES:
             raise ConfigError(f"v1 has no update route for {entity}")
+        if expect is not None:
+            raise ConfigError("v1 writes post the whole record: there is no compare-and-set to send")
         body = copy.deepcopy(dict(current))
         for f, v in fields.items():
             set_field(body, f, v)
@@ -225,6 +227,17 @@ class RecordGateway:
         if not isinstance(body, dict):
             raise MalformedResponse(f"{what}: the answer is not a record")
         return body
+
+
+def _ops(op: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One JSON Patch operation per dotted field path (``MailAddress.City`` ->
+    ``/MailAddress/City``). ``test`` compares a member with a value and fails the whole
+    patch when they differ (RFC 6902, sections 4.6 and 5); the v2 OpenAPI document lists
+    ``op: test`` among the operations of ``PATCH /Customers/{id}``, ``/Suppliers/{id}``
+    and ``/ContactPersons/{contactId}/{id}`` (their ``requestBody`` examples)."""
+    return [
+        {"op": op, "path": jsonpatch.JsonPointer.from_parts(f.split(".")).path, "value": v} for f, v in values.items()
+    ]
 
 
 def connect_tenants(

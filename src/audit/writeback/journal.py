@@ -5,7 +5,8 @@ Events::
 
     {"event": "run",    "run_id", "at", "mode", "plan", "plan_hash", "changes"}
     {"event": "sent",   "run_id", "at", "changes": [ids], "tenant", "entity", "record_id",
-                        "method", "path", "fields": {field: new}, "before": {field: old}}
+                        "method", "path", "fields": {field: new}, "before": {field: old},
+                        "atomic": true (only when ``before`` was sent as JSON Patch tests)}
     {"event": "result", "run_id", "at", "change": id, "status", "detail", "before",
                         "after", "last_changed_before", "last_changed_after",
                         "address_last_changed_after", "http_status", "spec": {change}}

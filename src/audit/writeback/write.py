@@ -8,6 +8,8 @@ whose body says ``success: true``) *and* the record read back holds the new valu
 otherwise it is ``failed`` with the API's own words (v1 ``validation.summary``,
 ProblemDetails ``Title``/``Detail``) or with what the record holds instead. A write whose
 answer is lost is settled by reading the record back (see :mod:`audit.writeback.apply`).
+With ``atomic`` a v2 write tests the values the guard read before replacing them, and a
+refused one whose tested values moved is a ``conflict`` (:mod:`audit.writeback.atomic`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from audit.errors import AuthError, ExternalError
 from audit.systems.poweroffice import redaction
 from audit.systems.poweroffice.responses import ApiRefusal
 from audit.systems.poweroffice.transport import HttpStatusError
+from audit.writeback.atomic import moved_fields
 from audit.writeback.breaker import Breaker
 from audit.writeback.gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
 from audit.writeback.journal import Journal
@@ -169,7 +172,9 @@ class RecordWriter:
         limits: Limits,
         dry_run: bool,
         breaker: Breaker,
+        atomic: bool = False,
     ):
+        self.atomic = atomic
         self.breaker = breaker
         self.gateways = gateways
         self.journal = journal
@@ -243,7 +248,8 @@ class RecordWriter:
         for attempt in range(1, self.limits.write_attempts + 1):
             self._journal_sent(w, values, attempt)
             try:
-                written = gw.write(w.ref.entity, w.ref.record_id, w.ref.parent_id, values, current)
+                expect = w.before if self.atomic else None
+                written = gw.write(w.ref.entity, w.ref.record_id, w.ref.parent_id, values, current, expect)
             except AuthError:
                 raise
             except ApiRefusal as exc:  # v1: HTTP 200 with success=false: refused, not lost
@@ -252,6 +258,8 @@ class RecordWriter:
             except HttpStatusError as exc:
                 if exc.status < 500 and exc.status != 429:
                     self.answered += 1
+                    if self.atomic:
+                        return self._refused_atomic(w, exc)
                     return w.outcomes("failed", str(exc), http_status=exc.status)
                 lost = f"{exc}"
             except ExternalError as exc:
@@ -279,6 +287,22 @@ class RecordWriter:
         found = {w.fields[c.id]: get_field(now, w.fields[c.id]) for c in w.changes}
         detail = f"{said}, but the record read back does not hold the new value (now {found!r})"
         return w.outcomes("failed", detail, now, http_status=http_status)
+
+    def _refused_atomic(self, w: _Write, exc: HttpStatusError) -> list[Outcome]:
+        """A refused compare-and-set: a ``conflict`` when the record, read back, no longer
+        holds a tested value (the ``test`` failed; nothing was written), else ``failed``.
+        Either way it is not sent again."""
+        try:
+            now = self._read(w.gw, w.ref)
+        except AuthError:
+            raise
+        except ExternalError as read_error:
+            return w.outcomes("failed", f"{exc}; read back: {read_error}", http_status=exc.status)
+        moved = moved_fields(now, w.before)
+        if not moved:
+            return w.outcomes("failed", f"{exc}; read back: the tested values still hold", now, http_status=exc.status)
+        detail = f"compare-and-set refused: {exc}; read back: the record changed after the guard read (now {moved!r})"
+        return w.outcomes("conflict", detail, now, http_status=exc.status)
 
     def _read_back(self, w: _Write, lost: str) -> dict[str, Any] | list[Outcome]:
         """After a lost answer: the outcomes when the record shows the write done (or
@@ -313,6 +337,7 @@ class RecordWriter:
             before=w.before,
             attempt=attempt,
             specs=[c.to_dict() for c in w.changes],
+            **({"atomic": True} if self.atomic and w.gw.api == "v2" else {}),
         )
 
     def _record_results(self, outcomes: list[Outcome]) -> list[Outcome]:
