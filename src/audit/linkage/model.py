@@ -62,6 +62,7 @@ def _comparisons(roles: Sequence[str]) -> list:
 def _train(linker, roles: Sequence[str], notes: list[str]) -> None:
     """Prior, ``u`` and ``m`` of the model, as far as the data allows."""
     from splink import block_on
+
     # splink exports no exception class at its top level; this is the base of its own errors
     from splink.internals.exceptions import SplinkException
 
