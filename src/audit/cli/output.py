@@ -283,7 +283,8 @@ def nightly_summary(result: Any) -> None:
         )
         if job.report:
             print(f"  report:   {job.report}", file=sys.stdout)
-        print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
+        if job.notebook.exists():
+            print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
 
 
 # --- write-back -------------------------------------------------------------------
