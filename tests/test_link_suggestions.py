@@ -125,6 +125,15 @@ def test_a_pair_mapping_no_person_fields_is_skipped_with_the_reason(tmp_path):
     assert found.file is None and "e-mail" in found.skipped and not list(tmp_path.iterdir())
 
 
+def test_records_sharing_nothing_get_no_links_and_a_note_on_the_training(tmp_path):
+    props = [prop("emailAddress", "emailAddress"), prop("firstName", "firstName"), prop("lastName", "lastName")]
+    se = _frame("contactperson", "id | emailAddress | firstName | lastName\n1 | a@x.no | Kari | Nord\n2 | b@x.no | Ola | Sør")
+    te = _frame("customer", "Id | EmailAddress | FirstName | LastName\n9 | c@x.no | Per | Vest\n8 | d@x.no | Liv | Øst")
+    found = suggest_pair(pair("Contactperson", "Customer", props), se, te, tmp_path, 0.5)
+    assert found.links == 0 and "m not trained on pairs sharing email (0 such pairs)" in found.notes
+    assert pl.read_csv(found.file).columns[:2] == ["source_id", "target_id"]
+
+
 def test_a_weaker_candidate_of_a_record_is_left_out_and_ties_are_kept():
     links = pl.DataFrame(
         {"source_id": ["1", "1", "2", "3"], "target_id": ["a", "b", "b", "c"], "score": [1.0, 0.92, 0.99, 0.95]}

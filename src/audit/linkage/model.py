@@ -5,9 +5,14 @@ only where a blocking rule lets them meet: the same e-mail, the same last or fir
 with the same date of birth, the same first and last name, the same phone number. Each
 field is one comparison (names by Jaro-Winkler levels, the others exact). The model is
 trained as splink's documentation describes for data without labels
-(moj-analytical-services.github.io/splink, "Estimating model parameters"): the prior from
-deterministic rules, ``u`` from random pairs, ``m`` by expectation maximisation blocked
-on one field at a time. Its ``match_probability`` is the suggestion's ``score``.
+(moj-analytical-services.github.io/splink, "Estimating model parameters"): ``u`` from
+random pairs, ``m`` by expectation maximisation on the pairs of the first two blocking
+rules (pairs sharing an e-mail, or a name with the date of birth, are mostly one person,
+which is what expectation maximisation needs; blocked on one common field such as a last
+name it settles on clusters of towns instead). The prior (how likely two random records
+are one person) is not estimated from rules whose recall we would have to guess: each
+record of a sync has at most one counterpart (:func:`prior`). The model's
+``match_probability`` is the suggestion's ``score``.
 
 splink is imported inside :func:`score_links` only.
 """
@@ -32,12 +37,15 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("first_name", "last_name"),
     ("phone",),
 )
-#: Rules that admit almost no false link, for the prior (recall assumed below).
-_DETERMINISTIC: tuple[tuple[str, ...], ...] = (("email",), ("first_name", "last_name", "dob"), ("phone",))
-_RECALL = 0.9
-#: Fields expectation maximisation is blocked on, one session each (the first two present).
-_EM_BLOCKS: tuple[str, ...] = ("dob", "email", "last_name", "zip")
 _SEED = 7
+#: Fewer pairs than this teach expectation maximisation nothing reliable.
+_MIN_EM_PAIRS = 10
+
+
+def prior(left: int, right: int) -> float:
+    """The chance that two random records are one person, when each record has at most
+    one counterpart: about ``min(n, m)`` links among ``n * m`` pairs, ``1 / max(n, m)``."""
+    return 1.0 / max(left, right, 2)
 
 
 def blocking_keys(roles: Sequence[str]) -> list[tuple[str, ...]]:
@@ -59,25 +67,64 @@ def _comparisons(roles: Sequence[str]) -> list:
     return [cl.NameComparison(r) if r in ("first_name", "last_name") else cl.ExactMatch(r) for r in roles]
 
 
-def _train(linker, roles: Sequence[str], notes: list[str]) -> None:
-    """Prior, ``u`` and ``m`` of the model, as far as the data allows."""
+def _pairs_sharing(left: pl.DataFrame, right: pl.DataFrame, rule: tuple[str, ...]) -> int:
+    """How many source-target pairs agree on every field of ``rule`` (nulls never agree)."""
+    keys = list(rule)
+    sides = [t.select(keys).drop_nulls().group_by(keys).len() for t in (left, right)]
+    joined = sides[0].join(sides[1], on=keys)
+    return int((joined["len"] * joined["len_right"]).sum()) if joined.height else 0
+
+
+def _em_rules(left: pl.DataFrame, right: pl.DataFrame, roles: Sequence[str], notes: list[str]) -> list:
+    """The blocking rules expectation maximisation can learn from: the first two that
+    leave a field to learn and find enough pairs."""
+    usable = []
+    for rule in blocking_keys(roles)[:2]:
+        pairs = _pairs_sharing(left, right, rule)
+        if set(roles) - set(rule) and pairs >= _MIN_EM_PAIRS:
+            usable.append(rule)
+        else:
+            notes.append(f"m not trained on pairs sharing {' and '.join(rule)} ({pairs} such pairs)")
+    return usable
+
+
+def _linker(left: pl.DataFrame, right: pl.DataFrame, roles: Sequence[str]):
+    """An untrained splink linker of the two sides on an in-memory DuckDB."""
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name=ID,
+        comparisons=_comparisons(roles),
+        blocking_rules_to_generate_predictions=[block_on(*r) for r in blocking_keys(roles)],
+        probability_two_random_records_match=prior(left.height, right.height),
+        retain_matching_columns=True,
+    )
+    db = DuckDBAPI()
+    tables = [db.register(t.to_arrow(), dataset_display_name=n) for t, n in ((left, "source"), (right, "target"))]
+    return Linker(tables, settings, log_level=logging.ERROR)
+
+
+def _trained(left: pl.DataFrame, right: pl.DataFrame, roles: Sequence[str], notes: list[str]):
+    """A linker with ``u`` and, as far as the data allows, ``m`` estimated. Should
+    expectation maximisation fail, the model keeps splink's default ``m`` values."""
     from splink import block_on
 
     # splink exports no exception class at its top level; this is the base of its own errors
     from splink.internals.exceptions import SplinkException
 
-    rules = [block_on(*r) for r in _DETERMINISTIC if set(r) <= set(roles)] or [
-        block_on(*r) for r in blocking_keys(roles)
-    ]
-    linker.training.estimate_probability_two_random_records_match(rules, recall=_RECALL)
+    linker = _linker(left, right, roles)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=_SEED)
-    for role in [r for r in _EM_BLOCKS if r in roles][:2]:
-        try:
+    try:
+        for rule in _em_rules(left, right, roles, notes):
             linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(role), record_sample_proportion=1.0
+                block_on(*rule), record_sample_proportion=1.0
             )
-        except SplinkException as exc:
-            notes.append(f"training blocked on {role} did not converge ({str(exc).splitlines()[0]})")
+    except SplinkException as exc:
+        notes.append(f"m not trained: {str(exc).split('  ')[0].strip()}")
+        linker = _linker(left, right, roles)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=_SEED)
+    return linker
 
 
 def _agreement(fields: Sequence[MatchField], frame: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
@@ -97,21 +144,8 @@ def score_links(
 ) -> Scored:
     """Candidate links between ``left`` (source) and ``right`` (target) scoring at least
     ``threshold``: ``source_id, target_id, score, matched, differs``, best first."""
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
-    roles = [f.role for f in fields]
-    settings = SettingsCreator(
-        link_type="link_only",
-        unique_id_column_name=ID,
-        comparisons=_comparisons(roles),
-        blocking_rules_to_generate_predictions=[block_on(*r) for r in blocking_keys(roles)],
-        retain_matching_columns=True,
-    )
-    db = DuckDBAPI()
-    tables = [db.register(t.to_arrow(), dataset_display_name=n) for t, n in ((left, "source"), (right, "target"))]
-    linker = Linker(tables, settings, log_level=logging.ERROR)
     notes: list[str] = []
-    _train(linker, roles, notes)
+    linker = _trained(left, right, [f.role for f in fields], notes)
     predicted = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     frame = pl.from_arrow(predicted.as_pyarrow_table())
     return Scored(_links(frame, fields), notes)
