@@ -127,8 +127,8 @@ def test_a_pair_mapping_no_person_fields_is_skipped_with_the_reason(tmp_path):
 
 def test_records_sharing_nothing_get_no_links_and_a_note_on_the_training(tmp_path):
     props = [prop("emailAddress", "emailAddress"), prop("firstName", "firstName"), prop("lastName", "lastName")]
-    se = _frame("contactperson", "id | emailAddress | firstName | lastName\n1 | a@x.no | Kari | Nord\n2 | b@x.no | Ola | Sr")
-    te = _frame("customer", "Id | EmailAddress | FirstName | LastName\n9 | c@x.no | Per | Vest\n8 | d@x.no | Liv | Øst")
+    se = _frame("contactperson", "id | emailAddress | firstName | lastName\n1 | a@x.no | Kari | Nord")
+    te = _frame("customer", "Id | EmailAddress | FirstName | LastName\n9 | c@x.no | Per | Vest")
     found = suggest_pair(pair("Contactperson", "Customer", props), se, te, tmp_path, 0.5)
     assert found.links == 0 and "m not trained on pairs sharing email (0 such pairs)" in found.notes
     assert pl.read_csv(found.file).columns[:2] == ["source_id", "target_id"]
