@@ -1,7 +1,7 @@
 """The ``audit`` command line: the typer app, its commands in order, and :func:`main`.
 
 Each command lives in the module of its group (:mod:`~audit.cli.spec`,
-:mod:`~audit.cli.data`, :mod:`~audit.cli.report`, :mod:`~audit.cli.run`,
+:mod:`~audit.cli.data`, :mod:`~audit.cli.links`, :mod:`~audit.cli.report`, :mod:`~audit.cli.run`,
 :mod:`~audit.cli.nightly`, :mod:`~audit.cli.writeback`): it parses its options, calls one
 library function, prints through :mod:`~audit.cli.output` and exits with a code. Heavy
 libraries (polars, Great Expectations, the HTTP stack) are imported inside the commands,
@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from audit import __version__
-from audit.cli import data, nightly, output, report, run, spec, writeback
+from audit.cli import data, links, nightly, output, report, run, spec, writeback
 from audit.errors import EXIT_INPUT, AuditError
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.command("suites")(run.suites_command)
 app.command()(data.fetch)
 app.command()(data.simulate)
 app.command("sesam-links")(data.sesam_links)
+app.add_typer(links.app, name="links")
 app.command("nightly")(nightly.nightly_command)
 app.add_typer(writeback.app, name="writeback")
 

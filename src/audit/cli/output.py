@@ -245,6 +245,24 @@ def sesam_links_summary(result: Any) -> None:
     print(f"  audit with: audit run ... --links {result.out}", file=out)
 
 
+def link_suggestions(result: Any) -> None:
+    """What ``audit links suggest`` wrote, and that it is for review only."""
+    out = _out()
+    for pair in result.pairs:
+        if pair.skipped:
+            print(f"{pair.heading}: no suggestions ({pair.skipped})", file=out)
+            continue
+        print(f"{pair.file}: {pair.links} links of {pair.source_records} source records", file=out)
+        print(f"  matched on: {', '.join(pair.fields)}", file=out)
+        if pair.ambiguous or pair.weaker:
+            tied, weaker = pair.ambiguous, pair.weaker
+            print(f"  {tied} records with tied candidates, {weaker} weaker candidates left out", file=out)
+        for note in pair.notes:
+            print(f"  note: {note}", file=out)
+    print(f"score >= {result.threshold:g} (match probability). These links are suggestions for review only:", file=out)
+    print(f"no audit uses them until you check them and pass: audit run ... --links {result.out}", file=out)
+
+
 def simulator_ready(urls: dict[str, str], exports: list[str]) -> None:
     """The simulator's URLs and the ``export`` lines to use it, printed once it accepts requests."""
     out = _out()
@@ -267,7 +285,8 @@ def nightly_summary(result: Any) -> None:
         )
         if job.report:
             print(f"  report:   {job.report}", file=sys.stdout)
-        print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
+        if job.notebook.exists():
+            print(f"  notebook: {job.notebook}" + (f" (html: {job.html})" if job.html else ""), file=sys.stdout)
 
 
 # --- write-back -------------------------------------------------------------------

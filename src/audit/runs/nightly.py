@@ -10,7 +10,8 @@ A nightly configuration (YAML) lists jobs, each a flow and two tenants::
         flow: data/flows/powerofficego-powerofficego.rst
         source: data/demo/source
         target: data/demo/target
-        links: data/demo/global-person.json   # Sesam export or links-file directory
+        links: data/demo/global-person.json   # Sesam export or links-file directory,
+        # or read from a node first: {node: https://..., dataset: global-person}
         source_label: Demo source tenant
         target_label: Demo target tenant
 
@@ -48,7 +49,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, ConfigError
+from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, AuditError, ConfigError
+from audit.runs.nightly_links import SesamLinks, export_path, fetch_links
 from audit.runs.parameters import SECRET_NAME, problems
 
 #: The audit notebook, shipped in the package (a copy of ``notebooks/audit.ipynb``; a test
@@ -78,7 +80,7 @@ class Job(BaseModel):
     flow: Path
     source: Path | ApiSide
     target: Path | ApiSide
-    links: Path | None = None
+    links: Path | SesamLinks | None = None
     link_by_id: bool = False
     config: Path | None = None
     source_label: str = ""
@@ -154,9 +156,10 @@ class NightlyResult:
 
 def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
     """The papermill parameters of one job (paths as text; never a secret)."""
+    links = export_path(job.links, run_dir) if isinstance(job.links, SesamLinks) else job.links
     params: dict[str, Any] = {
         "flow": str(job.flow),
-        "links": str(job.links) if job.links else "",
+        "links": str(links) if links else "",
         "link_by_id": job.link_by_id,
         "config": str(job.config) if job.config else "",
         "out": str(run_dir),
@@ -217,6 +220,12 @@ def run_job(job: Job, config: NightlyConfig, stamp: str) -> JobResult:
     params_file.write_text(yaml.safe_dump(parameters_for(job, run_dir, config.history)), encoding="utf-8")
     cmd = _papermill_command(config, notebook_out, params_file)
     started = time.monotonic()
+    if isinstance(job.links, SesamLinks):
+        try:
+            fetch_links(job.links, run_dir)
+        except AuditError as exc:
+            seconds = round(time.monotonic() - started, 2)
+            return JobResult(job.name, exc.exit_code, run_dir, notebook_out, None, None, f"sesam links: {exc}", seconds)
     proc, timed_out = _run_with_timeout(cmd, config.timeout_minutes * 60)
     seconds = time.monotonic() - started
     html = export_html(notebook_out) if notebook_out.exists() else None
