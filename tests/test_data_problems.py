@@ -16,7 +16,7 @@ TARGET = [{"id": 1, "firstName": "Ola"}, {"id": 2, "firstName": "Kari"}, {"id": 
 def _audit(source: list[dict], target: list[dict] = TARGET, policy=None):
     snap_s = Snapshot.from_records({"customer": source})
     snap_t = Snapshot.from_records({"contactperson": target})
-    return run_audit(flow(CUSTOMERS), snap_s, snap_t, policy=policy)
+    return run_audit(flow(CUSTOMERS), snap_s, snap_t, policy=policy, link_by_id=True)
 
 
 def _rows(result, status):
@@ -96,11 +96,11 @@ def test_a_column_name_collision_under_case_folding_is_an_error_naming_both_colu
     source = Snapshot.from_records({"customer": [{"id": 1, "FirstName": "Ola", "firstname": "Kari"}]})
     target = Snapshot.from_records({"contactperson": TARGET})
     with pytest.raises(SnapshotError, match=r"'FIRSTNAME' matches the columns 'FirstName' and 'firstname'"):
-        run_audit(flow(collide), source, target)
+        run_audit(flow(collide), source, target, link_by_id=True)
 
 
 def test_the_exact_spelling_picks_one_of_two_colliding_columns():
     exact = pair("Customer", "Contactperson", [prop("firstname", "firstName")])
     source = Snapshot.from_records({"customer": [{"id": 1, "FirstName": "Ola", "firstname": "Kari"}]})
     target = Snapshot.from_records({"contactperson": [{"id": 1, "firstName": "Kari"}]})
-    assert run_audit(flow(exact), source, target).success
+    assert run_audit(flow(exact), source, target, link_by_id=True).success

@@ -2,7 +2,10 @@
 
 :func:`validation_frame` gathers, for one pair, the ``link`` status of every record (or
 candidate link) and the compact ``eq__``/``typeok__`` columns of the linked rows (see
-:mod:`audit.gx.suites` for why GX looks at these and not at the records). :func:`validate`
+:mod:`audit.gx.suites` for why GX looks at these and not at the records), and below them
+one row per record of each side's entity file holding its id (``id__source`` or
+``id__target``, null for a record without one), so that the suite's ``id`` unique and
+not-null expectations count exactly the ``duplicate_id`` and ``missing_id`` findings. :func:`validate`
 runs a suite over it with an ephemeral, in-memory GX context (no files, analytics and
 progress bars off) and returns GX's own result as a JSON-ready dict.
 
@@ -38,7 +41,8 @@ from typing import Any
 import polars as pl
 
 from audit.core.links import LinkResult
-from audit.gx.suites import LINK_COLUMN
+from audit.core.snapshot import EntityFrame
+from audit.gx.suites import LINK_COLUMN, RECORD_COLUMN, id_column
 
 __all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
 
@@ -47,21 +51,52 @@ _state: dict[str, Any] = {}
 _names = itertools.count()
 
 
-def validation_frame(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
-    """One row per linked pair, unlinked record and ambiguous candidate link.
+def validation_frame(link: LinkResult, compared: pl.DataFrame, sides: tuple[EntityFrame, EntityFrame]) -> pl.DataFrame:
+    """One row per linked pair, unlinked record and ambiguous candidate link, then one
+    row per record of each side.
 
     Parameters
     ----------
     link : LinkResult
     compared : pl.DataFrame
         The linked frame after :func:`audit.core.compare.compare_linked`.
+    sides : (EntityFrame, EntityFrame)
+        The pair's source and target entities, for the record rows (:func:`record_rows`).
 
     Returns
     -------
     pl.DataFrame
         ``link`` (String) plus every ``eq__*``/``typeok__*`` column (Int8, null outside
-        linked rows).
+        linked rows), ``record`` (``source``/``target`` on record rows, null elsewhere),
+        ``id__source`` and ``id__target``.
     """
+    frame = _link_rows(link, compared)
+    records = [record_rows(side, ef) for side, ef in zip(("source", "target"), sides, strict=True)]
+    return pl.concat([frame, *records], how="diagonal")
+
+
+def record_rows(side: str, ef: EntityFrame) -> pl.DataFrame:
+    """One row per record of one side: ``record`` (the side) and ``id__<side>``, its id.
+
+    The ids are those the audit kept (exact copies counted once,
+    :mod:`audit.core.problems`), followed by a null per record without an id; integer ids
+    stay integers (cheaper for DuckDB to group), others are read as text, as
+    :func:`audit.core.problems.entity_problems` compares them.
+    """
+    ids = ef.frame.get_column(ef.id_column)
+    if not ids.dtype.is_integer():
+        ids = ids.cast(pl.String)
+    missing = ef.problems.missing.height
+    if missing:
+        ids = pl.concat([ids, pl.Series([None] * missing, dtype=ids.dtype)])
+    return pl.DataFrame(
+        {RECORD_COLUMN: pl.repeat(side, ids.len(), eager=True, dtype=pl.String), id_column(side): ids}
+    )
+
+
+def _link_rows(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
+    """The ``link`` status and compact columns of every linked pair, unlinked record and
+    ambiguous candidate link."""
     compact = [c for c in compared.columns if c.startswith(("eq__", "typeok__"))]
     linked = compared.select(pl.lit("linked").alias(LINK_COLUMN), *compact)
     schema = linked.schema
