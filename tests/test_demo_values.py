@@ -32,9 +32,8 @@ def _people() -> dict[str, list[str]]:
 
 
 def _customer_of(contact_id: int) -> int:
-    (customer,) = [
-        ni for ni in _people()[f"~:powerofficego-contactperson:{contact_id}"] if ni.startswith("~:powerofficego-customer:")
-    ]
+    person = _people()[f"~:powerofficego-contactperson:{contact_id}"]
+    (customer,) = [ni for ni in person if ni.startswith("~:powerofficego-customer:")]
     return int(customer.rsplit(":", 1)[1])
 
 

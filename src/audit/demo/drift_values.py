@@ -62,12 +62,13 @@ def offset_date(p: Planting) -> None:
     """
     ids = p.tenants.ids
     rows = p.pick(p.taken_c)
-    _offset_dates(p, ("customer", "DateOfBirth", ids.c[rows]), ("contactperson", "dateOfBirth", ids.target_contact[rows]))
+    customers = ("customer", "DateOfBirth", ids.c[rows])
+    _offset_dates(p, customers, ("contactperson", "dateOfBirth", ids.target_contact[rows]))
     planted = len(rows)
     if not p.self_mode:
         rows = p.pick(p.taken_k)
-        k_ids = ids.k[rows]
-        _offset_dates(p, ("contactperson", "dateOfBirth", k_ids), ("customer", "DateOfBirth", ids.target_customer[rows]))
+        contacts = ("contactperson", "dateOfBirth", ids.k[rows])
+        _offset_dates(p, contacts, ("customer", "DateOfBirth", ids.target_customer[rows]))
         planted += len(rows)
     p.planted["offset_date"] = planted
 
@@ -88,7 +89,8 @@ def local_time_stamp(p: Planting) -> None:
     stamps = moments.select(
         "Id", utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("utc"), utc.dt.convert_time_zone(DEFAULT_ZONE).alias("at")
     ).with_columns(pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%S").alias("local"))
-    by_id = dict(zip(stamps["Id"].to_list(), zip(stamps["utc"].to_list(), stamps["local"].to_list(), strict=True)))
+    pairs = zip(stamps["utc"].to_list(), stamps["local"].to_list(), strict=True)
+    by_id = dict(zip(stamps["Id"].to_list(), pairs, strict=True))
     lookup = {int(ids.target_customer[r]): by_id[int(ids.k[r])][1] for r in rows}
     source["contactperson"] = source["contactperson"].with_columns(
         pl.col("Id").replace_strict({i: u for i, (u, _) in by_id.items()}, default=pl.col(STAMP)).alias(STAMP)
@@ -144,7 +146,8 @@ def zip_as_number(p: Planting) -> None:
     target = p.tenants.target
     contacts = target["contactperson"]
     unlinked = ids.target_contact[p.merged_c.ravel()]
-    zeros = contacts.filter(pl.col("MailAddress.ZipCode").str.starts_with("0") & ~pl.col("Id").is_in(pl.Series(unlinked).implode()))
+    linked = ~pl.col("Id").is_in(pl.Series(unlinked).implode())
+    zeros = contacts.filter(pl.col("MailAddress.ZipCode").str.starts_with("0") & linked)
     target_keys = np.sort(zeros.get_column("Id").to_numpy())
     order = np.argsort(ids.target_contact)
     rows = order[np.searchsorted(ids.target_contact, target_keys, sorter=order)]
