@@ -70,8 +70,8 @@ def test_the_not_null_id_expectation_looks_only_at_the_side_s_record_rows():
     data = suite_dict(build_suite(flow(the_pair), the_pair, default_policy()))
     conditions = [e["kwargs"].get("row_condition") for e in data["expectations"][-4:]]
     assert conditions[0] is None and conditions[2] is None
-    assert (conditions[1]["column"]["name"], conditions[1]["parameter"]) == ("record", "source")
-    assert (conditions[3]["column"]["name"], conditions[3]["parameter"]) == ("record", "target")
+    assert (conditions[1]["column"]["name"], conditions[1]["parameter"]) == ("record__source", 1)
+    assert (conditions[3]["column"]["name"], conditions[3]["parameter"]) == ("record__target", 1)
 
 
 def test_id_expectations_are_warnings_when_the_policy_tolerates_their_statuses(tmp_path):

@@ -28,7 +28,7 @@ expectations:
   have the declared type;
 - ``ExpectColumnValuesToBeUnique(column="id__<side>")`` and
   ``ExpectColumnValuesToNotBeNull(column="id__<side>")`` (limited to the side's record
-  rows, ``record == "<side>"``): the records of each side's entity file have an id, and
+  rows, ``record__<side> == 1``): the records of each side's entity file have an id, and
   no two different records share one (the ``duplicate_id`` and ``missing_id`` findings,
   counted per record; see :func:`audit.gx.validate.validation_frame`).
 
@@ -65,20 +65,23 @@ __all__ = [
     "write_suites",
     "suite_path",
     "LINK_COLUMN",
-    "RECORD_COLUMN",
     "id_column",
+    "record_column",
 ]
 
 #: Column of the validation frame holding each row's link status.
 LINK_COLUMN = "link"
 
-#: Column of the validation frame naming the side of a record row (``source``/``target``).
-RECORD_COLUMN = "record"
-
-
 def id_column(side: str) -> str:
     """Column of the validation frame holding the ids of one side's records (``id__source``)."""
     return f"id__{side}"
+
+
+def record_column(side: str) -> str:
+    """Column of the validation frame marking (1) the rows that hold a record of one side
+    (``record__source``); null on the rows beyond that side's records."""
+    return f"record__{side}"
+
 
 #: Link statuses other than ``linked``, in the order the expectations list them.
 _LINK_STATUSES = ("missing_in_target", "missing_in_source", "ambiguous_link")
@@ -226,7 +229,7 @@ def _id_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Policy) -> l
     """Each side's entity: every record has an id (not null) and no two share one (unique).
 
     The unique expectation ignores nulls, and the not-null one looks only at the side's
-    record rows (the frame's other rows are links and the other side's records).
+    record rows (the frame may have more rows, for links or the other side's records).
     """
     from great_expectations.expectations.row_conditions import Column
 
@@ -241,7 +244,7 @@ def _id_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Policy) -> l
             ),
             gxe.ExpectColumnValuesToNotBeNull(
                 column=id_column(side),
-                row_condition=Column(RECORD_COLUMN) == side,
+                row_condition=Column(record_column(side)) == 1,
                 meta={**meta, "check": "id_present", "statuses": ["missing_id"]},
                 severity=_severity(policy, "missing_id"),
             ),
