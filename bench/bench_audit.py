@@ -23,6 +23,11 @@ For each size (records per entity) the harness
        per pair: read with polars, flatten, keep the same columns, one full join on the
        key, count rows on one side only and differing cells per mapped column (as text).
 
+datacompy and the floor drop the records whose id is duplicated in their file before
+they compare (:func:`_load`): the audit compares no cells of them (``duplicate_id`` and
+``ambiguous_link`` findings), and the other tools would each pair duplicate keys
+differently, so all tools compare the same records.
+
 After the audit run, its ``summary.json`` is checked against the plan: the columns the
 audit resolved and compared must be exactly the plan's, so every tool compares the same
 pairs, keys and columns.
@@ -165,7 +170,8 @@ def comparison_plan(
     -------
     dict
         ``{"pairs": [{"heading", "source_file", "target_file", "source_key",
-        "target_key", "columns": [[source column, target column], ...]}]}``.
+        "target_key", "source_id", "target_id", "columns": [[source column, target
+        column], ...]}]}``.
     """
     from audit.core.policy import default_policy, plan_pair
     from audit.flow.model import entity_file_stem
@@ -208,6 +214,8 @@ def comparison_plan(
                 "target_file": str(t_file),
                 "source_key": s_key,
                 "target_key": t_key,
+                "source_id": s_id,
+                "target_id": t_id,
                 "key_map": key_map,
                 "columns": columns,
             }
@@ -435,10 +443,15 @@ def main(argv: list[str] | None = None) -> int:
 # =========================================================================== the workers
 # Each worker runs in its own process and imports only what its tool needs (not the
 # audit package), so its time and peak memory are its own.
-def _load(path: str, key: str, columns: list[str], key_map: str | None = None):
-    """Read an entity file, flatten nested objects into dotted columns, keep the key (as
-    text, the way the audit keys records) and ``columns`` renamed ``c00, c01, ...`` in
-    plan order (so both sides share names).
+def _load(path: str, key: str, columns: list[str], id_column: str, key_map: str | None = None):
+    """Read an entity file, flatten nested objects into dotted columns, drop the records
+    whose id (``id_column``) another record shares, keep the key (as text, the way the
+    audit keys records) and ``columns`` renamed ``c00, c01, ...`` in plan order (so both
+    sides share names).
+
+    Dropping duplicated ids makes every tool compare the same records: the audit reports
+    them as ``duplicate_id`` findings and their link as ``ambiguous_link`` (no cells
+    compared), while datacompy and the floor would each pair duplicate keys their own way.
 
     JSON Lines are read by ``BENCH_READER``: ``arrow`` (default; pyarrow's multithreaded
     reader, one pass, the fastest reader here that reads every record's types, as the
@@ -470,7 +483,7 @@ def _load(path: str, key: str, columns: list[str], key_map: str | None = None):
             else:
                 exprs.append(pl.col(name))
         frame = frame.select(exprs)
-    keyed = frame.select(
+    keyed = frame.filter(~pl.col(id_column).is_duplicated()).select(
         pl.col(key).cast(pl.String).alias("key"),
         *[pl.col(c).alias(f"c{i:02d}") for i, c in enumerate(columns)],
     )
@@ -487,8 +500,8 @@ def _pair_frames(pair: dict):
     s_cols = [c[0] for c in pair["columns"]]
     t_cols = [c[1] for c in pair["columns"]]
     return (
-        _load(pair["source_file"], pair["source_key"], s_cols),
-        _load(pair["target_file"], pair["target_key"], t_cols, pair.get("key_map")),
+        _load(pair["source_file"], pair["source_key"], s_cols, pair["source_id"]),
+        _load(pair["target_file"], pair["target_key"], t_cols, pair["target_id"], pair.get("key_map")),
     )
 
 
@@ -517,11 +530,16 @@ def _floor_pair(pair: dict, phases: dict) -> int:
 
 def _datacompy_pair(pair: dict, phases: dict, flavour: str, out: Path, index: int) -> int:
     import datacompy
+    import polars as pl
 
     t0 = time.perf_counter()
     s, t = _pair_frames(pair)
     if flavour == "pandas":
-        s, t = s.to_pandas(), t.to_pandas()
+        # datacompy 1.1.0's PandasCompare calls every row of a datetime column unequal
+        # as soon as one row differs (the demo's offset dates make one differ): it gets
+        # them as ISO text, which it compares row by row like the floor does
+        as_text = pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.f")
+        s, t = s.with_columns(as_text).to_pandas(), t.with_columns(as_text).to_pandas()
     t1 = time.perf_counter()
     cls = datacompy.PandasCompare if flavour == "pandas" else datacompy.PolarsCompare
     cmp = cls(s, t, join_columns="key", df1_name="source", df2_name="target")

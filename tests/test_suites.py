@@ -35,7 +35,7 @@ def _expectations(the_pair, policy=None):
 
 def test_compared_property_gets_existence_agreement_and_type_expectations():
     exps = _expectations(pair("Contactperson", "Customer", [prop("firstName", "firstName")]))
-    assert exps[2:] == [
+    assert exps[2:-4] == [
         ("expect_column_to_exist", "typeok__p00_firstName__firstName", "critical"),
         ("expect_column_values_to_be_in_set", "eq__p00_firstName__firstName", "critical"),
         ("expect_column_values_to_be_in_set", "typeok__p00_firstName__firstName", "critical"),
@@ -44,15 +44,43 @@ def test_compared_property_gets_existence_agreement_and_type_expectations():
 
 def test_informational_property_is_only_expected_to_resolve():
     exps = _expectations(pair("Contactperson", "Customer", [prop("lastChanged", "lastChanged")]))
-    assert exps[2:] == [("expect_column_to_exist", "typeok__p00_lastChanged__lastChanged", "critical")]
+    assert exps[2:-4] == [("expect_column_to_exist", "typeok__p00_lastChanged__lastChanged", "critical")]
 
 
 def test_missing_in_source_is_a_warning_level_expectation_by_default():
     exps = _expectations(pair("Contactperson", "Customer"))
-    assert exps == [
+    assert exps[:-4] == [
         ("expect_column_values_to_be_in_set", "link", "critical"),
         ("expect_column_values_to_be_in_set", "link", "warning"),
     ]
+
+
+def test_each_side_s_ids_are_expected_unique_and_not_null_after_the_properties():
+    exps = _expectations(pair("Contactperson", "Customer", [prop("firstName", "firstName")]))
+    assert exps[-4:] == [
+        ("expect_column_values_to_be_unique", "id__source", "critical"),
+        ("expect_column_values_to_not_be_null", "id__source", "critical"),
+        ("expect_column_values_to_be_unique", "id__target", "critical"),
+        ("expect_column_values_to_not_be_null", "id__target", "critical"),
+    ]
+
+
+def test_the_not_null_id_expectation_looks_only_at_the_side_s_record_rows():
+    the_pair = pair("Contactperson", "Customer")
+    data = suite_dict(build_suite(flow(the_pair), the_pair, default_policy()))
+    conditions = [e["kwargs"].get("row_condition") for e in data["expectations"][-4:]]
+    assert conditions[0] is None and conditions[2] is None
+    assert (conditions[1]["column"]["name"], conditions[1]["parameter"]) == ("record__source", 1)
+    assert (conditions[3]["column"]["name"], conditions[3]["parameter"]) == ("record__target", 1)
+
+
+def test_id_expectations_are_warnings_when_the_policy_tolerates_their_statuses(tmp_path):
+    from audit.core.policy import load_policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text("fail_on:\n  duplicate_id: false\n  missing_id: false\n")
+    exps = _expectations(pair("Contactperson", "Customer"), load_policy(path))
+    assert {severity for _, _, severity in exps[-4:]} == {"warning"}
 
 
 def test_suite_json_round_trips_through_gx():

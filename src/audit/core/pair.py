@@ -93,7 +93,7 @@ def audit_pair(
     parts += _property_findings(ctx, compared, plan)
     parts.append(fnd.unresolved_findings(ctx, rules.unresolved + plan.unresolved))
     count_properties(compared, plan.summaries)
-    suite, gx_result = _validate(flow, pair, policy, link, compared, rules)
+    suite, gx_result = _validate(flow, pair, policy, link, compared, rules, (se, te))
     pair_findings = fnd.concat_findings(parts, [pair.heading])
     slug = pair_slug(pair)
     summary = pair_summary(
@@ -133,11 +133,17 @@ def _property_findings(ctx: fnd.PairContext, compared: pl.DataFrame, plan: Check
 
 
 def _validate(
-    flow: Flow, pair: Pair, policy: Policy, link: LinkResult, compared: pl.DataFrame, rules: BoundRules
+    flow: Flow,
+    pair: Pair,
+    policy: Policy,
+    link: LinkResult,
+    compared: pl.DataFrame,
+    rules: BoundRules,
+    sides: tuple[EntityFrame, EntityFrame],
 ) -> tuple[Any, dict[str, Any]]:
     """The pair's GX suite and its validation of the compact validation frame."""
     wait_for_warm_up()
     suite = build_suite(flow, pair, policy)
-    vframe = validation_frame(link, compared)
+    vframe = validation_frame(link, compared, sides)
     vframe = vframe.with_columns([pl.lit(None, dtype=pl.Int8).alias(f"rule__{i:02d}") for i, _ in rules.columns])
     return suite, validate(vframe, suite, policy.gx_partial_unexpected_count)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from audit.demo.drift_values import duplicate_id, local_time_stamp, offset_date
 from audit.demo.expected import Findings, SeedPairs, mapped
 from audit.demo.output import Generation
 from audit.demo.tenants import (
@@ -36,7 +37,8 @@ class Planting:
     ``k`` is the number of records per planted kind. ``taken_k`` and ``taken_c`` are
     the rows already drifted among the ``k`` and ``c`` people (one set in self mode).
     ``merged_k`` and ``merged_c`` are the rows of people Sesam merged into one global
-    entity, two a row (:mod:`audit.demo.sesam` writes them so).
+    entity, two a row (:mod:`audit.demo.sesam` writes them so). ``generations`` are the
+    API generations of the source and target records (the id field's name).
     """
 
     rng: np.random.Generator
@@ -50,6 +52,7 @@ class Planting:
     taken_s: set[int] = field(default_factory=set)
     merged_k: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
     merged_c: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+    generations: tuple[str, str] = ("v1", "v2")
 
     def __post_init__(self) -> None:
         if self.tenants.self_mode:
@@ -260,6 +263,9 @@ PLANTERS: tuple[Callable[[Planting], None], ...] = (
     duplicate_merge_key,
     address_replaced,
     merged_in_sesam,
+    offset_date,
+    local_time_stamp,
+    duplicate_id,
 )
 
 

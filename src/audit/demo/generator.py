@@ -148,7 +148,8 @@ def _planted(
     pairs = SeedPairs.of(flow)
     rng = np.random.default_rng(seed)
     tenants = base_tenants(rng, records, self_mode)
-    planting = Planting(rng=rng, tenants=tenants, pairs=pairs, k=max(2, records // 100))
+    generations = (source_api, source_api if self_mode else target_api)
+    planting = Planting(rng=rng, tenants=tenants, pairs=pairs, k=max(2, records // 100), generations=generations)
     plant(planting)
     generation_gaps(planting, source_api, target_api)
     return planting

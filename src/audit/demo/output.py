@@ -20,7 +20,8 @@ def _neutral_name(v1: str | None, v2: str | None) -> str:
 
 
 def _is_date_of_birth(name: str) -> bool:
-    """v1 writes dates of birth as midnight timestamps (``1985-03-14T00:00:00``)."""
+    """v1 writes dates of birth as midnight timestamps (``1985-03-14T00:00:00``); a date
+    planted as a stamp already (``1985-03-14T00:00:00+01:00``) is written as it is."""
     return name.split(".")[-1] == "DateOfBirth" or name == "dateOfBirth"
 
 
@@ -35,7 +36,7 @@ def shape(entity: str, neutral: pl.DataFrame, generation: Generation) -> pl.Data
             continue
         expr = pl.col(name)
         if generation == "v1" and _is_date_of_birth(name):
-            expr = pl.when(expr.is_not_null()).then(expr + "T00:00:00")
+            expr = pl.when(expr.str.len_chars() == 10).then(expr + "T00:00:00").otherwise(expr)
         columns[out] = expr
         if "." in name and f"{name.split('.')[0]}.__null__" in neutral.columns:
             columns[f"{out.split('.')[0]}.__null__"] = pl.col(f"{name.split('.')[0]}.__null__")

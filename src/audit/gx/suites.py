@@ -25,7 +25,12 @@ expectations:
 - ``ExpectColumnValuesToBeInSet(column="eq__<key>", value_set=[1])``: linked records
   agree;
 - ``ExpectColumnValuesToBeInSet(column="typeok__<key>", value_set=[1])``: target values
-  have the declared type.
+  have the declared type;
+- ``ExpectColumnValuesToBeUnique(column="id__<side>")`` and
+  ``ExpectColumnValuesToNotBeNull(column="id__<side>")`` (limited to the side's record
+  rows, ``record__<side> == 1``): the records of each side's entity file have an id, and
+  no two different records share one (the ``duplicate_id`` and ``missing_id`` findings,
+  counted per record; see :func:`audit.gx.validate.validation_frame`).
 
 GX ignores nulls in these expectations, which is exactly "not applicable". GX runs them
 with its SQL execution engine over the compact columns in an in-memory DuckDB table
@@ -52,10 +57,31 @@ from audit.flow.profile import profiles_for
 if TYPE_CHECKING:  # pragma: no cover
     from audit.core.policy import PlannedProperty
 
-__all__ = ["build_suite", "suite_dict", "pair_slug", "flow_stem", "write_suites", "suite_path", "LINK_COLUMN"]
+__all__ = [
+    "build_suite",
+    "suite_dict",
+    "pair_slug",
+    "flow_stem",
+    "write_suites",
+    "suite_path",
+    "LINK_COLUMN",
+    "id_column",
+    "record_column",
+]
 
 #: Column of the validation frame holding each row's link status.
 LINK_COLUMN = "link"
+
+def id_column(side: str) -> str:
+    """Column of the validation frame holding the ids of one side's records (``id__source``)."""
+    return f"id__{side}"
+
+
+def record_column(side: str) -> str:
+    """Column of the validation frame marking (1) the rows that hold a record of one side
+    (``record__source``); null on the rows beyond that side's records."""
+    return f"record__{side}"
+
 
 #: Link statuses other than ``linked``, in the order the expectations list them.
 _LINK_STATUSES = ("missing_in_target", "missing_in_source", "ambiguous_link")
@@ -105,6 +131,7 @@ def build_suite(flow: Flow, pair: Pair, policy: Policy):
     for planned in plan_pair(pair, policy, profiles_for(flow.source_system, flow.target_system)):
         if planned.mode != "ignore":
             exps.extend(_property_expectations(gxe, base, planned, policy))
+    exps.extend(_id_expectations(gxe, base, pair, policy))
     return gx.ExpectationSuite(
         name=f"{flow_stem(flow)}.{pair_slug(pair)}",
         expectations=exps,
@@ -195,6 +222,33 @@ def _property_expectations(gxe, base: dict[str, Any], planned: PlannedProperty, 
                 severity=_severity(policy, "type_violation"),
             )
         )
+    return exps
+
+
+def _id_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Policy) -> list[Any]:
+    """Each side's entity: every record has an id (not null) and no two share one (unique).
+
+    The unique expectation ignores nulls, and the not-null one looks only at the side's
+    record rows (the frame may have more rows, for links or the other side's records).
+    """
+    from great_expectations.expectations.row_conditions import Column
+
+    exps = []
+    for side, entity in (("source", pair.source_entity), ("target", pair.target_entity)):
+        meta = {**base, "side": side, "entity": entity}
+        exps += [
+            gxe.ExpectColumnValuesToBeUnique(
+                column=id_column(side),
+                meta={**meta, "check": "id_unique", "statuses": ["duplicate_id"]},
+                severity=_severity(policy, "duplicate_id"),
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=id_column(side),
+                row_condition=Column(record_column(side)) == 1,
+                meta={**meta, "check": "id_present", "statuses": ["missing_id"]},
+                severity=_severity(policy, "missing_id"),
+            ),
+        ]
     return exps
 
 
