@@ -49,25 +49,6 @@ LABEL_COLUMNS = {"source_label": "source", "target_label": "target"}
 
 RUNS_DIR = "runs"
 
-_RUN_COLUMNS = (
-    "schema_version",
-    "run_id",
-    "run_time",
-    "recorded_at",
-    "started_at",
-    "finished_at",
-    "flow",
-    "flow_title",
-    "source",
-    "target",
-    "source_label",
-    "target_label",
-    "success",
-    "out_dir",
-    "findings_total",
-    "status_counts",
-)
-
 #: Columns copied from the run summary's headline as they are.
 _HEADLINE_COLUMNS = (
     "started_at",
@@ -79,6 +60,17 @@ _HEADLINE_COLUMNS = (
     "source_label",
     "target_label",
     "success",
+)
+
+_RUN_COLUMNS = (
+    "schema_version",
+    "run_id",
+    "run_time",
+    "recorded_at",
+    *_HEADLINE_COLUMNS,
+    "out_dir",
+    "findings_total",
+    "status_counts",
 )
 
 #: Fields of one element of a run's ``pairs`` list, as the pair summaries name them.
