@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.settings import ConnectionSettings
 from audit.systems.poweroffice.sim.server import running_simulator
 

@@ -16,7 +16,7 @@ from poweroffice_fixtures import (
 )
 
 from audit.errors import ApiError, ApiUnreachable, AuthError, ConfigError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.connector import PowerOfficeConnector, Watermark, since_text
 from audit.systems.poweroffice.settings import ConnectionSettings
 from audit.systems.poweroffice.sim.server import Faults, Keys, running_simulator

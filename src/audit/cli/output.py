@@ -193,7 +193,7 @@ def setup_logging() -> None:
     import logging
     import os
 
-    from audit.systems.poweroffice import redaction
+    from audit.systems.http import redaction
 
     level = os.environ.get("AUDIT_LOG_LEVEL", "WARNING").upper()
     handler = logging.StreamHandler(sys.stderr)

@@ -38,7 +38,7 @@ from typing import Any
 import jsonpatch
 
 from audit.errors import ConfigError
-from audit.systems.poweroffice.redaction import redact_url
+from audit.systems.http.redaction import redact_url
 from audit.systems.poweroffice.responses import v1_data
 from audit.systems.poweroffice.settings import ConnectionSettings, tenant_settings
 from audit.systems.poweroffice.transport import ApiClient, HttpStatusError, MalformedResponse, RateLimiter, decode_json

@@ -18,7 +18,7 @@ whose ``sent`` has no ``result`` after it is ``unknown`` (the request went out a
 answer was recorded) and is re-checked by reading the record, never blindly re-sent.
 
 Only values of the planned fields, ids, routes and stamps are written; no header, no
-key, no token. Every text passes :func:`audit.systems.poweroffice.redaction.redact` as a last guard.
+key, no token. Every text passes :func:`audit.systems.http.redaction.redact` as a last guard.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 
 __all__ = ["Journal", "DONE", "read_events"]
 

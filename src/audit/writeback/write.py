@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.errors import AuthError, ExternalError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.responses import ApiRefusal
 from audit.systems.poweroffice.transport import HttpStatusError
 from audit.writeback.atomic import moved_fields

@@ -44,7 +44,7 @@ from typing import Any
 from audit.cli import output
 from audit.errors import ConfigError
 from audit.flow.model import entity_file_stem
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.paging import paginator_for
 from audit.systems.poweroffice.responses import v1_data
 from audit.systems.poweroffice.stamps import parse_timestamp

@@ -27,7 +27,7 @@ import requests
 
 from audit import __version__
 from audit.errors import ConfigError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.connector import (
     ENTITIES,
     ID_KEY,

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from audit.errors import ApiError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 
 
 class HttpStatusError(ApiError):

@@ -24,7 +24,7 @@ line arguments. Variables:
 ``POWEROFFICE_TIMEOUT``             read timeout in seconds (default 60)
 ==================================  ===================================================
 
-Every key read here is registered with :mod:`audit.systems.poweroffice.redaction`, so it is masked in any
+Every key read here is registered with :mod:`audit.systems.http.redaction`, so it is masked in any
 log line or message.
 """
 
@@ -39,7 +39,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from audit.errors import ConfigError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 
 Api = Literal["v1", "v2"]
 

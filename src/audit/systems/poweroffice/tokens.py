@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from audit.errors import ApiError, AuthError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.responses import MalformedResponse, describe_error, is_subscription_refusal
 from audit.systems.poweroffice.settings import ENV_APPLICATION_KEY, ENV_CLIENT_KEY, ENV_SUBSCRIPTION_KEY
 

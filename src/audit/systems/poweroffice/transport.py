@@ -12,7 +12,7 @@
 - turn every failure into the toolkit's exception tree, with the URL redacted.
 
 The parts live beside this module: :mod:`~audit.systems.poweroffice.ratelimit`,
-:mod:`~audit.systems.poweroffice.tokens`, :mod:`~audit.systems.poweroffice.retries` and
+:mod:`~audit.systems.poweroffice.tokens`, :mod:`~audit.systems.http.retries` and
 :mod:`~audit.systems.poweroffice.responses`; their public names are importable from here.
 
 Exceptions (all from :mod:`audit.errors`)::
@@ -38,7 +38,16 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from audit.errors import ApiUnreachable, AuthError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
+from audit.systems.http.retries import (
+    NETWORK_ERRORS,
+    RETRY_STATUSES,
+    Retryable,
+    WaitRetryAfter,
+)
+from audit.systems.http.retries import (
+    retry_after_seconds as _retry_after_seconds,
+)
 from audit.systems.poweroffice.ratelimit import RateLimiter
 from audit.systems.poweroffice.responses import (
     HttpStatusError,
@@ -46,15 +55,6 @@ from audit.systems.poweroffice.responses import (
     decode_json,
     describe_error,
     is_subscription_refusal,
-)
-from audit.systems.poweroffice.retries import (
-    NETWORK_ERRORS,
-    RETRY_STATUSES,
-    Retryable,
-    WaitRetryAfter,
-)
-from audit.systems.poweroffice.retries import (
-    retry_after_seconds as _retry_after_seconds,
 )
 from audit.systems.poweroffice.settings import ENV_SUBSCRIPTION_KEY, Endpoint
 from audit.systems.poweroffice.tokens import TokenProvider
@@ -199,7 +199,7 @@ class ApiClient:
         retry_on: tuple[type[BaseException], ...] = (Retryable, *NETWORK_ERRORS) if idempotent else (Retryable,)
         retrying = Retrying(
             retry=retry_if_exception_type(retry_on),
-            wait=WaitRetryAfter(ep),
+            wait=WaitRetryAfter(ep.retry),
             stop=stop_after_attempt(ep.retry.max_attempts),
             before_sleep=self._before_sleep,
             reraise=True,

@@ -38,8 +38,8 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from audit.errors import ApiError, ApiUnreachable, AuthError, ConfigError
-from audit.systems.poweroffice import redaction
-from audit.systems.poweroffice.retries import NETWORK_ERRORS, RETRY_STATUSES, Retryable, retry_after_seconds
+from audit.systems.http import redaction
+from audit.systems.http.retries import NETWORK_ERRORS, RETRY_STATUSES, Retryable, retry_after_seconds
 from audit.systems.sesam.settings import ENV_JWT, SesamSettings
 
 log = logging.getLogger("audit.systems.sesam.client")
@@ -172,7 +172,7 @@ def read_dataset(
         The node refused the JWT, answered an error after retries, or never answered (exit 3).
     """
     settings = settings or SesamSettings.from_env()
-    redaction.install(["audit.systems.sesam"])
+    redaction.install([log.name])  # a filter acts on records of its own logger only
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     pager = _Pager(entities_url(node, dataset), settings, session or requests.Session())

@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from audit.errors import ConfigError
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 
 ENV_JWT = "SESAM_JWT"
 _ENV_FIELDS = {

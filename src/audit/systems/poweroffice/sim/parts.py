@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.ratelimit import TokenBucket
 
 if TYPE_CHECKING:

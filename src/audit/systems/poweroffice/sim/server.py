@@ -70,7 +70,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from audit.systems.poweroffice import redaction
+from audit.systems.http import redaction
 from audit.systems.poweroffice.sim.options import (
     DEMO_APPLICATION_KEY,
     DEMO_CLIENT_KEY,

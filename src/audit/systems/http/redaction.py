@@ -32,6 +32,8 @@ PROTECTED_LOGGERS = (
     "audit.systems.poweroffice.connector",
     "audit.systems.poweroffice.fetch",
     "audit.systems.poweroffice.sim.server",
+    "audit.systems.sesam.client",
+    "audit.writeback",
     "urllib3",
     "urllib3.connectionpool",
     "requests",

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import time
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 from tenacity import RetryCallState, wait_exponential_jitter
 
-from audit.systems.poweroffice import redaction
-from audit.systems.poweroffice.settings import Endpoint
+from audit.systems.http import redaction
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -53,8 +53,9 @@ class WaitRetryAfter:
     """tenacity wait: the server's ``Retry-After`` when given, else exponential backoff;
     a 429 without ``Retry-After`` waits at least ``rate_limited_wait``."""
 
-    def __init__(self, endpoint: Endpoint):
-        policy = endpoint.retry
+    def __init__(self, policy: Any):
+        """``policy`` holds ``backoff_initial``, ``backoff_max``, ``retry_after_max`` and
+        ``rate_limited_wait`` in seconds (a system's retry settings)."""
         self._policy = policy
         self._backoff = wait_exponential_jitter(
             initial=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial
