@@ -392,3 +392,18 @@ def test_an_invalid_tuning_value_is_a_config_error_naming_the_variable():
             dotenv_path=None,
         )
     assert FAKE_SECRET not in str(caught.value)
+
+
+def test_retry_after_is_read_in_seconds_or_as_an_http_date():
+    import requests
+
+    from audit.systems.http.retries import retry_after_seconds
+
+    def answer(value: str) -> requests.Response:
+        response = requests.Response()
+        response.status_code, response.headers["Retry-After"] = 503, value
+        return response
+
+    assert retry_after_seconds(answer("7")) == 7.0
+    assert retry_after_seconds(answer("Wed, 21 Oct 2015 07:28:00 GMT")) == 0.0  # in the past: no wait
+    assert retry_after_seconds(answer("soon")) is None

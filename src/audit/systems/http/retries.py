@@ -4,12 +4,12 @@ errors, the server's ``Retry-After`` and exponential backoff (for tenacity)."""
 from __future__ import annotations
 
 import re
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 from tenacity import RetryCallState, wait_exponential_jitter
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from audit.systems.http import redaction
 
@@ -38,15 +38,10 @@ def retry_after_seconds(response: requests.Response) -> float | None:
             if found:
                 return float(found.group(1))
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    try:  # seconds or an HTTP date (RFC 9110, 10.2.3), read as urllib3 reads it
+        return float(Retry().parse_retry_after(value))
+    except InvalidHeader:
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class WaitRetryAfter:
