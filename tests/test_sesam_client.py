@@ -55,6 +55,16 @@ def test_the_written_export_holds_every_entity_the_node_serves_in_order(tmp_path
     assert (result.entities, result.deleted, result.pages) == (23, 2, 5)
 
 
+def test_a_file_out_of_updated_order_is_served_and_read_whole_in_updated_order(tmp_path, export, monkeypatch):
+    monkeypatch.setenv("SESAM_JWT", JWT)
+    entities = json.loads(export.read_text())
+    shuffled = tmp_path / "shuffled.json"
+    shuffled.write_text(json.dumps(entities[::-1]), encoding="utf-8")
+    with running_simulator(None, sesam_datasets={"global-person": shuffled}) as sim:
+        read_dataset(sim.base_url, "global-person", tmp_path / "out.json", settings=_settings())
+    assert json.loads((tmp_path / "out.json").read_text()) == entities
+
+
 def test_injected_faults_are_retried_and_lose_nothing(tmp_path, export, monkeypatch):
     monkeypatch.setenv("SESAM_JWT", JWT)
     with running_simulator(None, sesam_datasets={"global-person": export}, fault_rate=0.4, seed=3) as sim:

@@ -36,7 +36,8 @@ DEMO_JWT = "sim-demo-sesam-jwt"
 
 def load_dataset(path: str | Path) -> list[dict[str, Any]]:
     """The entities of an export file (``.json`` array or ``.jsonl``), each given an
-    integer ``_updated`` (its position) when it has none."""
+    integer ``_updated`` (its position) when it has none, in ``_updated`` order whatever
+    the file's order (the client pages with ``since``, which relies on that order)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -49,7 +50,16 @@ def load_dataset(path: str | Path) -> list[dict[str, Any]]:
         raise ConfigError(f"--sesam-dataset {path}: not a readable Sesam export ({exc})") from None
     if not isinstance(entities, list) or not all(isinstance(e, dict) for e in entities):
         raise ConfigError(f"--sesam-dataset {path}: not a JSON array of entities")
-    return [{**e, "_updated": e.get("_updated", i)} for i, e in enumerate(entities)]
+    rows = [{**e, "_updated": e.get("_updated", i)} for i, e in enumerate(entities)]
+    return sorted(rows, key=lambda e: _order(e["_updated"]))  # a dataset is served in _updated order
+
+
+def _order(updated: Any) -> tuple[int, float | str]:
+    """Sort key of an ``_updated`` value: numbers as numbers, before texts."""
+    try:
+        return (0, float(updated))
+    except (TypeError, ValueError):
+        return (1, str(updated))
 
 
 class SesamNode:
