@@ -151,3 +151,11 @@ def test_an_unknown_dataset_exits_2(tmp_path, export, monkeypatch):
             env={"SESAM_JWT": JWT},
         )
     assert run.returncode == 2 and "no such dataset" in run.stderr
+
+
+@pytest.mark.parametrize("node", ["notaurl", "http://", "ftp://node.example"])
+def test_a_node_that_is_not_an_http_url_exits_2_naming_it(tmp_path, node):
+    out = str(tmp_path / "o.json")
+    result = _run("sesam-links", "--node", node, "--dataset", "d", "--out", out, env={"SESAM_JWT": JWT})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"--node {node!r}: not an http(s) URL" in result.stderr

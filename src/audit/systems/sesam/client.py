@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -61,7 +61,16 @@ class DatasetRead:
 
 
 def entities_url(node: str, dataset: str) -> str:
-    """The entities URL of ``dataset`` on ``node`` (given with or without ``/api``)."""
+    """The entities URL of ``dataset`` on ``node`` (given with or without ``/api``).
+
+    Raises
+    ------
+    ConfigError
+        ``node`` is not an http(s) URL with a host.
+    """
+    parts = urlsplit(node)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--node {node!r}: not an http(s) URL of a Sesam node (https://NODE.sesam.cloud)")
     base = node.rstrip("/")
     if base.endswith("/api"):
         base = base[: -len("/api")]
