@@ -8,7 +8,14 @@ import polars as pl
 import pytest
 from conftest import records
 
-from audit.core.snapshot import Snapshot, frame_from_records, read_entity_file, read_links_file, read_snapshot
+from audit.core.snapshot import (
+    Snapshot,
+    frame_from_records,
+    read_entity_file,
+    read_links_dir,
+    read_links_file,
+    read_snapshot,
+)
 from audit.errors import SnapshotError
 
 
@@ -138,8 +145,23 @@ def test_snapshot_from_records_looks_up_flow_entity_names():
 
 def test_links_file_reads_ids_as_text_and_drops_blank_rows(tmp_path):
     path = tmp_path / "contactperson-customer.csv"
-    path.write_text("source_id,target_id\n007,10\n,11\n007,10\n", encoding="utf-8")
+    path.write_text("source_id,target_id\n007,10\n , \n007,10\n", encoding="utf-8")
     assert read_links_file(path).rows() == [("007", "10")]
+
+
+def test_a_links_row_with_one_end_is_bad_input_naming_its_line(tmp_path):
+    path = tmp_path / "contactperson-customer.csv"
+    path.write_text("source_id,target_id\n007,10\n,11\n12,\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"contactperson-customer.csv:3: source_id is empty \(2 such row"):
+        read_links_file(path)
+
+
+def test_an_unreadable_links_csv_is_named_in_one_line(tmp_path):
+    path = tmp_path / "contactperson-customer.csv"
+    path.write_text('source_id,target_id\n"unterminated,10\n', encoding="utf-8")
+    with pytest.raises(SnapshotError, match="not a readable links CSV") as caught:
+        read_links_file(path)
+    assert "\n" not in str(caught.value)
 
 
 def test_links_file_without_the_columns_is_bad_input(tmp_path):
@@ -271,3 +293,10 @@ def test_a_column_chooser_does_not_hide_bad_records(tmp_path):
     _write_jsonl(tmp_path / "customer.jsonl", [{"id": 1, "zip": "0150"}, {"id": 1, "zip": "0151"}])
     ef = snapshot.read_entity_file(tmp_path / "customer.jsonl", "customer", columns=lambda names: [])
     assert ef.problems.duplicates.height == 2 and ef.problems.copies == 0 and ef.frame.columns == ["id"]
+
+
+def test_links_given_as_a_file_of_another_kind_says_what_links_take(tmp_path):
+    path = tmp_path / "links.csv"
+    path.write_text("source_id,target_id\n1,2\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"links.csv: --links takes a Sesam dataset export \(.json or .jsonl\)"):
+        read_links_dir(path, [("Contactperson", "Customer")])

@@ -17,30 +17,28 @@ __all__ = ["read_links_file", "links_file_name", "read_links_dir"]
 def read_links_file(path: str | Path) -> pl.DataFrame:
     """An explicit links file: CSV with columns ``source_id,target_id``, read as text.
 
-    Returns a frame with String columns ``source_id`` and ``target_id``, blank cells
-    dropped, duplicate rows removed.
+    Returns a frame with String columns ``source_id`` and ``target_id``, rows blank on both
+    sides dropped, duplicate rows removed. A row with only one side filled is an error
+    naming its line (a link with one end is a mistake, not a link).
     """
     path = Path(path)
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except Exception as exc:
-        raise SnapshotError(f"{path}: not a readable links CSV ({exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SnapshotError(f"{path}: not a readable links CSV ({first})") from None
     missing = {"source_id", "target_id"} - set(frame.columns)
     if missing:
         raise SnapshotError(f"{path}: links file lacks column(s) {', '.join(sorted(missing))}")
-    return (
-        frame.select(
-            pl.col("source_id").str.strip_chars(),
-            pl.col("target_id").str.strip_chars(),
-        )
-        .filter(
-            pl.col("source_id").is_not_null()
-            & (pl.col("source_id") != "")
-            & pl.col("target_id").is_not_null()
-            & (pl.col("target_id") != "")
-        )
-        .unique(maintain_order=True)
-    )
+    ids = frame.select(
+        [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in ("source_id", "target_id")]
+    ).with_row_index("line", offset=2)  # line 1 is the header
+    half = ids.filter(pl.col("source_id").is_null() != pl.col("target_id").is_null())
+    if half.height:
+        row = half.row(0, named=True)
+        empty = "target_id" if row["target_id"] is None else "source_id"
+        raise SnapshotError(f"{path}:{row['line']}: {empty} is empty ({half.height} such row(s))")
+    return ids.drop_nulls().drop("line").unique(maintain_order=True)
 
 
 def links_file_name(source_entity: str, target_entity: str) -> str:
@@ -59,6 +57,11 @@ def read_links_dir(
     if directory is None:
         return {}
     root = Path(directory)
+    if root.is_file():
+        raise SnapshotError(
+            f"{root}: --links takes a Sesam dataset export (.json or .jsonl) or a directory of "
+            "<source>-<target>.csv files, not this file"
+        )
     if not root.is_dir():
         raise SnapshotError(f"{root}: links directory does not exist")
     by_name: dict[str, list[Path]] = {}
