@@ -102,3 +102,11 @@ def test_writeback_plan_refuses_a_copy_with_other_record_counts(audited, tmp_pat
     (tmp_path / "audit" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"holds 99 Customer records, the audit read 100"):
         plan_from_audit(tmp_path / "audit", SEED, copy, DEMO / "target", tmp_path / "plan.json")
+
+
+def test_writeback_plan_without_the_audits_summary_says_it_is_missing(tmp_path):
+    from audit.errors import ConfigError
+    from audit.writeback.audit_inputs import audit_inputs
+
+    with pytest.raises(ConfigError, match=r"summary.json: does not exist, so it names no flow; give --flow"):
+        audit_inputs(tmp_path, {}, {"flow": None, "source": None, "target": None})

@@ -39,7 +39,9 @@ def audit_inputs(audit_dir: Path, summary: dict[str, Any], given: dict[str, Path
             continue
         recorded = _recorded(summary, name)
         if recorded is None:
-            raise ConfigError(f"{audit_dir / 'summary.json'}: names no {name}; give --{name}")
+            where = audit_dir / "summary.json"
+            said = "names no" if where.is_file() else "does not exist, so it names no"
+            raise ConfigError(f"{where}: {said} {name}; give --{name}")
         path = resolve_flow(recorded) if name == "flow" else Path(recorded)
         if not path.exists():
             raise ConfigError(f"the audit read {name} {recorded}, which is not there from here; give --{name}")
