@@ -35,11 +35,17 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from audit.errors import ApiError, ApiUnreachable, AuthError, ConfigError
 from audit.systems.http import redaction
-from audit.systems.http.retries import NETWORK_ERRORS, RETRY_STATUSES, Retryable, retry_after_seconds
+from audit.systems.http.retries import (
+    NETWORK_ERRORS,
+    RETRY_STATUSES,
+    Retryable,
+    WaitRetryAfter,
+    retry_after_seconds,
+)
 from audit.systems.sesam.settings import ENV_JWT, SesamSettings
 
 log = logging.getLogger("audit.systems.sesam.client")
@@ -84,13 +90,6 @@ class _Pager:
         self.url, self.settings, self.session = url, settings, session
         self.requests = self.retries = 0
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(self.settings.backoff_initial, self.settings.backoff_max)(state)
-        if isinstance(exc, Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, 60.0)
-        return backoff
-
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
@@ -109,7 +108,7 @@ class _Pager:
         """One page of entities, retried as the policy says; errors in the toolkit's tree."""
         retrying = Retrying(
             retry=retry_if_exception_type((Retryable, *NETWORK_ERRORS)),
-            wait=self._wait,
+            wait=WaitRetryAfter(self.settings),
             stop=stop_after_attempt(self.settings.max_attempts),
             before_sleep=self._before_sleep,
             reraise=True,

@@ -43,6 +43,9 @@ class SesamSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
     backoff_initial: float = 0.2
     backoff_max: float = 10.0
+    #: The longest ``Retry-After`` obeyed, and the least wait after a 429 without one.
+    retry_after_max: float = 60.0
+    rate_limited_wait: float = 1.0
 
     @classmethod
     def from_env(
