@@ -30,21 +30,58 @@ def test_committed_suites_are_not_stale(doc):
 
 def _expectations(the_pair, policy=None):
     data = suite_dict(build_suite(flow(the_pair), the_pair, policy or default_policy()))
-    return [(e["type"], e["kwargs"].get("column"), e["severity"]) for e in data["expectations"]]
-
-
-def test_compared_property_gets_existence_agreement_and_type_expectations():
-    exps = _expectations(pair("Contactperson", "Customer", [prop("firstName", "firstName")]))
-    assert exps[2:-4] == [
-        ("expect_column_to_exist", "typeok__p00_firstName__firstName", "critical"),
-        ("expect_column_values_to_be_in_set", "eq__p00_firstName__firstName", "critical"),
-        ("expect_column_values_to_be_in_set", "typeok__p00_firstName__firstName", "critical"),
+    return [
+        (e["type"], e["kwargs"].get("column") or (e["kwargs"].get("column_A"), e["kwargs"].get("column_B")), e["severity"])
+        for e in data["expectations"]
     ]
 
 
-def test_informational_property_is_only_expected_to_resolve():
+def test_compared_property_is_expected_to_exist_and_agree_on_the_real_columns():
+    exps = _expectations(pair("Contactperson", "Customer", [prop("firstName", "firstName")]))
+    assert exps[2:-4] == [
+        ("expect_column_to_exist", "target.firstName", "critical"),
+        ("expect_column_pair_values_to_be_equal", ("source.firstName", "target.firstName"), "critical"),
+    ]
+
+
+def test_agreement_skips_only_rows_where_both_values_are_missing():
+    the_pair = pair("Contactperson", "Customer", [prop("firstName", "firstName")])
+    suite = build_suite(flow(the_pair), the_pair, default_policy())
+    (pair_equal,) = [e for e in suite.expectations if e.expectation_type == "expect_column_pair_values_to_be_equal"]
+    assert pair_equal.ignore_row_if == "both_values_are_missing"
+
+
+def test_integer_decimal_and_boolean_targets_get_a_type_expectation_on_their_canonical_text():
+    the_pair = pair(
+        "Contactperson",
+        "Customer",
+        [prop("a", "a", "integer"), prop("b", "b", "decimal"), prop("c", "c", "boolean"), prop("d", "d", "string")],
+    )
+    data = suite_dict(build_suite(flow(the_pair), the_pair, default_policy()))
+    typed = {
+        e["kwargs"]["column"]: e["kwargs"].get("regex") or e["kwargs"].get("value_set")
+        for e in data["expectations"]
+        if e["meta"].get("check") == "target_type"
+    }
+    assert typed == {"target.a": "^-?[0-9]+$", "target.b": r"^-?[0-9]+(\.[0-9]*[1-9])?$", "target.c": ["true", "false"]}
+
+
+def test_two_properties_on_one_path_get_distinct_columns():
+    the_pair = pair("Contactperson", "Customer", [prop("name", "firstName"), prop("name", "lastName")])
+    exps = _expectations(the_pair)
+    pairs = [column for kind, column, _ in exps if kind == "expect_column_pair_values_to_be_equal"]
+    assert pairs == [
+        ("source.name", "target.firstName"),
+        ("source.name [p01_name__lastName]", "target.lastName"),
+    ]
+
+
+def test_informational_property_agreement_is_a_warning():
     exps = _expectations(pair("Contactperson", "Customer", [prop("lastChanged", "lastChanged")]))
-    assert exps[2:-4] == [("expect_column_to_exist", "typeok__p00_lastChanged__lastChanged", "critical")]
+    assert exps[2:-4] == [
+        ("expect_column_to_exist", "target.lastChanged", "critical"),
+        ("expect_column_pair_values_to_be_equal", ("source.lastChanged", "target.lastChanged"), "warning"),
+    ]
 
 
 def test_missing_in_source_is_a_warning_level_expectation_by_default():
@@ -58,10 +95,10 @@ def test_missing_in_source_is_a_warning_level_expectation_by_default():
 def test_each_side_s_ids_are_expected_unique_and_not_null_after_the_properties():
     exps = _expectations(pair("Contactperson", "Customer", [prop("firstName", "firstName")]))
     assert exps[-4:] == [
-        ("expect_column_values_to_be_unique", "id__source", "critical"),
-        ("expect_column_values_to_not_be_null", "id__source", "critical"),
-        ("expect_column_values_to_be_unique", "id__target", "critical"),
-        ("expect_column_values_to_not_be_null", "id__target", "critical"),
+        ("expect_column_values_to_be_unique", "source record id", "critical"),
+        ("expect_column_values_to_not_be_null", "source record id", "critical"),
+        ("expect_column_values_to_be_unique", "target record id", "critical"),
+        ("expect_column_values_to_not_be_null", "target record id", "critical"),
     ]
 
 
@@ -70,8 +107,8 @@ def test_the_not_null_id_expectation_looks_only_at_the_side_s_record_rows():
     data = suite_dict(build_suite(flow(the_pair), the_pair, default_policy()))
     conditions = [e["kwargs"].get("row_condition") for e in data["expectations"][-4:]]
     assert conditions[0] is None and conditions[2] is None
-    assert (conditions[1]["column"]["name"], conditions[1]["parameter"]) == ("record__source", 1)
-    assert (conditions[3]["column"]["name"], conditions[3]["parameter"]) == ("record__target", 1)
+    assert (conditions[1]["column"]["name"], conditions[1]["parameter"]) == ("source record", 1)
+    assert (conditions[3]["column"]["name"], conditions[3]["parameter"]) == ("target record", 1)
 
 
 def test_id_expectations_are_warnings_when_the_policy_tolerates_their_statuses(tmp_path):

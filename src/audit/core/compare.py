@@ -32,7 +32,15 @@ import polars as pl
 from audit.core.values import DEFAULT_ZONE, ValueSpec, normalise
 from audit.core.values_polars import canonical_expr, text_expr
 
-__all__ = ["PropertyCheck", "as_text", "text_expr", "compare_linked", "eq_column", "typeok_column"]
+__all__ = [
+    "PropertyCheck",
+    "as_text",
+    "text_expr",
+    "compare_linked",
+    "eq_column",
+    "typeok_column",
+    "canonical_column",
+]
 
 
 def eq_column(key: str) -> str:
@@ -43,6 +51,13 @@ def eq_column(key: str) -> str:
 def typeok_column(key: str) -> str:
     """Name of the type column of property ``key``."""
     return f"typeok__{key}"
+
+
+def canonical_column(side: str, key: str) -> str:
+    """Name of the column holding property ``key``'s canonical text on one side (``source``
+    or ``target``), null where the property does not apply to the row; kept by
+    :func:`compare_linked` with ``keep_texts`` for the GX validation."""
+    return f"canon__{side}__{key}"
 
 
 def as_text(values: pl.Expr | pl.Series, dtype: pl.DataType | None = None) -> pl.Expr | pl.Series:
@@ -162,8 +177,9 @@ def _stamp_dates(frame: pl.DataFrame, checks: Sequence[PropertyCheck], schema: p
     return frame.with_columns(**redo) if redo else frame
 
 
-def _checks_exprs(check: PropertyCheck, schema: pl.Schema) -> list[pl.Expr]:
-    """The compact columns of a resolved check, over the columns :func:`_texts` adds."""
+def _checks_exprs(check: PropertyCheck, schema: pl.Schema, keep_texts: bool = False) -> list[pl.Expr]:
+    """The compact columns of a resolved check, over the columns :func:`_texts` adds (and
+    with ``keep_texts`` its canonical texts where the property applies)."""
     if not check.resolved:
         return []
     applies = _condition_expr(check, schema)
@@ -175,10 +191,15 @@ def _checks_exprs(check: PropertyCheck, schema: pl.Schema) -> list[pl.Expr]:
     if check.check_type:
         present = t_text.is_not_null()
         out.append(pl.when(applies & present).then(t_ok.fill_null(False).cast(pl.Int8)).alias(typeok_column(check.key)))
+    if keep_texts:
+        out += [
+            pl.when(applies).then(s_text).alias(canonical_column("source", check.key)),
+            pl.when(applies).then(t_text).alias(canonical_column("target", check.key)),
+        ]
     return out
 
 
-def compare_linked(linked: pl.DataFrame, checks: Sequence[PropertyCheck]) -> pl.DataFrame:
+def compare_linked(linked: pl.DataFrame, checks: Sequence[PropertyCheck], keep_texts: bool = False) -> pl.DataFrame:
     """Add ``eq__<key>``/``typeok__<key>`` columns for every resolved check.
 
     Parameters
@@ -186,6 +207,9 @@ def compare_linked(linked: pl.DataFrame, checks: Sequence[PropertyCheck]) -> pl.
     linked : pl.DataFrame
         The linked frame, holding every column the checks name.
     checks : sequence of PropertyCheck
+    keep_texts : bool
+        Also keep each side's canonical text (:func:`canonical_column`), null where the
+        property does not apply: the values the GX suite compares.
 
     Returns
     -------
@@ -197,6 +221,6 @@ def compare_linked(linked: pl.DataFrame, checks: Sequence[PropertyCheck]) -> pl.
         return linked
     schema = linked.schema
     texts = {name: expr for check in resolved for name, expr in _texts(check, schema).items()}
-    exprs = [e for check in resolved for e in _checks_exprs(check, schema)]
+    exprs = [e for check in resolved for e in _checks_exprs(check, schema, keep_texts)]
     frame = _stamp_dates(linked.with_columns(**texts), resolved, schema)
     return frame.with_columns(exprs).drop(list(texts))

@@ -4,7 +4,8 @@ Every problem the audit finds is one row of one frame with exactly the contract'
 (all text):
 
 ``pair, source_entity, target_entity, source_key, target_key, source_property,
-target_property, status, source_value, target_value``
+target_property, status, source_value, target_value`` and, beyond the contract's
+columns, ``expectation``
 
 Statuses:
 
@@ -20,7 +21,11 @@ Statuses:
 - ``duplicate_id``: a record whose id a different record of its entity file shares, one
   row per record: the key, the id field as property, ``FILE:LINE`` as value (on the
   record's side);
-- ``missing_id``: a record without an id (no key; ``FILE:LINE`` as value).
+- ``missing_id``: a record without an id (no key; ``FILE:LINE`` as value);
+- ``expectation_failed``: a record failing one of the user's own expectations
+  (:mod:`audit.gx.user_suites`): its keys, the expectation's column as property and the
+  record's value on that column's side; ``expectation`` names the expectation (its type
+  and arguments). Empty for every other status.
 
 Values are null where they do not apply (empty cells in the CSV). Rows are built from the
 polars frames, so every failing record is listed, never a sample.
@@ -59,6 +64,7 @@ FINDINGS_COLUMNS = (
     "status",
     "source_value",
     "target_value",
+    "expectation",
 )
 FINDINGS_SCHEMA = {c: pl.String for c in FINDINGS_COLUMNS}
 
@@ -74,6 +80,7 @@ _STATUS_ORDER = {
             "missing_in_source",
             "mismatch",
             "type_violation",
+            "expectation_failed",
         )
     )
 }

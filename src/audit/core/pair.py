@@ -6,7 +6,7 @@
 2. link the records and gather the linked values (:mod:`audit.core.pair_links`);
 3. compare each property on the linked records (:mod:`audit.core.compare`);
 4. collect every failing record into the findings table (:mod:`audit.core.findings`);
-5. validate the compact agreement columns with the pair's GX suite (:mod:`audit.gx`);
+5. validate the linked values with the pair's GX suite and the user's own (:mod:`audit.gx`);
 6. summarise (:mod:`audit.core.summary`).
 """
 
@@ -30,6 +30,8 @@ from audit.core.summary import count_properties, pair_summary
 from audit.flow.model import Flow, Pair
 from audit.flow.profile import profiles_for
 from audit.gx.suites import build_suite, pair_slug, suite_dict
+from audit.gx.columns import rule_column, value_columns
+from audit.gx.user_suites import user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
 __all__ = ["PairResult", "audit_pair"]
@@ -60,6 +62,7 @@ def audit_pair(
     te: EntityFrame,
     policy: Policy,
     links_table: GivenLinks | pl.DataFrame | None = None,
+    user_suite: Any = None,
 ) -> PairResult:
     """Audit one pair of entity frames.
 
@@ -75,6 +78,8 @@ def audit_pair(
     links_table : GivenLinks or pl.DataFrame, optional
         The links a link source gives a pair without merge rules (a bare frame
         ``source_id, target_id`` is a links file's).
+    user_suite : great_expectations.ExpectationSuite, optional
+        The user's own expectations for the pair (:mod:`audit.gx.user_suites`).
     """
     profiles = profiles_for(flow.source_system, flow.target_system)
     se, te = se.of_system(profiles.source), te.of_system(profiles.target)
@@ -93,7 +98,8 @@ def audit_pair(
     parts += _property_findings(ctx, compared, plan)
     parts.append(fnd.unresolved_findings(ctx, rules.unresolved + plan.unresolved))
     count_properties(compared, plan.summaries)
-    suite, gx_result = _validate(flow, pair, policy, link, compared, rules, (se, te))
+    suite, gx_result = _validate(flow, pair, policy, (link, compared, rules, plan), (se, te), user_suite)
+    parts.append(user_findings(ctx, gx_result))
     pair_findings = fnd.concat_findings(parts, [pair.heading])
     slug = pair_slug(pair)
     summary = pair_summary(
@@ -105,7 +111,7 @@ def audit_pair(
 def _compare(linked: pl.DataFrame, plan: CheckPlan) -> pl.DataFrame:
     """The linked frame with the compact agreement columns of every check (all null for
     the properties that cannot be compared)."""
-    compared = compare_linked(linked, plan.checks)
+    compared = compare_linked(linked, plan.checks, keep_texts=True)
     if plan.null_columns:
         compared = compared.with_columns([pl.lit(None, dtype=pl.Int8).alias(c) for c in plan.null_columns])
     return compared
@@ -136,14 +142,16 @@ def _validate(
     flow: Flow,
     pair: Pair,
     policy: Policy,
-    link: LinkResult,
-    compared: pl.DataFrame,
-    rules: BoundRules,
+    audited: tuple[LinkResult, pl.DataFrame, BoundRules, CheckPlan],
     sides: tuple[EntityFrame, EntityFrame],
+    user_suite: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """The pair's GX suite and its validation of the compact validation frame."""
+    """The pair's GX suite and its validation (with the user's suite) of the pair's
+    validation frame."""
+    link, compared, rules, plan = audited
     wait_for_warm_up()
     suite = build_suite(flow, pair, policy)
-    vframe = validation_frame(link, compared, sides)
-    vframe = vframe.with_columns([pl.lit(None, dtype=pl.Int8).alias(f"rule__{i:02d}") for i, _ in rules.columns])
-    return suite, validate(vframe, suite, policy.gx_partial_unexpected_count)
+    columns = value_columns(plan.planned)
+    resolved_rules = [rule_column(pair.merge_rules[index]) for index, _ in rules.columns]
+    vframe = validation_frame(link, compared, sides, columns, resolved_rules)
+    return suite, validate(vframe, suite, policy.gx_partial_unexpected_count, user_suite)

@@ -52,6 +52,7 @@ STATUSES = (
     "unresolved_property",
     "duplicate_id",
     "missing_id",
+    "expectation_failed",
 )
 
 
@@ -80,6 +81,7 @@ class FailOn(BaseModel):
     unresolved_property: bool = True
     duplicate_id: bool = True
     missing_id: bool = True
+    expectation_failed: bool = True
 
     def failing(self) -> frozenset[str]:
         """The statuses that fail the audit."""

@@ -71,6 +71,12 @@ WS_RUN = f"[{WHITESPACE}]+"
 INT_RE = r"^[+-]?[0-9]+(?:\.0*)?$"
 DEC_RE = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
 BOOL_VALUES = ("true", "false")
+#: The canonical text of a value of each numeric kind (what :func:`normalise` gives when
+#: :func:`type_ok` holds, and never otherwise): the type expectations of the GX suites.
+CANONICAL_RE = {
+    "integer": r"^-?[0-9]+$",
+    "decimal": r"^-?[0-9]+(\.[0-9]*[1-9])?$",
+}
 #: A date, or a timestamp at midnight as written (any offset).
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]00:00(?::00(?:\.0+)?)? ?(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 #: A timestamp with an offset (looked at when it is not midnight as written).

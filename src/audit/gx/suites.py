@@ -5,41 +5,35 @@ The suites are declared from the flow alone (no data): they are committed under
 ``audit suites``, and rebuilt in memory by every ``audit run`` (a test keeps the committed
 ones fresh).
 
-Why the suites look at compact columns and not at the records
--------------------------------------------------------------
-Great Expectations evaluates map expectations per row; run over a large pair of wide
-record frames with one cross-column expectation per property it would dominate the run
-and hold several copies of the data. The comparison itself is done once in polars
-(:mod:`audit.core.compare`): per property an ``Int8`` column ``eq__<key>`` (1 = the normalised
-values agree, 0 = they differ, null = not applicable) and ``typeok__<key>`` (1 = the
-target value has the declared type), plus a ``link`` column with each row's link status.
-The suite then states the sync's promises over those columns with plain built-in
-expectations:
+What the suites say
+-------------------
+Each suite reads as the checklist of one pair, over the validation frame's real columns
+(:mod:`audit.gx.columns`): one row per linked pair of records, unlinked record and
+ambiguous candidate link, with each compared property's values on both sides as the value
+model normalises them (:mod:`audit.core.values`):
 
-- ``ExpectColumnValuesToBeInSet(column="link", value_set=[...])``: every record is linked
-  (statuses the policy does not fail on are allowed; a second, ``warning``-severity
-  expectation still counts them);
-- ``ExpectColumnToExist(column="typeok__<key>")``: the property's paths resolved (the
-  column exists only then); ``ExpectColumnToExist(column="rule__<n>")`` likewise for
-  each merge rule;
-- ``ExpectColumnValuesToBeInSet(column="eq__<key>", value_set=[1])``: linked records
-  agree;
-- ``ExpectColumnValuesToBeInSet(column="typeok__<key>", value_set=[1])``: target values
-  have the declared type;
-- ``ExpectColumnValuesToBeUnique(column="id__<side>")`` and
-  ``ExpectColumnValuesToNotBeNull(column="id__<side>")`` (limited to the side's record
-  rows, ``record__<side> == 1``): the records of each side's entity file have an id, and
-  no two different records share one (the ``duplicate_id`` and ``missing_id`` findings,
-  counted per record; see :func:`audit.gx.validate.validation_frame`).
+- ``expect_column_values_to_be_in_set(link, [...])``: every record is linked (statuses the
+  policy does not fail on are allowed; a second, ``warning``-severity expectation still
+  counts them);
+- ``expect_column_to_exist("merge rule <s> = <t>")`` and
+  ``expect_column_to_exist("target.<path>")``: the merge rules' and properties' paths
+  resolved;
+- ``expect_column_pair_values_to_be_equal("source.<path>", "target.<path>")``: linked
+  records agree (rows where the property does not apply hold no values and are skipped;
+  informational properties are ``warning``);
+- ``expect_column_values_to_match_regex`` / ``expect_column_values_to_be_in_set`` on
+  ``target.<path>``: the target values have the declared type (integers, decimals and
+  booleans; every text is a string and every date keeps its text);
+- ``expect_column_values_to_be_unique`` / ``expect_column_values_to_not_be_null`` on
+  ``<side> record id``: each side's records have an id and no two share one.
 
-GX ignores nulls in these expectations, which is exactly "not applicable". GX runs them
-with its SQL execution engine over the compact columns in an in-memory DuckDB table
-(:mod:`audit.gx.validate` says why): one aggregate query per expectation, per-record
-counts, so the verdicts and counts are those of every record. Its result
-lists stay small (``partial_unexpected_count`` from the policy); the findings table is
-built from the polars frame and lists every failing record. Each expectation's ``meta``
-names the pair, property and finding status it stands for, and its ``severity`` is
-``critical`` when the policy fails the audit on that status, else ``warning``.
+GX runs them with its SQL execution engine on DuckDB (:mod:`audit.gx.validate`), one
+query per expectation over every row, so its counts are the findings' counts: the
+findings table is built from the same frame in polars and lists every failing record,
+while GX's result lists a few unexpected values (``partial_unexpected_count``). Each
+expectation's ``meta`` names the pair, property and finding status it stands for, and its
+``severity`` is ``critical`` when the policy fails the audit on that status, else
+``warning``. A user's own expectations live beside the suite (:mod:`audit.gx.user_suites`).
 """
 
 from __future__ import annotations
@@ -51,6 +45,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.core.policy import Policy, plan_pair
+from audit.core.values import BOOL_VALUES, CANONICAL_RE
+from audit.gx.columns import LINK_COLUMN, id_column, record_column, rule_column, value_columns
 from audit.flow.model import Flow, Pair
 from audit.flow.profile import profiles_for
 
@@ -68,20 +64,6 @@ __all__ = [
     "id_column",
     "record_column",
 ]
-
-#: Column of the validation frame holding each row's link status.
-LINK_COLUMN = "link"
-
-def id_column(side: str) -> str:
-    """Column of the validation frame holding the ids of one side's records (``id__source``)."""
-    return f"id__{side}"
-
-
-def record_column(side: str) -> str:
-    """Column of the validation frame marking (1) the rows that hold a record of one side
-    (``record__source``); null on the rows beyond that side's records."""
-    return f"record__{side}"
-
 
 #: Link statuses other than ``linked``, in the order the expectations list them.
 _LINK_STATUSES = ("missing_in_target", "missing_in_source", "ambiguous_link")
@@ -128,9 +110,11 @@ def build_suite(flow: Flow, pair: Pair, policy: Policy):
     gx, gxe = _gx()
     base = {"pair": pair.heading}
     exps: list[Any] = [*_link_expectations(gxe, base, policy), *_merge_rule_expectations(gxe, base, pair, policy)]
-    for planned in plan_pair(pair, policy, profiles_for(flow.source_system, flow.target_system)):
-        if planned.mode != "ignore":
-            exps.extend(_property_expectations(gxe, base, planned, policy))
+    profiles = profiles_for(flow.source_system, flow.target_system)
+    planned = [p for p in plan_pair(pair, policy, profiles) if p.mode != "ignore"]
+    columns = value_columns(planned)
+    for p in planned:
+        exps.extend(_property_expectations(gxe, base, p, columns[p.key], policy))
     exps.extend(_id_expectations(gxe, base, pair, policy))
     return gx.ExpectationSuite(
         name=f"{flow_stem(flow)}.{pair_slug(pair)}",
@@ -171,10 +155,10 @@ def _link_expectations(gxe, base: dict[str, Any], policy: Policy) -> list[Any]:
 
 
 def _merge_rule_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Policy) -> list[Any]:
-    """Each merge rule's paths resolved (its ``rule__<n>`` column exists)."""
+    """Each merge rule's paths resolved (its column exists)."""
     return [
         gxe.ExpectColumnToExist(
-            column=f"rule__{index:02d}",
+            column=rule_column(rule),
             meta={
                 **base,
                 "check": "merge_rule_resolved",
@@ -184,45 +168,56 @@ def _merge_rule_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Poli
             },
             severity=_severity(policy, "unresolved_property"),
         )
-        for index, rule in enumerate(pair.merge_rules)
+        for rule in pair.merge_rules
     ]
 
 
-def _property_expectations(gxe, base: dict[str, Any], planned: PlannedProperty, policy: Policy) -> list[Any]:
+def _property_expectations(
+    gxe, base: dict[str, Any], planned: PlannedProperty, columns: tuple[str, str], policy: Policy
+) -> list[Any]:
     """One mapped property: its paths resolved, linked records agree, target values typed."""
+    source, target = columns
     prop = {**base, "source_property": planned.prop.source, "target_property": planned.prop.target}
-    typeok = f"typeok__{planned.key}"
     exps = [
         gxe.ExpectColumnToExist(
-            column=typeok,
+            column=target,
             meta={**prop, "check": "resolved", "statuses": ["unresolved_property"]},
             severity=_severity(policy, "unresolved_property"),
         )
     ]
-    if planned.mode == "compare" and planned.checks_equal:
+    if planned.checks_equal:
+        compared = planned.mode == "compare"
         exps.append(
-            gxe.ExpectColumnValuesToBeInSet(
-                column=f"eq__{planned.key}",
-                value_set=[1],
-                meta={**prop, "check": "values_agree", "statuses": ["mismatch"]},
-                severity=_severity(policy, "mismatch"),
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A=source,
+                column_B=target,
+                ignore_row_if="both_values_are_missing",
+                meta={**prop, "check": "values_agree", "statuses": ["mismatch"] if compared else []},
+                severity=_severity(policy, "mismatch") if compared else "warning",
             )
         )
-    if planned.checks_type:
-        exps.append(
-            gxe.ExpectColumnValuesToBeInSet(
-                column=typeok,
-                value_set=[1],
-                meta={
-                    **prop,
-                    "check": "target_type",
-                    "datatype": planned.prop.datatype,
-                    "statuses": ["type_violation"],
-                },
-                severity=_severity(policy, "type_violation"),
-            )
-        )
+    typed = _type_expectation(gxe, prop, planned, policy, target)
+    if planned.checks_type and typed is not None:
+        exps.append(typed)
     return exps
+
+
+def _type_expectation(gxe, prop: dict[str, Any], planned: PlannedProperty, policy: Policy, column: str):
+    """The built-in expectation that the target's normalised values have the declared type
+    (:data:`audit.core.values.CANONICAL_RE`), or ``None`` where every value has it."""
+    kind = policy.value_spec(planned.prop.datatype, planned.treatment).kind
+    meta = {
+        **prop,
+        "check": "target_type",
+        "datatype": planned.prop.datatype,
+        "statuses": ["type_violation"],
+    }
+    severity = _severity(policy, "type_violation")
+    if kind == "boolean":
+        return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(BOOL_VALUES), meta=meta, severity=severity)
+    if kind in CANONICAL_RE:
+        return gxe.ExpectColumnValuesToMatchRegex(column=column, regex=CANONICAL_RE[kind], meta=meta, severity=severity)
+    return None
 
 
 def _id_expectations(gxe, base: dict[str, Any], pair: Pair, policy: Policy) -> list[Any]:

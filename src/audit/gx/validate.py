@@ -38,13 +38,15 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
 from audit.core.links import LinkResult
 from audit.core.snapshot import EntityFrame
-from audit.gx.suites import LINK_COLUMN, id_column, record_column
+from audit.core.compare import canonical_column
+from audit.gx.columns import KEY_COLUMNS, LINK_COLUMN, id_column, record_column
 
 __all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
 
@@ -53,33 +55,45 @@ _state: dict[str, Any] = {}
 _names = itertools.count()
 
 
-def validation_frame(link: LinkResult, compared: pl.DataFrame, sides: tuple[EntityFrame, EntityFrame]) -> pl.DataFrame:
-    """One row per linked pair, unlinked record and ambiguous candidate link, with each
-    side's record ids beside them.
+def validation_frame(
+    link: LinkResult,
+    compared: pl.DataFrame,
+    sides: tuple[EntityFrame, EntityFrame],
+    columns: Mapping[str, tuple[str, str]],
+    rules: Sequence[str] = (),
+) -> pl.DataFrame:
+    """The rows the pair's suite validates, with its readable columns.
 
     Parameters
     ----------
     link : LinkResult
     compared : pl.DataFrame
-        The linked frame after :func:`audit.core.compare.compare_linked`.
+        The linked frame after :func:`audit.core.compare.compare_linked` with
+        ``keep_texts``.
     sides : (EntityFrame, EntityFrame)
         The pair's source and target entities, for the id columns (:func:`record_rows`).
+    columns : mapping
+        ``{property key: (source column, target column)}``
+        (:func:`audit.gx.columns.value_columns`); properties whose canonical texts are not in
+        ``compared`` (unresolved paths) get no columns.
+    rules : sequence of str
+        The columns of the merge rules whose paths resolved (all null).
 
     Returns
     -------
     pl.DataFrame
-        ``link`` (String) plus every ``eq__*``/``typeok__*`` column (Int8, null outside
-        linked rows), ``record__source``/``id__source`` and ``record__target``/
-        ``id__target``. Its height is the largest of the three parts (usually the link
-        rows); the shorter parts are padded with nulls, which every expectation skips.
+        ``link``, ``source_key``, ``target_key``, the value columns and the rule columns
+        (null outside linked rows), and each side's ``record`` / ``record id`` columns.
+        Its height is the largest of the parts (usually the link rows); shorter parts are
+        padded with nulls, which every expectation skips.
     """
-    frame = _link_rows(link, compared)
+    frame = _link_rows(link, compared, columns, rules)
     records = [record_rows(side, ef) for side, ef in zip(("source", "target"), sides, strict=True)]
     return pl.concat([frame, *records], how="horizontal")
 
 
 def record_rows(side: str, ef: EntityFrame) -> pl.DataFrame:
-    """One row per record of one side: ``record__<side>`` (1) and ``id__<side>``, its id.
+    """One row per record of one side: ``<side> record`` (1) and ``<side> record id``.
 
     The ids are those the audit kept (exact copies counted once,
     :mod:`audit.core.problems`), followed by a null per record without an id; integer ids
@@ -97,25 +111,30 @@ def record_rows(side: str, ef: EntityFrame) -> pl.DataFrame:
     )
 
 
-def _link_rows(link: LinkResult, compared: pl.DataFrame) -> pl.DataFrame:
-    """The ``link`` status and compact columns of every linked pair, unlinked record and
-    ambiguous candidate link."""
-    compact = [c for c in compared.columns if c.startswith(("eq__", "typeok__"))]
-    linked = compared.select(pl.lit("linked").alias(LINK_COLUMN), *compact)
-    schema = linked.schema
-    others = []
-    for status, height in (
-        ("missing_in_target", link.missing_in_target.height),
-        ("missing_in_source", link.missing_in_source.height),
-        ("ambiguous_link", link.ambiguous.height),
+def _link_rows(
+    link: LinkResult, compared: pl.DataFrame, columns: Mapping[str, tuple[str, str]], rules: Sequence[str]
+) -> pl.DataFrame:
+    """The ``link`` status, record keys and value columns of every linked pair, unlinked
+    record and ambiguous candidate link."""
+    values = []
+    for key, names in columns.items():
+        texts = [canonical_column(side, key) for side in ("source", "target")]
+        if all(t in compared.columns for t in texts):
+            values += [pl.col(t).alias(n) for t, n in zip(texts, names, strict=True)]
+    keys = [pl.col(k).cast(pl.String) for k in KEY_COLUMNS]
+    linked = compared.select(
+        pl.lit("linked").alias(LINK_COLUMN), *keys, *values, *[pl.lit(None, dtype=pl.Int8).alias(r) for r in rules]
+    )
+    others = [linked]
+    for status, frame in (
+        ("missing_in_target", link.missing_in_target),
+        ("missing_in_source", link.missing_in_source),
+        ("ambiguous_link", link.ambiguous),
     ):
-        if height:
-            others.append(
-                pl.DataFrame(
-                    {LINK_COLUMN: pl.repeat(status, height, eager=True, dtype=pl.String)}
-                ).with_columns([pl.lit(None, dtype=schema[c]).alias(c) for c in compact])
-            )
-    return pl.concat([linked, *others], how="vertical") if others else linked
+        if frame.height:
+            rows = frame.select([pl.col(k).cast(pl.String) for k in KEY_COLUMNS if k in frame.columns])
+            others.append(rows.with_columns(pl.lit(status).alias(LINK_COLUMN)))
+    return pl.concat(others, how="diagonal_relaxed") if len(others) > 1 else linked
 
 
 def warm_up() -> threading.Thread:
@@ -167,11 +186,22 @@ def _dialect_class():
         from duckdb_engine import ConnectionWrapper
         from duckdb_engine import Dialect as DuckDBDialect
 
+        class _Compiler(DuckDBDialect.statement_compiler):
+            """Regular expressions as DuckDB spells them (see :func:`_regex_module`)."""
+
+            def visit_custom_op_binary(self, element, operator, **kw):
+                if operator.opstring in ("~", "!~"):
+                    left, right = self.process(element.left, **kw), self.process(element.right, **kw)
+                    test = f"regexp_matches({left}, {right})"
+                    return test if operator.opstring == "~" else f"(NOT {test})"
+                return super().visit_custom_op_binary(element, operator, **kw)
+
         class _Dialect(DuckDBDialect):
             """duckdb-engine's dialect on the audit's in-memory database, in autocommit."""
 
             driver = "audit"
             supports_statement_cache = False
+            statement_compiler = _Compiler
 
             def connect(self, *cargs: Any, **cparams: Any):
                 return ConnectionWrapper(_database().cursor())
@@ -187,6 +217,22 @@ def _dialect_class():
 
         _state["dialect"] = _Dialect
     return _state["dialect"]
+
+
+def _regex_module():
+    """What GX looks up to spell a regular expression for the DuckDB engine.
+
+    GX's SQL engine knows regular expressions only for the dialects it names, and knows
+    DuckDB by none (``expect_column_values_to_match_regex`` then raises "Regex is not
+    supported"). duckdb-engine's dialect derives from SQLAlchemy's PostgreSQL dialect, so
+    given a module whose ``dialect`` is ours GX writes PostgreSQL's ``~`` / ``!~``, which
+    our compiler turns into DuckDB's ``regexp_matches`` (a search, as GX's pandas engine
+    does with ``str.contains``; PostgreSQL's ``~`` is one too, DuckDB's ``~`` would be a
+    full match).
+    """
+    from types import SimpleNamespace
+
+    return SimpleNamespace(dialect=_dialect_class())
 
 
 def __getattr__(name: str):
@@ -217,19 +263,31 @@ def _source():
             context = gx.get_context(project_config=config, mode="ephemeral")
             _database()
             _state["source"] = context.data_sources.add_sql("audit", connection_string=_GX_URL)
+            _state["source"].get_execution_engine().dialect_module = _regex_module()
         return _state["source"]
 
 
-def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> dict[str, Any]:
-    """Validate the compact frame of one pair against its suite.
+def validate(
+    frame: pl.DataFrame,
+    suite,
+    partial_unexpected_count: int = 20,
+    user_suite=None,
+    index_columns: Sequence[str] = KEY_COLUMNS,
+) -> dict[str, Any]:
+    """Validate one pair's frame against its suite (and the user's own suite).
 
     Parameters
     ----------
     frame : pl.DataFrame
         From :func:`validation_frame`.
     suite : great_expectations.ExpectationSuite
+        The generated suite: GX lists ``partial_unexpected_count`` unexpected values.
     partial_unexpected_count : int
         How many unexpected values GX lists per expectation.
+    user_suite : great_expectations.ExpectationSuite, optional
+        The user's expectations, validated on the same table with the complete list of
+        unexpected rows and their ``index_columns`` (each becomes a finding); their results
+        follow the suite's, marked ``meta.origin = "user"``.
 
     Returns
     -------
@@ -237,6 +295,37 @@ def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> 
         GX's ``ExpectationSuiteValidationResult`` as JSON-ready data.
     """
     source = _source()
+    name = _create_table(frame)
+    try:
+        asset = source.add_table_asset(name, table_name=name)
+        batch = asset.add_batch_definition_whole_table("all").get_batch()
+        source.get_execution_engine().dialect_module = _regex_module()
+        result = batch.validate(
+            suite,
+            result_format={"result_format": "BASIC", "partial_unexpected_count": partial_unexpected_count},
+        ).to_json_dict()
+        if user_suite is not None and user_suite.expectations:
+            index = [c for c in index_columns if c in frame.columns]
+            own = batch.validate(
+                user_suite,
+                result_format={
+                    "result_format": "COMPLETE",
+                    "partial_unexpected_count": partial_unexpected_count,
+                    "unexpected_index_column_names": index,
+                    "return_unexpected_index_query": False,
+                },
+            ).to_json_dict()
+            result = _merged(result, own)
+    finally:
+        with _lock:
+            if any(a.name == name for a in source.assets):
+                source.delete_asset(name)
+            _database().execute(f'DROP TABLE IF EXISTS "{name}"')
+    return _compact_exceptions(result)
+
+
+def _create_table(frame: pl.DataFrame) -> str:
+    """Copy ``frame`` into a new table of the in-memory database; returns its name."""
     with _lock:
         name = f"pair_{next(_names)}"
         db = _database()
@@ -247,19 +336,29 @@ def validate(frame: pl.DataFrame, suite, partial_unexpected_count: int = 20) -> 
         finally:
             db.unregister("audit_frame")
         del arrow
-    try:
-        asset = source.add_table_asset(name, table_name=name)
-        batch = asset.add_batch_definition_whole_table("all").get_batch()
-        result = batch.validate(
-            suite,
-            result_format={"result_format": "BASIC", "partial_unexpected_count": partial_unexpected_count},
-        )
-    finally:
-        with _lock:
-            if any(a.name == name for a in source.assets):
-                source.delete_asset(name)
-            _database().execute(f'DROP TABLE IF EXISTS "{name}"')
-    return _compact_exceptions(result.to_json_dict())
+    return name
+
+
+def _merged(result: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """The suite's result followed by the user's (marked ``origin: user``), with GX's
+    statistics and overall success recounted over both."""
+    for item in own.get("results", []):
+        config = item.setdefault("expectation_config", {})
+        config["meta"] = {**(config.get("meta") or {}), "origin": "user"}
+    results = [*result.get("results", []), *own.get("results", [])]
+    passed = sum(1 for item in results if item.get("success"))
+    result = dict(result)
+    result["results"] = results
+    result["success"] = passed == len(results)
+    result["statistics"] = {
+        **(result.get("statistics") or {}),
+        "evaluated_expectations": len(results),
+        "successful_expectations": passed,
+        "unsuccessful_expectations": len(results) - passed,
+        "success_percent": 100.0 * passed / len(results) if results else None,
+    }
+    result["meta"] = {**(result.get("meta") or {}), "user_suite": own.get("suite_name")}
+    return result
 
 
 def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
@@ -282,8 +381,16 @@ def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def critical_success(result: dict[str, Any]) -> bool:
-    """True when every ``critical`` expectation of a GX result succeeded."""
+    """True when every ``critical`` expectation of a GX result that could run succeeded.
+
+    An expectation that raised (its column does not exist: a property or merge rule whose
+    path did not resolve, or a user's typo) has no verdict on the records; the path is
+    judged by its ``expect_column_to_exist`` expectation (``unresolved_property``), and
+    the run's summary names every expectation that could not run.
+    """
     for item in result.get("results", []):
+        if (item.get("exception_info") or {}).get("raised_exception"):
+            continue
         config = item.get("expectation_config") or {}
         if config.get("severity", "critical") == "critical" and not item.get("success"):
             return False

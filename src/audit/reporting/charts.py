@@ -27,6 +27,7 @@ STATUS_COLOURS = {
     "unresolved_property": "#7f7f7f",
     "duplicate_id": "#e377c2",
     "missing_id": "#bcbd22",
+    "expectation_failed": "#17becf",
     "missing_in_source": "#1f77b4",
 }
 

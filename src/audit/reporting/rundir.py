@@ -47,6 +47,7 @@ STATUSES = (
     "unresolved_property",
     "duplicate_id",
     "missing_id",
+    "expectation_failed",
     "missing_in_source",
 )
 
