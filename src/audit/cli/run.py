@@ -39,6 +39,14 @@ def run_command(
     config: PolicyFile = None,
     source_label: Annotated[Optional[str], typer.Option("--source-label", help=_LABEL_HELP.format("source"))] = None,
     target_label: Annotated[Optional[str], typer.Option("--target-label", help=_LABEL_HELP.format("target"))] = None,
+    expectations: Annotated[
+        Path,
+        typer.Option(
+            "--expectations",
+            help="Directory of your own suites (<flow>/<pair>.user.json); each failing record is an "
+            "expectation_failed finding. Ignored when it does not exist",
+        ),
+    ] = Path("expectations"),
 ) -> None:
     """Audit two snapshots against a flow; exit 0 in sync, 1 on drift, 2 on bad input."""
     from audit.runs.batch import run_batch
@@ -54,6 +62,7 @@ def run_command(
         config=config,
         progress=output.audit_progress,
         labels=labels,
+        expectations=expectations,
     )
     output.audit_summary(result.summary, str(out))
     raise typer.Exit(result.exit_code)

@@ -36,6 +36,7 @@ from audit.core.summary import now, run_summary
 from audit.core.tenant_label import tenant_label
 from audit.errors import ConfigError
 from audit.flow.model import Flow
+from audit.gx.user_suites import load_user_suite, user_suite_path
 from audit.gx.validate import warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
@@ -133,6 +134,7 @@ def _audit_pairs(
     policy: Policy,
     links: LinkSource,
     progress: Progress | None,
+    expectations_dir: str | Path | None = None,
 ) -> list[PairResult]:
     """Audit the pairs in flow order, each pair's files read while the previous pairs are
     audited. Any error is raised as reading both snapshots first would have raised it."""
@@ -145,7 +147,8 @@ def _audit_pairs(
             se = loader.entity("source", pair.source_entity)
             te = loader.entity("target", pair.target_entity)
             given = links.for_pair(flow, pair, policy.links)
-            results.append(audit_pair(flow, pair, se, te, policy, given))
+            own = load_user_suite(user_suite_path(expectations_dir, flow, pair)) if expectations_dir else None
+            results.append(audit_pair(flow, pair, se, te, policy, given, own))
             del se, te
             loader.release(list(flow.pairs[position + 1 :]))
     except Exception:
@@ -175,6 +178,7 @@ def run_audit(
     progress: Progress | None = None,
     link_by_id: bool = False,
     labels: Mapping[str, str | None] | None = None,
+    expectations_dir: str | Path | None = None,
 ) -> AuditResult:
     """Audit every pair of a flow.
 
@@ -202,6 +206,10 @@ def run_audit(
     labels : mapping, optional
         ``{"source": ..., "target": ...}``: the tenants' names in the run history
         (default: :mod:`audit.core.tenant_label`).
+    expectations_dir : path, optional
+        Where the user's own suites are (``<flow stem>/<pair slug>.user.json``,
+        :mod:`audit.gx.user_suites`); their failing records become ``expectation_failed``
+        findings. A missing directory or file means no user expectations.
 
     Returns
     -------
@@ -220,7 +228,7 @@ def run_audit(
     link_source = open_link_source(links_dir, flow, links)
     check_linkable(flow, link_source, policy.links, link_by_id)
     warm_up()  # GX imports while the snapshots are read
-    results = _audit_pairs(flow, source, target, policy, link_source, progress)
+    results = _audit_pairs(flow, source, target, policy, link_source, progress, expectations_dir)
     findings = _all_findings(flow, results)
     inputs = _inputs(source, target, links_dir, labels or {})
     summary = run_summary(flow, policy, [r.summary for r in results], findings.height, started_at, inputs)

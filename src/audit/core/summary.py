@@ -141,7 +141,7 @@ def pair_summary(
         "missing_in_target": link.missing_in_target.height,
         "missing_in_source": link.missing_in_source.height,
         "ambiguous_links": link.ambiguous.height,
-        "warnings": [*se.problems.warnings, *te.problems.warnings],
+        "warnings": [*se.problems.warnings, *te.problems.warnings, *_user_not_run(pair.heading, gx_result)],
         "link": {**link.stats, "linkable": candidates.linkable, "merge_rules": rules},
         "properties": properties,
         "status_counts": counts,
@@ -151,8 +151,26 @@ def pair_summary(
             "success": bool(gx_result.get("success")),
             "critical_success": critical_success(gx_result),
             "evaluated_expectations": len(gx_result.get("results", [])),
+            "user_expectations": sum(1 for item in gx_result.get("results", []) if _origin(item) == "user"),
         },
     }
+
+
+def _origin(item: dict[str, Any]) -> str | None:
+    return ((item.get("expectation_config") or {}).get("meta") or {}).get("origin")
+
+
+def _user_not_run(pair: str, gx_result: dict[str, Any]) -> list[str]:
+    """A warning per user expectation that could not run (GX raised, e.g. on a column the
+    pair's table does not have)."""
+    out = []
+    for item in gx_result.get("results", []):
+        info = item.get("exception_info") or {}
+        if _origin(item) == "user" and info.get("raised_exception"):
+            config = item.get("expectation_config") or {}
+            message = info.get("exception_message") or "it raised"
+            out.append(f"{pair}: your expectation {config.get('type')} could not run: {message}")
+    return out
 
 
 def _profiles(flow: Flow) -> tuple[SystemProfile, SystemProfile]:

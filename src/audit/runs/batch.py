@@ -27,12 +27,14 @@ def run_batch(
     config: Path | None = None,
     progress: Progress = nullcontext,
     labels: dict[str, str | None] | None = None,
+    expectations: Path | None = None,
 ) -> AuditResult:
     """Audit ``source`` against ``target`` as ``flow_doc`` says and write the outputs to ``out``.
 
     The process settings of :func:`prepare_batch_run` are made first, so polars and Great
     Expectations are imported (here, not at module level) after them. ``labels`` name the
-    tenants for the run history (:mod:`audit.core.tenant_label`).
+    tenants for the run history (:mod:`audit.core.tenant_label`); ``expectations`` is the
+    directory of the user's own suites (:mod:`audit.gx.user_suites`).
     """
     prepare_batch_run()
     from audit.core.engine import run_audit, write_outputs
@@ -51,6 +53,7 @@ def run_batch(
             progress=step,
             link_by_id=link_by_id,
             labels=labels,
+            expectations_dir=expectations,
         )
     write_outputs(result, out)
     return result

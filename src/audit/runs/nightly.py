@@ -83,6 +83,7 @@ class Job(BaseModel):
     links: Path | SesamLinks | None = None
     link_by_id: bool = False
     config: Path | None = None
+    expectations: Path | None = None
     source_label: str = ""
     target_label: str = ""
 
@@ -162,6 +163,7 @@ def parameters_for(job: Job, run_dir: Path, history: Path) -> dict[str, Any]:
         "links": str(links) if links else "",
         "link_by_id": job.link_by_id,
         "config": str(job.config) if job.config else "",
+        "expectations": str(job.expectations) if job.expectations else "",
         "out": str(run_dir),
         "history": str(history),
     }

@@ -52,12 +52,13 @@ class AuditParameters(NotebookParameters):
     links: Path | None = None
     link_by_id: bool = False
     config: Path | None = None
+    expectations: Path | None = None
     history: Path | None = Path("reports/history")
     source_label: str = ""
     target_label: str = ""
     report: bool = True
 
-    @field_validator("source", "target", "links", "config", "history", mode="before")
+    @field_validator("source", "target", "links", "config", "expectations", "history", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
@@ -192,6 +193,7 @@ def run_notebook_audit(params: AuditParameters, progress: bool = True) -> Notebo
         progress=step,
         link_by_id=params.link_by_id,
         labels=labels,
+        expectations_dir=params.expectations,
     )
     if progress:
         bar.close()
