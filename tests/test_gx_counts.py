@@ -26,7 +26,9 @@ def demo():
 def _findings(result, pair: str, statuses, **equal) -> int:
     frame = result.findings.filter((pl.col("pair") == pair) & pl.col("status").is_in(list(statuses)))
     for column, value in equal.items():
-        frame = frame.filter(pl.col(column) == value) if value is not None else frame.filter(pl.col(column).is_not_null())
+        frame = (
+            frame.filter(pl.col(column) == value) if value is not None else frame.filter(pl.col(column).is_not_null())
+        )
     return frame.height
 
 

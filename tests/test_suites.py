@@ -31,7 +31,11 @@ def test_committed_suites_are_not_stale(doc):
 def _expectations(the_pair, policy=None):
     data = suite_dict(build_suite(flow(the_pair), the_pair, policy or default_policy()))
     return [
-        (e["type"], e["kwargs"].get("column") or (e["kwargs"].get("column_A"), e["kwargs"].get("column_B")), e["severity"])
+        (
+            e["type"],
+            e["kwargs"].get("column") or (e["kwargs"].get("column_A"), e["kwargs"].get("column_B")),
+            e["severity"],
+        )
         for e in data["expectations"]
     ]
 

@@ -10,11 +10,11 @@ import pytest
 from conftest import flow, pair, prop, records
 
 from audit.core.engine import run_audit
+from audit.core.policy import default_policy
 from audit.core.snapshot import Snapshot
 from audit.errors import ConfigError
 from audit.gx.suites import write_suites
 from audit.gx.user_suites import add_user_expectation, load_user_suite, user_suite_path
-from audit.core.policy import default_policy
 
 CONTACT_TO_CUSTOMER = pair(
     "Contactperson", "Customer", [prop("id", "id"), prop("zipCode", "mailAddress.zipCode"), prop("email", "email")]
@@ -87,7 +87,7 @@ def test_a_rule_on_a_source_column_names_the_source_side(tmp_path):
 
 
 def test_every_failing_record_is_listed_not_only_gx_s_sample(tmp_path):
-    many = "\n".join(f"    {i} | \"{10000 + i}\"" for i in range(1, 31))
+    many = "\n".join(f'    {i} | "{10000 + i}"' for i in range(1, 31))
     table = "    id | mailAddress.zipCode\n" + many
     the_pair = pair("Contactperson", "Customer", [prop("id", "id"), prop("zipCode", "mailAddress.zipCode")])
     _write(tmp_path, [ZIP_RULE], the_pair)
@@ -144,7 +144,9 @@ def test_audit_suites_never_overwrites_a_user_suite(tmp_path):
 
 def test_add_user_expectation_appends_a_checked_rule_that_the_next_audit_runs(tmp_path):
     the_flow = flow(CONTACT_TO_CUSTOMER)
-    add_user_expectation(tmp_path, the_flow, CONTACT_TO_CUSTOMER, **ZIP_RULE["kwargs"], expectation_type=ZIP_RULE["type"])
+    add_user_expectation(
+        tmp_path, the_flow, CONTACT_TO_CUSTOMER, **ZIP_RULE["kwargs"], expectation_type=ZIP_RULE["type"]
+    )
     path = add_user_expectation(
         tmp_path, the_flow, CONTACT_TO_CUSTOMER, "expect_column_values_to_match_regex", column="source.email", regex="@"
     )

@@ -29,8 +29,8 @@ from audit.core.snapshot import EntityFrame
 from audit.core.summary import count_properties, pair_summary
 from audit.flow.model import Flow, Pair
 from audit.flow.profile import profiles_for
-from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.columns import rule_column, value_columns
+from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.user_suites import user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 

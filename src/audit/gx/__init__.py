@@ -1,2 +1,1 @@
-"""Great Expectations: the suites generated from a flow, their validation and Data Docs.
-"""
+"""Great Expectations: the suites generated from a flow, their validation and Data Docs."""

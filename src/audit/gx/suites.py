@@ -46,9 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 from audit.core.policy import Policy, plan_pair
 from audit.core.values import BOOL_VALUES, CANONICAL_RE
-from audit.gx.columns import LINK_COLUMN, id_column, record_column, rule_column, value_columns
 from audit.flow.model import Flow, Pair
 from audit.flow.profile import profiles_for
+from audit.gx.columns import LINK_COLUMN, id_column, record_column, rule_column, value_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from audit.core.policy import PlannedProperty

@@ -43,9 +43,9 @@ from typing import Any
 
 import polars as pl
 
+from audit.core.compare import canonical_column
 from audit.core.links import LinkResult
 from audit.core.snapshot import EntityFrame
-from audit.core.compare import canonical_column
 from audit.gx.columns import KEY_COLUMNS, LINK_COLUMN, id_column, record_column
 
 __all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
@@ -106,9 +106,7 @@ def record_rows(side: str, ef: EntityFrame) -> pl.DataFrame:
     missing = ef.problems.missing.height
     if missing:
         ids = pl.concat([ids, pl.Series([None] * missing, dtype=ids.dtype)])
-    return pl.DataFrame(
-        {record_column(side): pl.repeat(1, ids.len(), eager=True, dtype=pl.Int8), id_column(side): ids}
-    )
+    return pl.DataFrame({record_column(side): pl.repeat(1, ids.len(), eager=True, dtype=pl.Int8), id_column(side): ids})
 
 
 def _link_rows(
