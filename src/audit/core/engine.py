@@ -6,9 +6,11 @@ prints nothing; given directories it reads them through :mod:`audit.core.snapsho
 :func:`write_outputs` writes a result into an output directory in the ``audit run``
 format (``findings.parquet``, ``findings.csv``, ``summary.json``, ``gx/<pair>.json``).
 
-The pairs are audited in flow order by :func:`audit.core.pair.audit_pair` (links,
-comparison, validation, findings), their entity files read in the background by
-:mod:`audit.core.loader`; :mod:`audit.core.summary` adds up their summaries.
+The pairs are audited in flow order (:mod:`audit.core.pair`): each is linked and compared
+on the main thread (:func:`~audit.core.pair.prepare_pair`), then validated by its GX
+suites on a worker thread (:func:`~audit.core.pair.finish_pair`) while the next pair is
+linked, its entity files read in the background by :mod:`audit.core.loader`;
+:mod:`audit.core.summary` adds up their summaries.
 
 The audit succeeds when no finding has a status the policy fails on. The GX verdict over
 ``critical`` expectations is recorded next to it (``gx.critical_success``) and agrees
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ import polars as pl
 from audit.core import findings as fnd
 from audit.core.link_sources import LinkSource, check_linkable, open_link_source
 from audit.core.loader import SnapshotLoader
-from audit.core.pair import PairResult, audit_pair
+from audit.core.pair import PairResult, audit_pair, finish_pair, prepare_pair
 from audit.core.policy import Policy, default_policy, load_policy
 from audit.core.snapshot import Snapshot
 from audit.core.summary import now, run_summary
@@ -139,7 +141,8 @@ def _audit_pairs(
     """Audit the pairs in flow order, each pair's files read while the previous pairs are
     audited. Any error is raised as reading both snapshots first would have raised it."""
     loader = SnapshotLoader(flow, source, target)
-    results: list[PairResult] = []
+    validating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-gx")
+    pending: list[Future[PairResult]] = []
     try:
         for position, pair in enumerate(flow.pairs):
             if progress:
@@ -148,15 +151,16 @@ def _audit_pairs(
             te = loader.entity("target", pair.target_entity)
             given = links.for_pair(flow, pair, policy.links)
             own = load_user_suite(user_suite_path(expectations_dir, flow, pair)) if expectations_dir else None
-            results.append(audit_pair(flow, pair, se, te, policy, given, own))
+            pending.append(validating.submit(finish_pair, prepare_pair(flow, pair, se, te, policy, given, own)))
             del se, te
             loader.release(list(flow.pairs[position + 1 :]))
+        return [future.result() for future in pending]
     except Exception:
         loader.raise_read_error()
         raise
     finally:
+        validating.shutdown(wait=True, cancel_futures=True)
         loader.close()
-    return results
 
 
 def _all_findings(flow: Flow, results: list[PairResult]) -> pl.DataFrame:

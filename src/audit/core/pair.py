@@ -26,7 +26,7 @@ from audit.core.pair_links import ambiguous_rows, link_candidates, link_values
 from audit.core.policy import Policy
 from audit.core.problems import demote_duplicates
 from audit.core.snapshot import EntityFrame
-from audit.core.summary import count_properties, pair_summary
+from audit.core.summary import count_properties, pair_summary, side_facts
 from audit.flow.model import Flow, Pair
 from audit.flow.profile import profiles_for
 from audit.gx.columns import rule_column, value_columns
@@ -34,7 +34,7 @@ from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.user_suites import user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
-__all__ = ["PairResult", "audit_pair"]
+__all__ = ["PairResult", "PreparedPair", "audit_pair", "prepare_pair", "finish_pair"]
 
 SIDES = ("source", "target")
 
@@ -81,6 +81,33 @@ def audit_pair(
     user_suite : great_expectations.ExpectationSuite, optional
         The user's own expectations for the pair (:mod:`audit.gx.user_suites`).
     """
+    return finish_pair(prepare_pair(flow, pair, se, te, policy, links_table, user_suite))
+
+
+@dataclass
+class PreparedPair:
+    """A pair linked and compared, its findings gathered, ready for its GX validation
+    (:func:`finish_pair`); holds no entity frame, so the next pair can be read meanwhile."""
+
+    flow: Flow
+    pair: Pair
+    policy: Policy
+    user_suite: Any
+    vframe: pl.DataFrame
+    parts: list[pl.DataFrame]
+    summary_args: tuple
+
+
+def prepare_pair(
+    flow: Flow,
+    pair: Pair,
+    se: EntityFrame,
+    te: EntityFrame,
+    policy: Policy,
+    links_table: GivenLinks | pl.DataFrame | None = None,
+    user_suite: Any = None,
+) -> PreparedPair:
+    """Everything of :func:`audit_pair` up to the GX validation."""
     profiles = profiles_for(flow.source_system, flow.target_system)
     se, te = se.of_system(profiles.source), te.of_system(profiles.target)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
@@ -98,13 +125,22 @@ def audit_pair(
     parts += _property_findings(ctx, compared, plan)
     parts.append(fnd.unresolved_findings(ctx, rules.unresolved + plan.unresolved))
     count_properties(compared, plan.summaries)
-    suite, gx_result = _validate(flow, pair, policy, (link, compared, rules, plan), (se, te), user_suite)
-    parts.append(user_findings(ctx, gx_result))
-    pair_findings = fnd.concat_findings(parts, [pair.heading])
+    vframe = _validation_frame(pair, (link, compared, rules, plan), (se, te))
+    sides = (side_facts(se), side_facts(te))
+    summary_args = (sides, candidates, link, rules.summary, plan.summaries)
+    return PreparedPair(flow, pair, policy, user_suite, vframe, parts, summary_args)
+
+
+def finish_pair(prepared: PreparedPair) -> PairResult:
+    """Validate a prepared pair with its GX suites and summarise it."""
+    flow, pair, policy = prepared.flow, prepared.pair, prepared.policy
+    wait_for_warm_up()
+    suite = build_suite(flow, pair, policy)
+    gx_result = validate(prepared.vframe, suite, policy.gx_partial_unexpected_count, prepared.user_suite)
+    ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
+    pair_findings = fnd.concat_findings([*prepared.parts, user_findings(ctx, gx_result)], [pair.heading])
     slug = pair_slug(pair)
-    summary = pair_summary(
-        pair, slug, (se, te), candidates, link, rules.summary, plan.summaries, pair_findings, policy, gx_result
-    )
+    summary = pair_summary(pair, slug, *prepared.summary_args, pair_findings, policy, gx_result)
     return PairResult(pair.heading, slug, pair_findings, summary, gx_result, suite_dict(suite), summary["success"])
 
 
@@ -138,20 +174,13 @@ def _property_findings(ctx: fnd.PairContext, compared: pl.DataFrame, plan: Check
     return parts
 
 
-def _validate(
-    flow: Flow,
+def _validation_frame(
     pair: Pair,
-    policy: Policy,
     audited: tuple[LinkResult, pl.DataFrame, BoundRules, CheckPlan],
     sides: tuple[EntityFrame, EntityFrame],
-    user_suite: Any = None,
-) -> tuple[Any, dict[str, Any]]:
-    """The pair's GX suite and its validation (with the user's suite) of the pair's
-    validation frame."""
+) -> pl.DataFrame:
+    """The table the pair's GX suites validate (:func:`audit.gx.validate.validation_frame`)."""
     link, compared, rules, plan = audited
-    wait_for_warm_up()
-    suite = build_suite(flow, pair, policy)
     columns = value_columns(plan.planned)
     resolved_rules = [rule_column(pair.merge_rules[index]) for index, _ in rules.columns]
-    vframe = validation_frame(link, compared, sides, columns, resolved_rules)
-    return suite, validate(vframe, suite, policy.gx_partial_unexpected_count, user_suite)
+    return validation_frame(link, compared, sides, columns, resolved_rules)

@@ -8,6 +8,7 @@ adds them up and records the inputs and the policy.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -108,10 +109,25 @@ def link_warning(pair: str, method: str, linked: int, records: int) -> str | Non
     )
 
 
+@dataclass(frozen=True)
+class SideFacts:
+    """What a pair's summary says of one side's entity file (kept instead of its frame)."""
+
+    file: str | None
+    generation: str | None
+    height: int
+    warnings: tuple[str, ...]
+
+
+def side_facts(ef: EntityFrame) -> SideFacts:
+    """The summary's facts of an entity frame."""
+    return SideFacts(ef.file, ef.generation, ef.height, tuple(ef.problems.warnings))
+
+
 def pair_summary(
     pair: Pair,
     slug: str,
-    sides: tuple[EntityFrame, EntityFrame],
+    sides: tuple[SideFacts, SideFacts],
     candidates: CandidateLinks,
     link: LinkResult,
     rules: list[dict[str, Any]],
@@ -141,7 +157,7 @@ def pair_summary(
         "missing_in_target": link.missing_in_target.height,
         "missing_in_source": link.missing_in_source.height,
         "ambiguous_links": link.ambiguous.height,
-        "warnings": [*se.problems.warnings, *te.problems.warnings, *_user_not_run(pair.heading, gx_result)],
+        "warnings": [*se.warnings, *te.warnings, *_user_not_run(pair.heading, gx_result)],
         "link": {**link.stats, "linkable": candidates.linkable, "merge_rules": rules},
         "properties": properties,
         "status_counts": counts,
