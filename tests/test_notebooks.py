@@ -76,22 +76,70 @@ def test_investigate_notebook_shows_mismatches_and_writes_decisions(audited):
     assert "mailAddress.city" in text  # the property overview and the lookup were shown
 
 
+def test_investigate_notebook_adds_a_users_rule_that_the_next_audit_runs(audited):
+    from audit.core.engine import run_audit
+
+    expectations = audited / "my-expectations"
+    pm.execute_notebook(
+        str(ROOT / "notebooks/investigate.ipynb"),
+        str(audited / "investigate.rule.ipynb"),
+        parameters={
+            "out": str(audited / "run"),
+            "pair": "Contactperson to",
+            "property": "zipCode",
+            "rule_regex": "^[0-9]{4}$",
+            "expectations": str(expectations),
+        },
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    (suite,) = expectations.glob("*/*.user.json")
+    rule = json.loads(suite.read_text())["expectations"][0]
+    assert rule["kwargs"] == {"column": "target.mailAddress.zipCode", "regex": "^[0-9]{4}$"}
+    result = run_audit(
+        SEED, DEMO / "source", DEMO / "target", links_dir=DEMO / "global-person.json", expectations_dir=expectations
+    )
+    failed = result.findings.filter(pl.col("status") == "expectation_failed")
+    assert failed.height >= 1 and set(failed["target_property"]) == {"mailAddress.zipCode"}
+
+
 def test_investigate_notebook_shows_a_writeback_plan_for_review(audited):
     import subprocess
     import sys
 
     plan = audited / "plan.json"
     made = subprocess.run(
-        [sys.executable, "-m", "audit", "writeback", "plan", "--audit", str(audited / "run"), "--flow", str(SEED),
-         "--source", str(DEMO / "source"), "--target", str(DEMO / "target"), "--out", str(plan)],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "audit",
+            "writeback",
+            "plan",
+            "--audit",
+            str(audited / "run"),
+            "--flow",
+            str(SEED),
+            "--source",
+            str(DEMO / "source"),
+            "--target",
+            str(DEMO / "target"),
+            "--out",
+            str(plan),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert made.returncode == 0, made.stderr
     out_nb = audited / "investigate.plan.ipynb"
     pm.execute_notebook(
-        str(ROOT / "notebooks/investigate.ipynb"), str(out_nb),
+        str(ROOT / "notebooks/investigate.ipynb"),
+        str(out_nb),
         parameters={"out": str(audited / "run"), "plan": str(plan)},
-        cwd=str(ROOT), progress_bar=False, kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
     )
     changes, skipped, digest = plan_tables(plan)
     text = json.dumps(json.loads(out_nb.read_text()))

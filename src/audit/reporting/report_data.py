@@ -61,6 +61,7 @@ class FindingRow:
     status: str
     source_value: str | None
     target_value: str | None
+    expectation: str | None = None
     new: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -318,6 +318,31 @@ class Investigation:
         return path
 
 
+    def add_rule(
+        self,
+        expectations: str | Path,
+        pair: str = "",
+        prop: str = "",
+        side: str = "target",
+        expectation_type: str = "expect_column_values_to_match_regex",
+        **kwargs: Any,
+    ) -> Path:
+        """Add one of your own expectations on a property's column (``target.<path>`` by
+        default) to the pair's user suite (``<expectations>/<flow>/<pair>.user.json``); the
+        next audit runs it and lists every record failing it as ``expectation_failed``.
+
+        ``kwargs`` are the expectation's arguments (``regex="^\\d{4}$"``). Returns the file.
+        """
+        from audit.gx.user_suites import add_user_expectation
+
+        heading = self.pair_heading(pair)
+        the_pair = self.flow.pair(heading)
+        source = self.property_of(heading, prop or self.worst_property(heading))
+        mapped = next(p for p in the_pair.properties if p.source == source)
+        column = f"{side}.{mapped.source if side == 'source' else mapped.target}"
+        return add_user_expectation(expectations, self.flow, the_pair, expectation_type, column=column, **kwargs)
+
+
 def _cell(entity: Any, row: pl.DataFrame, path: str, profile: SystemProfile) -> str | None:
     """The value of a flow path in a one-row frame, resolved as the audit resolves it."""
     from audit.flow.paths import resolve_path
