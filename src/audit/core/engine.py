@@ -211,9 +211,7 @@ def run_audit(
         ``{"source": ..., "target": ...}``: the tenants' names in the run history
         (default: :mod:`audit.core.tenant_label`).
     expectations_dir : path, optional
-        Where the user's own suites are (``<flow stem>/<pair slug>.user.json``,
-        :mod:`audit.gx.user_suites`); their failing records become ``expectation_failed``
-        findings. A missing directory or file means no user expectations.
+        The user's own suites (:mod:`audit.gx.user_suites`); none when missing.
 
     Returns
     -------
