@@ -191,9 +191,7 @@ def run_audit(
     flow : Flow or path
         The parsed flow, or a dataflow document to parse.
     source, target : Snapshot or path
-        The two tenants' snapshots (or snapshot directories; the same directory may be
-        given twice). The source holds the pairs' source entities, the target their
-        target entities.
+        The two tenants' snapshots or snapshot directories (may be the same one).
     links_dir : path, optional
         The link source of pairs without merge rules: a directory of links files
         (``<source>-<target>.csv``) or a Sesam dataset export (``.json``, ``.jsonl``).
@@ -220,8 +218,7 @@ def run_audit(
     Raises
     ------
     SnapshotError, ConfigError, DocumentError
-        Bad input (exit code 2), among it a pair of two entity types without merge rules
-        or links while ids may not be matched (:func:`~audit.core.link_sources.check_linkable`).
+        Bad input (exit code 2), e.g. a pair that cannot be linked (:func:`check_linkable`).
     """
     started_at = now()
     flow, policy = _as_flow(flow), _as_policy(policy)
