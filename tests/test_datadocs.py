@@ -128,6 +128,28 @@ def test_the_page_of_a_mismatching_column_pair_shows_source_and_target_values_si
     assert page.tables[0][1:] == [["Bergen", "Trondheim"], ["Tromsø", "Bodø"], ["Hamar", "null"]]
 
 
+def test_a_long_list_of_unexpected_pairs_shows_a_few_and_says_of_how_many(tmp_path):
+    frame = pl.DataFrame({"source.City": [f"By {i}" for i in range(25)], "target.City": ["Oslo"] * 25})
+    suite = _suite("many", _gx().ExpectColumnPairValuesToBeEqual(column_A="source.City", column_B="target.City"))
+    out, docs = _build(tmp_path, {"many": validate(frame, suite)})
+
+    page = _Doc((out / docs.pages["many"]).read_text(encoding="utf-8"))
+
+    assert page.find("table", data_shown="10", data_total="25")
+    assert len(page.tables[0]) == 1 + 10 and "10 of the 25 unexpected values" in page.words
+
+
+def test_repeated_unexpected_values_are_shown_once_with_their_count(tmp_path):
+    frame = pl.DataFrame({"link": ["linked", "missing_in_target", "missing_in_target", "ambiguous_link"]})
+    suite = _suite("links", _gx().ExpectColumnValuesToBeInSet(column="link", value_set=["linked"]))
+    out, docs = _build(tmp_path, {"links": validate(frame, suite)})
+
+    page = _Doc((out / docs.pages["links"]).read_text(encoding="utf-8"))
+
+    assert page.tables[0] == [["link", "count"], ["missing_in_target", "2"], ["ambiguous_link", "1"]]
+    assert page.find("table", data_shown="3", data_total="3")
+
+
 def test_unexpected_index_rows_show_the_key_columns_beside_the_value(tmp_path):
     suite = _suite("zip", _gx().ExpectColumnValuesToMatchRegex(column="target.mailAddress.zipCode", regex=r"^\d{4}$"))
     out, docs = _build(tmp_path, {"zip": _complete(CITIES, suite, ["source.id"])})

@@ -57,9 +57,9 @@ class Counts:
 
 @dataclass(frozen=True)
 class Sample:
-    """A few unexpected values as a table: ``headers`` and ``rows`` (cells are raw values,
-    ``None`` for null, else text), ``keys`` how many leading columns are record keys, ``shown`` of
-    ``total`` unexpected values."""
+    """A few unexpected values as a table: ``headers`` and ``rows`` (cells are text,
+    ``None`` for null), ``keys`` how many leading columns are record keys;
+    the rows stand for ``shown`` of the ``total`` unexpected values."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
@@ -212,25 +212,27 @@ def _domain(kwargs: dict[str, Any]) -> list[str]:
 def sample(kwargs: dict[str, Any], result: dict[str, Any]) -> Sample | None:
     """A few unexpected values: record keys and values when GX returned an unexpected
     index (``result_format`` COMPLETE/SUMMARY with ``unexpected_index_column_names``), else
-    the value pairs of a column-pair expectation side by side, else value counts, else
-    the values."""
+    the value pairs of a column-pair expectation side by side, else each distinct value
+    with its count. Only the first :data:`SAMPLE_ROWS` are looked at, so a COMPLETE
+    result of a million rows costs no more than GX's partial list."""
     total = result.get("unexpected_count")
     domain = _domain(kwargs)
-    indexed = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list")
+    indexed = (result.get("partial_unexpected_index_list") or result.get("unexpected_index_list") or [])[:SAMPLE_ROWS]
     if indexed and all(isinstance(r, dict) for r in indexed):
         keys = [str(k) for k in result.get("unexpected_index_column_names") or ()]
         return _table(keys, domain, indexed, total)
-    values = result.get("partial_unexpected_list") or result.get("unexpected_list")
-    if len(domain) == 2 and values and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in values):
-        return _rows(tuple(domain), [tuple(v) for v in values], 0, total)
+    values = result.get("partial_unexpected_list") or result.get("unexpected_list") or []
+    head = values[:SAMPLE_ROWS]
+    if len(domain) == 2 and head and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in head):
+        return _rows(tuple(domain), [tuple(v) for v in head], 0, total)
+    if head and all(isinstance(v, dict) for v in head):
+        return _table([], domain, head, total)
+    name = domain[0] if len(domain) == 1 else "value"
     counted = result.get("partial_unexpected_counts")
     if counted and all(isinstance(c, dict) and "value" in c for c in counted):
-        name = domain[0] if len(domain) == 1 else "value"
-        return _rows((name, "count"), [(c["value"], c.get("count")) for c in counted], 0, total)
-    if values and all(isinstance(v, dict) for v in values):
-        return _table([], domain, values, total)
+        return _rows((name, "count"), [(c["value"], c.get("count")) for c in counted], 0, total, counts=True)
     if values:
-        return _rows((domain[0] if len(domain) == 1 else "value", "count"), _tally(values), 0, total)
+        return _rows((name, "count"), _tally(values), 0, total, counts=True)
     return None
 
 
@@ -257,6 +259,12 @@ def _table(keys: list[str], domain: list[str], records: list[dict], total: int |
     return _rows(tuple(headers), rows, len(dict.fromkeys(keys)), total)
 
 
-def _rows(headers: tuple[str, ...], rows: list[tuple], keys: int, total: int | None) -> Sample:
-    shown = tuple(tuple(None if c is None else format_value(c) for c in row) for row in rows[:SAMPLE_ROWS])
-    return Sample(headers=headers, rows=shown, keys=keys, shown=len(shown), total=total)
+def _rows(
+    headers: tuple[str, ...], rows: list[tuple], keys: int, total: int | None, counts: bool = False
+) -> Sample:
+    """The first :data:`SAMPLE_ROWS` rows as text; with ``counts`` the last cell of a row
+    is how many unexpected values it stands for."""
+    head = rows[:SAMPLE_ROWS]
+    shown = sum(int(r[-1] or 0) for r in head) if counts else len(head)
+    cells = tuple(tuple(None if c is None else format_value(c) for c in row) for row in head)
+    return Sample(headers=headers, rows=cells, keys=keys, shown=shown, total=total)
