@@ -1,28 +1,36 @@
-"""Great Expectations Data Docs for one run, built from its stored validation results.
+"""Data Docs for one run that open offline, rendered from its stored GX validation results.
 
 ``audit run`` keeps each pair's ``ExpectationSuiteValidationResult`` as JSON under
-``OUT_DIR/gx/``. This module loads them back into GX objects, puts them in the
-validation-results store of a throw-away in-memory data context whose only Data Docs
-site writes to ``OUT_DIR/data_docs/``, and lets GX's own site builder render them. The
-pages are GX's renderers' output for exactly the stored results, not an imitation.
+``OUT_DIR/gx/``. This module renders them, with Jinja templates of the package
+(``audit/reporting/templates/data_docs_*.j2``), into ``OUT_DIR/data_docs/``:
+``index.html`` lists every validation (suite, pair, verdict, expectations passed and
+failed) and ``validations/<slug>.html`` shows each expectation in GX's own words
+(:mod:`audit.gx.docs_words`), its severity and result, the rows it judged and a few
+unexpected values side by side (:mod:`audit.gx.docs_view`).
 
-Note that GX's Data Docs pages load Bootstrap, jQuery and fonts from public CDNs; opened
-offline they show their content unstyled. The audit's own ``report.html`` does not
-depend on them.
+Why not GX's own site builder: its pages load Bootstrap, jQuery, fonts and the script
+that fills the index's list of validations from public CDNs, so offline the index lists
+nothing and the pages are unstyled. These pages carry their styles inline and need no
+script and no network; every link in them is relative.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from audit.errors import InputError
+from audit.gx.docs_view import ValidationView, validation_view
 from audit.reporting.run_data import GxResult
 
+__all__ = ["DOCS_DIR", "DataDocs", "build_data_docs", "render_index", "render_page"]
+
 DOCS_DIR = "data_docs"
-SITE_NAME = "audit"
+PAGES_DIR = "validations"
+INDEX_TEMPLATE = "data_docs_index.html.j2"
+PAGE_TEMPLATE = "data_docs_page.html.j2"
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,10 @@ class DataDocs:
 
 
 def build_data_docs(out_dir: Path, results: tuple[GxResult, ...]) -> DataDocs:
-    """Render ``results`` as a GX Data Docs site under ``OUT_DIR/data_docs``.
+    """Render ``results`` as offline Data Docs under ``OUT_DIR/data_docs``.
+
+    The directory is rebuilt whole (written beside it, then swapped in), so no page of a
+    result that is no longer in ``gx/`` survives and no reader sees half a site.
 
     Parameters
     ----------
@@ -51,71 +62,54 @@ def build_data_docs(out_dir: Path, results: tuple[GxResult, ...]) -> DataDocs:
     Raises
     ------
     InputError
-        A stored result that GX cannot load back (the message names the file).
+        A stored result whose content cannot be read as a validation result (the
+        message names the file).
     """
-    out_dir = Path(out_dir).resolve()
-    site_dir = out_dir / DOCS_DIR
-    # A rebuild must not keep pages of results that are no longer in gx/.
-    shutil.rmtree(site_dir / "validations", ignore_errors=True)
-    context = _context(site_dir)
-    keys = {result.slug: _store_result(context, result) for result in results}
-    context.build_data_docs(site_names=[SITE_NAME])
-    pages = {}
-    for slug, key in keys.items():
-        urls = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE_NAME, only_if_exists=True)
-        page = urls[0].get("site_url") if urls else None
-        if page:
-            pages[slug] = _relative(page, out_dir)
-    return DataDocs(index=f"{DOCS_DIR}/index.html", pages=pages)
+    out_dir = Path(out_dir)
+    views = [_view(result) for result in results]
+    files = {f"{PAGES_DIR}/{_file_name(v.slug)}": v for v in views}
+    staging = out_dir / f".{DOCS_DIR}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / PAGES_DIR).mkdir(parents=True)
+    links = {v.slug: page for page, v in files.items()}
+    (staging / "index.html").write_text(render_index(views, links), encoding="utf-8")
+    for page, view in files.items():
+        (staging / page).write_text(render_page(view), encoding="utf-8")
+    target = out_dir / DOCS_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    staging.replace(target)
+    return DataDocs(index=f"{DOCS_DIR}/index.html", pages={slug: f"{DOCS_DIR}/{p}" for slug, p in links.items()})
 
 
-def _context(site_dir: Path):
-    """A throw-away in-memory GX context whose one Data Docs site writes to ``site_dir``."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
-
-    site = {
-        "class_name": "SiteBuilder",
-        "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    }
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        analytics_enabled=False,
-        data_docs_sites={SITE_NAME: site},
-    )
-    return gx.get_context(project_config=config, mode="ephemeral")
-
-
-def _store_result(context, result: GxResult):
-    """Load one stored result back into GX and put it in the context's store; its key."""
-    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
+def _view(result: GxResult) -> ValidationView:
     try:
-        loaded = ExpectationSuiteValidationResultSchema().load(result.raw)
-        meta = result.raw.get("meta") or {}
-        run = meta.get("run_id") or {}
-        batch = (meta.get("active_batch_definition") or {}).get("data_asset_name") or result.slug
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-            run_id=RunIdentifier(run_name=run.get("run_name") or result.slug, run_time=run.get("run_time")),
-            batch_identifier=batch,
-        )
-        context.validation_results_store.set(key, loaded)
-    except Exception as exc:  # GX raises marshmallow and its own errors alike
-        raise InputError(f"{result.file}: cannot be loaded as a GX validation result: {exc}") from None
-    return key
+        return validation_view(result.slug, result.suite_name, result.raw)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InputError(f"{result.file}: cannot be read as a GX validation result: {exc}") from None
 
 
-def _relative(url: str, base: Path) -> str:
-    from urllib.parse import unquote, urlparse
+def _file_name(slug: str) -> str:
+    """A page name for a result's slug: letters, digits, ``.``, ``-`` and ``_`` only."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", slug) + ".html"
 
-    path = Path(unquote(urlparse(url).path))
-    return path.relative_to(base).as_posix()
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("audit.reporting", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_index(views: list[ValidationView], pages: dict[str, str]) -> str:
+    """The index page: one row per validation, linking ``pages[slug]`` (relative to it)."""
+    return _environment().get_template(INDEX_TEMPLATE).render(views=views, pages=pages)
+
+
+def render_page(view: ValidationView) -> str:
+    """The page of one validation (it lives in ``validations/``, one level below the index)."""
+    return _environment().get_template(PAGE_TEMPLATE).render(v=view, index="../index.html")

@@ -10,7 +10,7 @@ Steps, each its own function so that they can be tested apart:
    (:mod:`audit.reporting.charts`); the findings table's sorting and filtering is a small inline
    script; nothing is loaded from the network.
 3. :func:`build_report` does both, records the run into the history store first when
-   one is given, builds the Great Expectations Data Docs (:mod:`audit.gx.datadocs`) and
+   one is given, builds the offline Data Docs of the GX results (:mod:`audit.gx.datadocs`) and
    writes ``OUT_DIR/report.html``.
 """
 

@@ -294,7 +294,9 @@ def _gx_result(path: Path) -> GxResult:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool) or "results" not in raw:
+    results = raw.get("results") if isinstance(raw, dict) else None
+    listed = isinstance(results, list) and all(isinstance(r, dict) for r in results)
+    if not listed or not isinstance(raw.get("success"), bool):
         raise InputError(f"{path}: not a Great Expectations validation result")
     stats = raw.get("statistics") or {}
     return GxResult(
