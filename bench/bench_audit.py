@@ -534,6 +534,12 @@ def _datacompy_pair(pair: dict, phases: dict, flavour: str, out: Path, index: in
 
     t0 = time.perf_counter()
     s, t = _pair_frames(pair)
+    # a column that is text on one side and numbers on the other (the demo's zip codes
+    # stored as JSON numbers) reaches datacompy as text on both, as the floor compares it
+    # (datacompy would otherwise call every row of it unequal, ``1473`` against ``"1473"``)
+    types = {c: {s.schema[c], t.schema[c]} for c in s.columns if c != "key"}
+    mixed = [c for c, both in types.items() if len(both) == 2 and pl.String in both]
+    s, t = s.with_columns(pl.col(mixed).cast(pl.String)), t.with_columns(pl.col(mixed).cast(pl.String))
     if flavour == "pandas":
         # datacompy 1.1.0's PandasCompare calls every row of a datetime column unequal
         # as soon as one row differs (the demo's offset dates make one differ): it gets

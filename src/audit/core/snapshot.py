@@ -27,7 +27,6 @@ files of the same run, by :mod:`audit.core.links_files`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 import polars as pl
 
+from audit.core import exact_json
 from audit.core.links_files import read_links_dir, read_links_file
 from audit.core.partial import check_complete
 from audit.core.problems import EntityProblems, entity_problems
@@ -238,7 +238,7 @@ def _choose(ef: EntityFrame, columns: ColumnChooser | None) -> EntityFrame:
 
 def frame_from_records(records: list[Mapping[str, Any]], entity: str) -> EntityFrame:
     """Records in memory, read by exactly the rules of a ``.jsonl`` file."""
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    data = "".join(exact_json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
     file = f"<records:{entity}>"
     return _entity_frame(read_jsonl(data, file), entity_file_stem(entity), file, data)
 

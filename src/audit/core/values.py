@@ -27,8 +27,9 @@ texts are. The rules, by kind:
   date ``1985-03-14``; another time is not a date.
 
 A value not of the declared kind keeps its normalised text (and is a ``type_violation``
-where the target must have the type). Numbers in exponent form (``1e3``) are not decimals
-here: they are compared as text.
+where the target must have the type). Numbers in exponent form (``1.5E3``, ``1e-7``, an
+exponent of at most three digits) are numbers where the declared type is numeric
+(``1.5E3`` = ``1500``); where it is ``string`` they are texts like any other.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ WS_RUN = f"[{WHITESPACE}]+"
 
 INT_RE = r"^[+-]?[0-9]+(?:\.0*)?$"
 DEC_RE = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
+#: A decimal in exponent form (``1.5E3``); the exponent has at most three digits, so that a
+#: value cannot ask for a text of millions of zeros.
+EXP_RE = r"^([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)[eE]([+-]?[0-9]{1,3})$"
 BOOL_VALUES = ("true", "false")
 #: The canonical text of a value of each numeric kind (what :func:`normalise` gives when
 #: :func:`type_ok` holds, and never otherwise): the type expectations of the GX suites.
@@ -192,17 +196,35 @@ def _normalised_text(text: str, spec: ValueSpec) -> str:
 
 
 # --------------------------------------------------------------------------- kinds
+def expand_exponent(text: str) -> str:
+    """A decimal in exponent form written out (``"1.5E3"`` -> ``"1500"``, ``"-2.5e-3"`` ->
+    ``"-0.0025"``); other text unchanged."""
+    found = re.match(EXP_RE, text)
+    if found is None:
+        return text
+    sign, mantissa, exponent = found.groups()
+    whole, _, fraction = mantissa.partition(".")
+    digits, point = whole + fraction, len(whole) + int(exponent)
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
 def canonical_integer(text: str) -> str | None:
-    """``"+007"`` -> ``"7"``, ``"150.0"`` -> ``"150"``; ``None`` when not an integer."""
-    text = text.strip(WHITESPACE)
+    """``"+007"`` -> ``"7"``, ``"150.0"`` -> ``"150"``, ``"1.5E3"`` -> ``"1500"``; ``None``
+    when not an integer."""
+    text = expand_exponent(text.strip(WHITESPACE))
     if not re.match(INT_RE, text):
         return None
     return canonical_decimal(text)
 
 
 def canonical_decimal(text: str) -> str | None:
-    """Exact decimal text without redundant zeros (``"0150.50"`` -> ``"150.5"``)."""
-    text = text.strip(WHITESPACE)
+    """Exact decimal text without redundant zeros (``"0150.50"`` -> ``"150.5"``,
+    ``"1.5E3"`` -> ``"1500"``)."""
+    text = expand_exponent(text.strip(WHITESPACE))
     if not re.match(DEC_RE, text):
         return None
     negative = text.startswith("-")

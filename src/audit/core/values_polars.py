@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import polars as pl
 
-from audit.core.values import BOOL_VALUES, DATE_RE, DEC_RE, INT_RE, STAMP_OFFSET_RE, WHITESPACE, WS_RUN, ValueSpec
+from audit.core.values import (
+    BOOL_VALUES,
+    DATE_RE,
+    DEC_RE,
+    EXP_RE,
+    INT_RE,
+    STAMP_OFFSET_RE,
+    WHITESPACE,
+    WS_RUN,
+    ValueSpec,
+)
 
 __all__ = ["text_expr", "canonical_expr", "date_from_stamp_expr"]
 
@@ -55,6 +65,22 @@ def _decimal_expr(t: pl.Expr) -> pl.Expr:
     fraction = body.str.extract(r"\.([0-9]*)$").str.strip_chars_end("0").fill_null("")
     out = pl.when(fraction == "").then(whole).otherwise(pl.concat_str([whole, pl.lit("."), fraction]))
     return pl.when(t.str.starts_with("-") & (out != "0")).then(pl.concat_str([pl.lit("-"), out])).otherwise(out)
+
+
+def _expanded_expr(t: pl.Expr) -> pl.Expr:
+    """:func:`expand_exponent` of texts: decimals in exponent form written out, others as
+    they are."""
+    parts = t.str.extract_groups(EXP_RE)
+    sign, mantissa, exponent = (parts.struct.field(str(i)) for i in (1, 2, 3))
+    whole = mantissa.str.extract(r"^([0-9]*)")
+    digits = mantissa.str.replace(".", "", literal=True)
+    n = digits.str.len_chars().cast(pl.Int64)
+    point = whole.str.len_chars().cast(pl.Int64) + exponent.cast(pl.Int64)
+    ahead = pl.concat_str([pl.lit("0."), pl.lit("").str.pad_start((-point).clip(0), "0"), digits])
+    behind = pl.concat_str([digits, pl.lit("").str.pad_end((point - n).clip(0), "0")])
+    inside = pl.concat_str([digits.str.slice(0, point.clip(0)), pl.lit("."), digits.str.slice(point.clip(0))])
+    body = pl.when(point <= 0).then(ahead).when(point >= n).then(behind).otherwise(inside)
+    return pl.when(exponent.is_not_null()).then(pl.concat_str([sign, body])).otherwise(t)
 
 
 def date_from_stamp_expr(t: pl.Expr, zone: str) -> pl.Expr:
@@ -103,5 +129,6 @@ def canonical_expr(expr: pl.Expr, dtype: pl.DataType, spec: ValueSpec, stamps: b
         low = t.str.to_lowercase()
         ok = low.is_in(BOOL_VALUES)
         return pl.when(ok).then(low).otherwise(s), ok | s.is_null()
+    t = _expanded_expr(t)
     ok = t.str.contains(INT_RE if kind == "integer" else DEC_RE)
     return pl.when(ok).then(_decimal_expr(t)).otherwise(s), ok | s.is_null()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from audit.demo.drift_values import duplicate_id, local_time_stamp, offset_date
+from audit.demo.drift_values import duplicate_id, local_time_stamp, offset_date, zip_as_number
 from audit.demo.expected import Findings, SeedPairs, mapped
 from audit.demo.output import Generation
 from audit.demo.tenants import (
@@ -266,6 +266,7 @@ PLANTERS: tuple[Callable[[Planting], None], ...] = (
     offset_date,
     local_time_stamp,
     duplicate_id,
+    zip_as_number,
 )
 
 

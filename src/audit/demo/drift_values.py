@@ -2,8 +2,9 @@
 
 Each function is one kind in :data:`audit.demo.drift.PLANTERS` (planted after the
 others): spellings the value model must call the same (an offset date, a stamp in local
-time: planted, nothing expected) and a duplicate id (``duplicate_id`` findings, and an
-``ambiguous_link`` where it links).
+time: planted, nothing expected), one it must not (a zip code field stored as JSON
+numbers: ``1473`` is ``"1473"``, but ``150`` is not ``"0150"``) and a duplicate id
+(``duplicate_id`` findings, and an ``ambiguous_link`` where it links).
 Records are found by id, not by row: earlier kinds have deleted some.
 """
 
@@ -15,11 +16,12 @@ import numpy as np
 import polars as pl
 
 from audit.core.values import DEFAULT_ZONE
+from audit.demo.expected import mapped
 
 if TYPE_CHECKING:  # pragma: no cover
     from audit.demo.drift import Planting
 
-__all__ = ["offset_date", "local_time_stamp", "duplicate_id", "OFFSET_DATE"]
+__all__ = ["offset_date", "local_time_stamp", "duplicate_id", "zip_as_number", "OFFSET_DATE"]
 
 #: The first offset date planted: a Norwegian API's midnight, the date 1985-03-14.
 OFFSET_DATE = "1985-03-14"
@@ -130,3 +132,29 @@ def duplicate_id(p: Planting) -> None:
         p.findings.add(pair, "ambiguous_link", np.array([customer_a]), ids.k[[a]])
         p.findings.add(pair, "missing_in_target", source_keys=np.array([customer_b]))
     p.planted["duplicate_id"] = 2
+
+
+def zip_as_number(p: Planting) -> None:
+    """Two tenants: the target's contact persons hold their zip codes as JSON numbers
+    (``"ZipCode": 1473``; the flow declares the field a string).
+
+    A field holds one JSON type in every record, so the whole column is numbers. Numbers
+    are read as written, so ``1473`` is the zip code ``"1473"`` (not drift), and ``150``
+    is not ``"0150"``: every linked contact person whose zip code had a leading zero is a
+    ``mismatch`` (those linked to nothing, or ambiguously, are compared with nothing).
+    """
+    if p.self_mode:
+        return
+    pair, ids = p.pairs.customer_contact, p.tenants.ids
+    target = p.tenants.target
+    contacts = target["contactperson"]
+    unlinked = ids.target_contact[p.merged_c.ravel()]
+    linked = ~pl.col("Id").is_in(pl.Series(unlinked).implode())
+    zeros = contacts.filter(pl.col("MailAddress.ZipCode").str.starts_with("0") & linked)
+    target_keys = np.sort(zeros.get_column("Id").to_numpy())
+    order = np.argsort(ids.target_contact)
+    rows = order[np.searchsorted(ids.target_contact, target_keys, sorter=order)]
+    p.findings.mismatch(pair, ids.c[rows], target_keys, mapped(pair, "mailAddress.zipCode").source)
+    target["contactperson"] = contacts.with_columns(pl.col("MailAddress.ZipCode").cast(pl.Int64))
+    p.planted["zip_as_number"] = contacts.height
+    p.planted["zip_as_number_lost_zero"] = len(target_keys)

@@ -8,7 +8,6 @@ through the three small helpers at the top.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -40,13 +39,13 @@ def is_date_field(field_v2: str | None) -> bool:
 # --------------------------------------------------------------------------- values
 def jsonable(value: Any) -> Any:
     """A frame cell as the JSON value the API holds (dates and times as the findings
-    write them, :func:`audit.core.values.text_of`)."""
+    write them, :func:`audit.core.values.text_of`; a decimal stays a
+    :class:`~decimal.Decimal`, written with its own digits by
+    :mod:`audit.core.exact_json`, never through a binary float)."""
     if isinstance(value, datetime):
         return text_of(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
     if isinstance(value, pl.Series):
         return [jsonable(v) for v in value.to_list()]
     if isinstance(value, list):

@@ -17,6 +17,10 @@ or updates the specified ContactPerson"); the contact route is ``POWEROFFICE_V1_
 A v1 answer with ``success: false`` (HTTP 200; ``docs/api/rest/apicalls.md``) raises
 :class:`~audit.systems.poweroffice.responses.ApiRefusal` with the API's message.
 
+Records are read with their decimals exact (``parse_float=Decimal``) and bodies are
+written with :mod:`audit.core.exact_json`, so ``150.50`` is compared, and posted back by
+v1, as ``150.50``, never through a binary float.
+
 A v2 write is an RFC 6902 patch built with :mod:`jsonpatch` holding one ``replace`` per
 changed field (``/MailAddress/City``), preceded, for a compare-and-set (``expect``), by one
 ``test`` per field holding the value the guard read (:mod:`audit.writeback.atomic`); a v1
@@ -32,11 +36,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jsonpatch
 
+from audit.core import exact_json
 from audit.errors import ConfigError
 from audit.systems.http.redaction import redact_url
 from audit.systems.poweroffice.responses import v1_data
@@ -160,7 +166,7 @@ class RecordGateway:
         path = _V1_ROUTES["contactperson"][0]
         params = {"$filter": f"(Id eq {int(record_id)})"}
         response = self.client.get(path, params=params)
-        rows = v1_data(decode_json(response, f"GET {path}"), f"GET {path}", path)
+        rows = v1_data(decode_json(response, f"GET {path}", Decimal), f"GET {path}", path)
         for row in rows or []:
             if isinstance(row, dict) and str(row.get("id")) == str(record_id):
                 return row
@@ -197,7 +203,7 @@ class RecordGateway:
             path = self.route(entity, record_id, parent_id)
             patch = jsonpatch.JsonPatch(_ops("test", expect or {}) + _ops("replace", fields))
             response = self.client.request(
-                "PATCH", path, json_body=patch.patch, headers={"Content-Type": JSON_PATCH}
+                "PATCH", path, data=_encoded(patch.patch), headers={"Content-Type": JSON_PATCH}
             )
             return Written(
                 "PATCH", path, patch.patch, self._record(response, f"PATCH {path}"), response.status_code
@@ -211,7 +217,7 @@ class RecordGateway:
             set_field(body, f, v)
         body["id"] = record_id
         path = _V1_ROUTES[entity][1] or self.v1_contact_post_route(current, parent_id)
-        response = self.client.request("POST", path, json_body=body)
+        response = self.client.request("POST", path, data=_encoded(body), headers={"Content-Type": "application/json"})
         return Written(
             "POST",
             path,
@@ -221,12 +227,19 @@ class RecordGateway:
         )
 
     def _record(self, response, what: str) -> dict[str, Any]:
-        body = decode_json(response, what)
+        body = decode_json(response, what, Decimal)  # decimals exact: compared, and posted back (v1)
         if self.api == "v1":
             body = v1_data(body, what, redact_url(response.url))  # success=false -> ApiRefusal
         if not isinstance(body, dict):
             raise MalformedResponse(f"{what}: the answer is not a record")
         return body
+
+
+def _encoded(body: Any) -> bytes:
+    """A request body as UTF-8 JSON, decimals with their own digits (``150.50``), as
+    ``requests`` would write it otherwise (RFC 8259; ``application/json`` and RFC 6902's
+    ``application/json-patch+json`` are both JSON texts)."""
+    return exact_json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def _ops(op: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -23,7 +23,6 @@ key, no token. Every text passes :func:`audit.systems.http.redaction.redact` as 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import uuid
@@ -32,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from audit.core import exact_json
 from audit.errors import InputError
 from audit.systems.http import redaction
 
@@ -63,7 +63,7 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            event = json.loads(line)
+            event = exact_json.loads(line)
         except ValueError:
             if no == len(lines):
                 return
@@ -100,7 +100,7 @@ class Journal:
     def write(self, event: str, **data: Any) -> None:
         """Append one event and flush it to disk."""
         record = {"event": event, "run_id": self.run_id, "at": _now(), **data}
-        text = redaction.redact(json.dumps(record, ensure_ascii=False, default=str))
+        text = redaction.redact(exact_json.dumps(record, ensure_ascii=False))
         with self._lock:
             assert self._file is not None, "use the journal as a context manager"
             self._file.write(text + "\n")

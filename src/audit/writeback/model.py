@@ -24,12 +24,12 @@ of apply) and the rule that chose the direction.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from audit.core import exact_json
 from audit.core.values import ValueSpec
 from audit.errors import InputError
 from audit.writeback.fields import is_date_field
@@ -50,8 +50,9 @@ PLAN_FORMAT = "audit-writeback-plan/1"
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no whitespace, UTF-8 text: the form that is hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Sorted keys, no whitespace, UTF-8 text, decimals with their own digits: the form
+    that is hashed."""
+    return exact_json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def changes_hash(changes: list[dict[str, Any]]) -> str:
@@ -237,7 +238,7 @@ def write_plan(plan: Plan, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(
-        json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        exact_json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     os.replace(tmp, path)
     return path
@@ -253,7 +254,7 @@ def load_plan(path: str | Path) -> Plan:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = exact_json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such plan file") from None
     except (OSError, ValueError) as exc:

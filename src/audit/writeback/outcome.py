@@ -11,6 +11,8 @@ Statuses of a change in one run:
 ``failed``         the API refused the write, or gave no answer after every attempt
 ``unknown``        sent, and reading it back failed too (the next run re-checks it)
 ``not_attempted``  the circuit breaker stopped the run first
+``type_conflict``  the field's JSON type cannot hold the new value (``"0150"`` into a
+                   field the API answers as a number); not written, in a dry run too
 ``would_*``        a dry run's ``write``, ``conflict`` or ``noop``
 =================  =====================================================================
 """
@@ -29,7 +31,7 @@ from audit.writeback.model import Change
 __all__ = ["Limits", "Outcome", "ApplyResult", "same_value", "same_stamp", "PROBLEM_STATUSES"]
 
 #: Statuses that make a run end with exit code 1.
-PROBLEM_STATUSES = frozenset({"conflict", "failed", "unknown", "not_attempted", "would_conflict"})
+PROBLEM_STATUSES = frozenset({"conflict", "failed", "unknown", "not_attempted", "would_conflict", "type_conflict"})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ the losing side's generation; both record ids are integers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -22,6 +22,7 @@ from audit.systems.poweroffice import PROFILE
 from audit.writeback.decisions import ROW_KEY
 from audit.writeback.direction import Decision, decide
 from audit.writeback.fields import field_names, finding_text, jsonable, new_value_for, writable_reason
+from audit.writeback.json_types import TypeConflict, conflict_text, in_type_of
 from audit.writeback.model import Change, RecordRef, Skipped
 
 __all__ = ["SIDES", "RowRules", "Side", "plan_row", "resolutions", "skipped_row"]
@@ -246,7 +247,7 @@ def _change(
     if reason:
         raise _Skip(reason, loser, verdict.rule)
     corrected, counterpart = _refs(f, sides, found, verdict, same_tenant)
-    return Change(
+    change = Change(
         id=f"{corrected.tenant}:{entity}:{corrected.record_id}:{name}",
         pair=heading,
         source_key=f["source_key"],
@@ -266,6 +267,19 @@ def _change(
         rule=verdict.rule,
         spec=spec,
     )
+    return _typed(change, found.values[loser])
+
+
+def _typed(c: Change, current: Any) -> Change:
+    """``c`` with its new value in the JSON type of the field's ``current`` value (the
+    number ``1474`` where the field holds numbers); a ``type_conflict`` skip when no
+    value of that type is the same value (:mod:`audit.writeback.json_types`)."""
+    spec = c.value_spec()
+    try:
+        value = in_type_of(c.new_value, current, spec)
+    except TypeConflict as exc:
+        raise _Skip(conflict_text(exc, c.corrected, c.field, spec), c.corrected.side, c.rule) from None
+    return c if value is c.new_value else replace(c, new_value=value)
 
 
 def _refs(

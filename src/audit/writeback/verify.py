@@ -12,7 +12,6 @@ applied / conflicts / failed / verified counts and each change with its outcome.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from audit.core import exact_json
 from audit.core.engine import audit_pair
 from audit.core.policy import Policy, default_policy
 from audit.core.snapshot import frame_from_records
@@ -269,6 +269,6 @@ def write_json(data: Mapping[str, Any], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(exact_json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -8,6 +8,8 @@ whose body says ``success: true``) *and* the record read back holds the new valu
 otherwise it is ``failed`` with the API's own words (v1 ``validation.summary``,
 ProblemDetails ``Title``/``Detail``) or with what the record holds instead. A write whose
 answer is lost is settled by reading the record back (see :mod:`audit.writeback.apply`).
+A change whose new value the field's JSON type cannot hold (``"0150"`` where the API
+answers a number) is ``type_conflict`` and not sent (:mod:`audit.writeback.json_types`).
 With ``atomic`` a v2 write tests the values the guard read before replacing them, and a
 refused one whose tested values moved is a ``conflict`` (:mod:`audit.writeback.atomic`).
 """
@@ -27,6 +29,7 @@ from audit.writeback.atomic import moved_fields
 from audit.writeback.breaker import Breaker
 from audit.writeback.gateway import MAIL_KEY, STAMP_KEY, RecordGateway, get_field
 from audit.writeback.journal import Journal
+from audit.writeback.json_types import TYPE_CONFLICT, typed_for
 from audit.writeback.model import Change, RecordRef
 from audit.writeback.outcome import Limits, Outcome, same_stamp, same_value
 
@@ -211,18 +214,23 @@ class RecordWriter:
             return current
         outcomes: list[Outcome] = []
         to_write: list[Change] = []
+        typed: dict[str, Any] = {}  # change id -> the new value in the field's JSON type
         for c in changes:
             earlier = self.prior.get(c.id, {}).get("status")
             verdict = guard(c, current, gw.api, fields[c.id], earlier=earlier, dry_run=self.dry_run)
             if verdict is None:
-                to_write.append(c)
-            else:
-                outcomes.append(verdict)
+                before = get_field(current, fields[c.id])
+                typed[c.id], refused = typed_for(c, before, fields[c.id])
+                if refused is None:
+                    to_write.append(c)
+                    continue
+                verdict = Outcome(c, TYPE_CONFLICT, refused, before=before)
+            outcomes.append(verdict)
         if not to_write:
             return outcomes
         if self.dry_run:
-            return outcomes + [_would_write(c, current, fields[c.id], gw.api) for c in to_write]
-        return outcomes + self._write(gw, to_write, current, fields)
+            return outcomes + [_would_write(c, current, fields[c.id], gw.api, typed[c.id]) for c in to_write]
+        return outcomes + self._write(gw, to_write, current, fields, typed)
 
     def _guard_read(self, gw: RecordGateway, ref: RecordRef, changes: list[Change]) -> dict[str, Any] | list[Outcome]:
         """The record as the API holds it now, or the outcomes when it cannot be read."""
@@ -239,12 +247,17 @@ class RecordWriter:
             return [Outcome(c, "failed", f"guard read: {exc}") for c in changes]
 
     def _write(
-        self, gw: RecordGateway, changes: list[Change], current: dict[str, Any], fields: dict[str, str]
+        self,
+        gw: RecordGateway,
+        changes: list[Change],
+        current: dict[str, Any],
+        fields: dict[str, str],
+        typed: Mapping[str, Any],
     ) -> list[Outcome]:
-        """Write the changes in one request, sent again while its answer is lost and the
-        record, read back, shows it was not done."""
+        """Write the changes (their new values as ``typed`` holds them) in one request,
+        sent again while its answer is lost and the record, read back, shows it was not done."""
         w = _Write.of(gw, changes, fields, current)
-        values = {fields[c.id]: c.new_value for c in changes}
+        values = {fields[c.id]: typed[c.id] for c in changes}
         for attempt in range(1, self.limits.write_attempts + 1):
             self._journal_sent(w, values, attempt)
             try:
@@ -361,13 +374,13 @@ class RecordWriter:
         return outcomes
 
 
-def _would_write(c: Change, current: Mapping[str, Any], field: str, api: str) -> Outcome:
-    """A dry run's outcome of a change that passed the guard."""
+def _would_write(c: Change, current: Mapping[str, Any], field: str, api: str, value: Any) -> Outcome:
+    """A dry run's outcome of a change that passed the guard (``value``: what it would write)."""
     return Outcome(
         c,
         "would_write",
         "guard passed",
         before=get_field(current, field),
-        after=c.new_value,
+        after=value,
         last_changed_before=current.get(STAMP_KEY[api]),
     )

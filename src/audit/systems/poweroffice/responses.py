@@ -4,6 +4,7 @@ an error, and the JSON body of a successful answer."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -86,12 +87,15 @@ def is_subscription_refusal(response: requests.Response) -> bool:
     return "subscription key" in text or "subscription-key" in text
 
 
-def decode_json(response: requests.Response, what: str) -> Any:
-    """The JSON body of a 2xx answer; :class:`MalformedResponse` naming the URL if not."""
+def decode_json(response: requests.Response, what: str, parse_float: Callable[[str], Any] | None = None) -> Any:
+    """The JSON body of a 2xx answer; :class:`MalformedResponse` naming the URL if not.
+
+    ``parse_float`` reads decimal numbers (``decimal.Decimal`` keeps ``150.50`` exact).
+    """
     if response.status_code == 204 or not response.content:
         return None
     try:
-        return response.json()
+        return response.json(parse_float=parse_float) if parse_float else response.json()
     except ValueError as exc:
         snippet = redaction.redact(response.text[:80].replace("\n", " "))
         raise MalformedResponse(

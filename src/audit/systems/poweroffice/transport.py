@@ -126,11 +126,15 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        data: bytes | None = None,
     ) -> requests.Response:
         """An authenticated request; returns the 2xx response.
 
         GET is retried on every transient failure; other methods only on 429 (the request
         was refused before it was processed), so a write is never applied twice.
+
+        ``data`` is a body already encoded (with its ``Content-Type`` in ``headers``), for
+        JSON that ``requests`` cannot write exactly (decimals, :mod:`audit.core.exact_json`).
 
         Raises
         ------
@@ -147,7 +151,7 @@ class ApiClient:
             token = self.tokens.get()
             hdrs = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
             response = self._send_with_retries(
-                method, url, params=params, json=json_body, headers=hdrs, idempotent=idempotent
+                method, url, params=params, json=json_body, data=data, headers=hdrs, idempotent=idempotent
             )
             if response.status_code == 401:
                 self._after_401(method, response, token, last=attempt == 2)
