@@ -131,3 +131,19 @@ def test_normalising_twice_equals_normalising_once(value, spec):
     column = pl.DataFrame({"v": [once]}, schema={"v": pl.String})
     again = column.select(canonical_expr(pl.col("v"), pl.String, spec)[0]).item()
     assert again == once
+
+
+@EXAMPLES
+@given(scalars, specs.filter(lambda s: s.kind in ("integer", "decimal", "boolean")))
+def test_the_suites_type_expectation_holds_exactly_for_values_of_the_declared_type(value, spec):
+    """The GX suites check the target's canonical text (CANONICAL_RE, BOOL_VALUES): a value
+    passes exactly when the value model calls it of the declared type."""
+    import re
+
+    from audit.core.values import BOOL_VALUES, CANONICAL_RE
+
+    canonical = normalise(value, spec)
+    if canonical is None:
+        return
+    passes = canonical in BOOL_VALUES if spec.kind == "boolean" else re.search(CANONICAL_RE[spec.kind], canonical)
+    assert bool(passes) == type_ok(value, spec)
