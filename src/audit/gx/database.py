@@ -163,7 +163,8 @@ def table(frame: pl.DataFrame) -> Iterator[str]:
     """Lend ``frame`` to the database as a view for the duration of the block; yields
     its name (``pair_<n>``)."""
     name = f"pair_{next(_names)}"
-    _frames[name] = frame.to_arrow()
+    # Arrow's string views are polars' own strings: lent without a copy (DuckDB reads them)
+    _frames[name] = frame.to_arrow(compat_level=pl.CompatLevel.newest())
     try:
         yield name
     finally:
