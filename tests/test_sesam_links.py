@@ -159,3 +159,39 @@ def test_export_counts_deleted_and_unreadable_identifiers(tmp_path):
     path = _export(tmp_path, [PEOPLE[0], {"_id": "d", "_deleted": True, "$ids": [CP + "2"]}, {"$ids": ["odd"]}])
     export = read_export(path)
     assert export.stats == {"entities": 3, "deleted_entities": 1, "unreadable_identifiers": 1}
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_the_native_reader_reads_what_the_strict_reader_reads(tmp_path, suffix):
+    from audit.core.sesam_links import _fast_identifiers, _identifiers, _json_entities, _jsonl_entities
+
+    entities = [
+        PEOPLE[0],
+        {"_id": "d", "_deleted": True, "$ids": [CP + "2"]},
+        {"_id": "e", "_deleted": False, "$ids": [CP + "3", "~:other-system:9", "odd", "~:a:b:c"]},
+        {"_id": "n", "$ids": None},
+        {"_id": "m"},
+        {"_id": "x", "$ids": [], "payload": {"nested": [1, "two", None]}},
+    ]
+    path = tmp_path / f"g{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(entities), encoding="utf-8")
+    else:
+        path.write_text("\n".join(json.dumps(e) for e in entities) + "\n", encoding="utf-8")
+    strict = _identifiers((_json_entities if suffix == ".json" else _jsonl_entities)(path))
+    native = _fast_identifiers(path)
+    assert native is not None
+    assert native[0].equals(strict[0]) and native[1] == strict[1]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"$ids": [1, 2]}, {"$ids": "~:a:1"}, {"$ids": [], "_deleted": "yes"}, {"$ids": {"a": 1}}],
+)
+def test_an_entity_the_audit_refuses_is_left_to_the_strict_reader(tmp_path, bad):
+    from audit.core.sesam_links import _fast_identifiers
+
+    path = _export(tmp_path, [PEOPLE[0], bad])
+    assert _fast_identifiers(path) is None
+    with pytest.raises(SnapshotError, match=r"entity 2"):
+        read_export(path)
