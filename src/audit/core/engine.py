@@ -131,8 +131,7 @@ def _inputs(
 
 def _audit_pairs(
     flow: Flow,
-    source: Snapshot | str | Path,
-    target: Snapshot | str | Path,
+    loader: SnapshotLoader,
     policy: Policy,
     links: LinkSource,
     progress: Progress | None,
@@ -140,7 +139,6 @@ def _audit_pairs(
 ) -> list[PairResult]:
     """Audit the pairs in flow order, each pair's files read while the previous pairs are
     audited. Any error is raised as reading both snapshots first would have raised it."""
-    loader = SnapshotLoader(flow, source, target)
     validating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-gx")
     pending: list[Future[PairResult]] = []
     try:
@@ -224,10 +222,14 @@ def run_audit(
     flow, policy = _as_flow(flow), _as_policy(policy)
     if not flow.pairs:
         raise ConfigError(f"{flow.file or flow.title}: the flow has no pairs to audit")
-    link_source = open_link_source(links_dir, flow, links)
-    check_linkable(flow, link_source, policy.links, link_by_id)
-    warm_up()  # GX imports while the snapshots are read
-    results = _audit_pairs(flow, source, target, policy, link_source, progress, expectations_dir)
+    warm_up()  # GX imports while the snapshots and links are read
+    loader = SnapshotLoader(flow, source, target)  # starts reading the first pair's files
+    try:
+        link_source = open_link_source(links_dir, flow, links)
+        check_linkable(flow, link_source, policy.links, link_by_id)
+        results = _audit_pairs(flow, loader, policy, link_source, progress, expectations_dir)
+    finally:
+        loader.close()
     findings = _all_findings(flow, results)
     inputs = _inputs(source, target, links_dir, labels or {})
     summary = run_summary(flow, policy, [r.summary for r in results], findings.height, started_at, inputs)

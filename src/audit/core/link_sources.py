@@ -65,6 +65,15 @@ class LinkSource:
     files: Mapping[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
     export: SesamExport | None = None
 
+    def covers(self, flow: Flow, pair: Pair, settings: LinkSettings) -> bool:
+        """True when :meth:`for_pair` gives ``pair`` links (without building them)."""
+        if pair.merge_rules:
+            return False
+        if self.export is None:
+            return _stems(pair) in self.files
+        named = set(self.export.datasets)
+        return all(ds in named for ds in settings.pair_datasets(flow, pair))
+
     def for_pair(self, flow: Flow, pair: Pair, settings: LinkSettings) -> GivenLinks | None:
         """The links of ``pair`` (one without merge rules), or ``None`` when the source
         does not cover it."""
@@ -130,7 +139,7 @@ def check_linkable(flow: Flow, source: LinkSource, settings: LinkSettings, by_id
         return
     for pair in flow.pairs:
         stems = _stems(pair)
-        if pair.merge_rules or stems[0] == stems[1] or source.for_pair(flow, pair, settings) is not None:
+        if pair.merge_rules or stems[0] == stems[1] or source.covers(flow, pair, settings):
             continue
         raise ConfigError(
             f"pair {pair.heading!r} ({pair.source_entity} -> {pair.target_entity}) has no merge rules and no "
