@@ -18,7 +18,9 @@ For each size (records per entity) the harness
    ``datacompy-polars`` / ``datacompy-pandas``
        per pair: read the same files with polars, flatten, keep the key and the mapped
        columns renamed to shared names, build ``PolarsCompare`` / ``PandasCompare``
-       (``.to_pandas()`` for the latter) joined on the key, write ``report()``;
+       (``.to_pandas()`` for the latter) joined on the key, write ``report()``; a pair
+       without merge rules is keyed by the one-to-one links of the demo's Sesam export,
+       which each tool reads in its own timed run, as the audit reads ``--links``;
    ``floor``
        per pair: read with polars, flatten, keep the same columns, one full join on the
        key, count rows on one side only and differing cells per mapped column (as text).
@@ -130,19 +132,14 @@ def _columns_and_id(path: Path, sample: int) -> tuple[list[str], str]:
     return columns, id_column
 
 
-def _key_map(flow, pair, links: Path, path: Path) -> str:
-    """Write the one-to-one links of a pair without merge rules from the demo's Sesam
-    export (``target_id -> source_id``) to ``path``: the other tools join the target on
-    them, as the audit links through ``--links``."""
-    import polars as pl
-
+def _key_map(flow, pair, links: Path) -> dict:
+    """Where the other tools find the links of a pair without merge rules: the demo's Sesam
+    export and the pair's two datasets. Each tool reads the export itself, in its timed
+    run, as the audit does through ``--links`` (:func:`_export_links`)."""
     from audit.core.policy import default_policy
-    from audit.core.sesam_links import read_export
 
-    edges = read_export(links).links_between(*default_policy().links.pair_datasets(flow, pair))
-    one = (pl.len().over("source_id") == 1) & (pl.len().over("target_id") == 1)
-    edges.filter(one).write_parquet(path)
-    return str(path)
+    source_ds, target_ds = default_policy().links.pair_datasets(flow, pair)
+    return {"export": str(links), "source_dataset": source_ds, "target_dataset": target_ds}
 
 
 def comparison_plan(
@@ -197,8 +194,8 @@ def comparison_plan(
         else:
             s_key, t_key = s_id, t_id
         key_map = None
-        if not pair.merge_rules and links is not None and work is not None:
-            key_map = _key_map(flow, pair, links, work / f"keys-{len(pairs)}.parquet")
+        if not pair.merge_rules and links is not None:
+            key_map = _key_map(flow, pair, links)
         columns = []
         for planned in plan_pair(pair, policy, profiles):
             if planned.mode == "ignore" or not planned.checks_equal:
@@ -490,10 +487,38 @@ def _load(path: str, key: str, columns: list[str], id_column: str, key_map: str 
     if key_map is None:
         return keyed
     # the target's records under the key of the source record they are linked to
-    links = pl.read_parquet(key_map)
+    links = _export_links(**key_map)
     return keyed.join(links, left_on="key", right_on="target_id", how="left").select(
         pl.col("source_id").alias("key"), pl.exclude("key", "source_id")
     )
+
+
+_EXPORTS: dict = {}
+
+
+def _export_links(export: str, source_dataset: str, target_dataset: str):
+    """The one-to-one links ``source_id, target_id`` of two datasets in a Sesam export:
+    read once per process with DuckDB's JSON reader (the fastest reader here, the one the
+    audit uses), live entities' ``$ids`` split into dataset and record id."""
+    import duckdb
+    import polars as pl
+
+    if export not in _EXPORTS:
+        query = """SELECT row_number() OVER () AS entity, unnest("$ids") AS ni
+                   FROM read_json(?, format = 'array', columns = {'$ids': 'VARCHAR[]', '_deleted': 'BOOLEAN'})
+                   WHERE NOT coalesce(_deleted, false)"""
+        con = duckdb.connect()
+        raw = con.sql(query, params=[export]).pl()
+        parts = raw.with_columns(pl.col("ni").str.extract_groups(r"^~:([^:]+):(.+)$").alias("g"))
+        _EXPORTS[export] = parts.select(
+            "entity", pl.col("g").struct.field("1").alias("dataset"), pl.col("g").struct.field("2").alias("id")
+        )
+    ids = _EXPORTS[export]
+    s = ids.filter(pl.col("dataset") == source_dataset).select("entity", pl.col("id").alias("source_id"))
+    t = ids.filter(pl.col("dataset") == target_dataset).select("entity", pl.col("id").alias("target_id"))
+    edges = s.join(t, on="entity").select("source_id", "target_id").unique()
+    one = (pl.len().over("source_id") == 1) & (pl.len().over("target_id") == 1)
+    return edges.filter(one)
 
 
 def _pair_frames(pair: dict):
