@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from conftest import flow, pair, prop
 
 from audit.core.engine import run_audit
@@ -104,3 +105,24 @@ def test_the_exact_spelling_picks_one_of_two_colliding_columns():
     source = Snapshot.from_records({"customer": [{"id": 1, "FirstName": "Ola", "firstname": "Kari"}]})
     target = Snapshot.from_records({"contactperson": [{"id": 1, "firstName": "Kari"}]})
     assert run_audit(flow(exact), source, target, link_by_id=True).success
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":1}\n{"a":2}\n',
+        b'{"a":1}\n{"a":2}',
+        b'\n{"a":1}\n\n{"a":2}\n\n',
+        b'{"a":1}\r\n{"a":2}\r\n',
+        b'  \n{"a":1}\n',
+        b'{"a":1}\n \t\n{"a":2}\n',
+        b"",
+        b'{"a":1}\n\x0b\n{"b":2}',
+    ],
+)
+def test_record_lines_are_counted_as_the_non_blank_lines_of_the_file(data):
+    from audit.core.problems import _lines
+
+    numbers = [n for n, raw in enumerate(data.split(b"\n"), start=1) if raw.strip()]
+    want = [f"line {numbers[r]}" if r < len(numbers) else f"record {r + 1}" for r in range(4)]
+    assert _lines(data, list(range(4))) == want

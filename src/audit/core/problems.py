@@ -16,6 +16,7 @@ The common case (every id present and unique) costs one count of distinct ids.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -54,12 +55,26 @@ class EntityProblems:
         return self.duplicates.get_column("key").unique()
 
 
+#: A blank line inside a JSON Lines file (after its trailing whitespace is cut).
+_BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")
+_BLANK_FIRST_LINE = re.compile(rb"[ \t\r\x0b\x0c]*\n")
+_TRAILING = frozenset(b" \t\r\n\x0b\x0c")
+
+
 def _lines(data: bytes | Path | None, rows: list[int]) -> list[str]:
     """``line N`` of each 0-based record index (non-blank JSON lines), else ``record N``."""
     if data is None:
         return [f"record {r + 1}" for r in rows]
+    if not rows:
+        return []
     if isinstance(data, Path):
         data = data.read_bytes()
+    end = len(data)
+    while end and data[end - 1] in _TRAILING:  # the trailing whitespace, without copying the data
+        end -= 1
+    if _BLANK_LINE.search(data, 0, end) is None and _BLANK_FIRST_LINE.match(data, 0, end) is None:
+        count = data.count(b"\n", 0, end) + 1 if end else 0  # every line a record: record r on line r + 1
+        return [f"line {r + 1}" if r < count else f"record {r + 1}" for r in rows]
     numbers = [n for n, raw in enumerate(data.split(b"\n"), start=1) if raw.strip()]
     return [f"line {numbers[r]}" if r < len(numbers) else f"record {r + 1}" for r in rows]
 
