@@ -93,6 +93,14 @@ def _dialect_class():
             def connect(self, *cargs: Any, **cparams: Any):
                 return _connection()
 
+            def has_table(self, connection, table_name, schema=None, **kw) -> bool:
+                return table_name in _frames or super().has_table(connection, table_name, schema, **kw)
+
+            def get_columns(self, connection, table_name, schema=None, **kw):
+                if table_name in _frames:  # a lent frame: its Arrow schema, not DuckDB's catalog
+                    return _arrow_columns(_frames[table_name].schema)
+                return super().get_columns(connection, table_name, schema, **kw)
+
             def do_begin(self, dbapi_connection) -> None:
                 pass
 
@@ -104,6 +112,24 @@ def _dialect_class():
 
         _state["dialect"] = _Dialect
     return _state["dialect"]
+
+
+def _arrow_columns(schema) -> list[dict[str, Any]]:
+    """SQLAlchemy's reflection of a lent frame's columns, from its Arrow schema (what the
+    catalog queries would answer, without a query per table GX looks at)."""
+    import pyarrow as pa
+    import sqlalchemy.types as sat
+
+    def kind(t) -> Any:
+        if pa.types.is_integer(t):
+            return sat.BigInteger() if t.bit_width > 32 else sat.Integer() if t.bit_width == 32 else sat.SmallInteger()
+        if pa.types.is_floating(t):
+            return sat.Float()
+        if pa.types.is_boolean(t):
+            return sat.Boolean()
+        return sat.String()
+
+    return [{"name": f.name, "type": kind(f.type), "nullable": True, "default": None} for f in schema]
 
 
 def regex_module():
