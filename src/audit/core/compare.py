@@ -192,9 +192,10 @@ def _checks_exprs(check: PropertyCheck, schema: pl.Schema, keep_texts: bool = Fa
         present = t_text.is_not_null()
         out.append(pl.when(applies & present).then(t_ok.fill_null(False).cast(pl.Int8)).alias(typeok_column(check.key)))
     if keep_texts:
+        unconditional = check.condition_evaluable and not check.condition
         out += [
-            pl.when(applies).then(s_text).alias(canonical_column("source", check.key)),
-            pl.when(applies).then(t_text).alias(canonical_column("target", check.key)),
+            (text if unconditional else pl.when(applies).then(text)).alias(canonical_column(side, check.key))
+            for side, text in (("source", s_text), ("target", t_text))
         ]
     return out
 
