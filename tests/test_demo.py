@@ -82,6 +82,7 @@ def test_every_kind_of_drift_is_planted_and_expected(tmp_path, flow):
         "ambiguous_link",
         "unresolved_property",
         "duplicate_id",
+        "expectation_failed",
     }
     assert demo.planted["empty_vs_missing"] >= 2
     written = pl.read_csv(demo.out / "expected_findings.csv", infer_schema=False)

@@ -18,6 +18,8 @@ from audit.flow.parser import parse_file
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
+#: The project's own suites (the demo plants records failing its zip-code rule)
+EXPECTATIONS = ROOT / "expectations"
 ZIP = pl.col("target_property").str.to_lowercase().str.ends_with("zipcode")
 
 
@@ -31,7 +33,7 @@ def _identities(frame: pl.DataFrame) -> set[tuple[str, ...]]:
 
 @pytest.fixture(scope="module")
 def audit():
-    return run_audit(SEED, DEMO / "source", DEMO / "target", DEMO / "global-person.json")
+    return run_audit(SEED, DEMO / "source", DEMO / "target", DEMO / "global-person.json", expectations_dir=EXPECTATIONS)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def v2_to_v1(tmp_path_factory):
     """A demo whose target is v1 (``mailAddress.zipCode``), as Parquet, and its audit."""
     flow = parse_file(SEED)
     demo = generate(tmp_path_factory.mktemp("zip"), flow, records=60, source_api="v2", target_api="v1", fmt="parquet")
-    return demo, run_audit(flow, demo.source, demo.target, demo.links)
+    return demo, run_audit(flow, demo.source, demo.target, demo.links, expectations_dir=EXPECTATIONS)
 
 
 def test_the_committed_demo_writes_the_target_contact_persons_zip_codes_as_json_numbers():

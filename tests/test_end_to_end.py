@@ -17,6 +17,8 @@ from audit.flow.parser import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
+#: The project's own suites (the demo plants records failing its zip-code rule)
+EXPECTATIONS = ROOT / "expectations"
 
 
 def _identities(frame: pl.DataFrame) -> set[tuple[str, ...]]:
@@ -44,7 +46,7 @@ def test_planted_drift_is_found_exactly(tmp_path, mode, source_api, target_api):
     demo = generate(
         tmp_path / "demo", flow, records=120, seed=11, mode=mode, source_api=source_api, target_api=target_api
     )
-    result = run_audit(flow, demo.source, demo.target, demo.links)
+    result = run_audit(flow, demo.source, demo.target, demo.links, expectations_dir=EXPECTATIONS)
     _assert_exact(result.findings, demo.expected)
     assert result.success is False
     assert {p["link_method"] for p in result.summary["pairs"]} == {"merge_rules", "sesam"}
@@ -54,7 +56,7 @@ def test_planted_drift_is_found_exactly(tmp_path, mode, source_api, target_api):
 def test_parquet_demo_audits_like_jsonl(tmp_path):
     flow = parse_file(SEED)
     demo = generate(tmp_path / "demo", flow, records=60, fmt="parquet")
-    _assert_exact(run_audit(flow, demo.source, demo.target, demo.links).findings, demo.expected)
+    _assert_exact(run_audit(flow, demo.source, demo.target, demo.links, expectations_dir=EXPECTATIONS).findings, demo.expected)
 
 
 @pytest.mark.parametrize("mode", ["two-tenants", "self"])

@@ -35,6 +35,7 @@ def _config(tmp_path: Path, jobs: list[dict], **extra) -> Path:
 def _demo_job(**over) -> dict:
     job = {"name": "demo", "flow": str(SEED), "source": str(DEMO / "source"), "target": str(DEMO / "target")}
     job["links"] = str(DEMO / "global-person.json")
+    job["expectations"] = str(ROOT / "expectations")  # the project's own zip-code rule
     job.update(over)
     return job
 
@@ -65,6 +66,18 @@ def test_nightly_on_the_demo_finds_drift_and_keeps_notebook_html_and_report(tmp_
     assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
     assert "report:" in result.stdout and str(run / "report.html") in result.stdout
     assert list((tmp_path / "history" / "runs").glob("*.parquet"))
+
+
+def test_the_nightly_run_lists_records_failing_the_users_zip_code_rule(tmp_path):
+    import polars as pl
+
+    result = _nightly(_config(tmp_path, [_demo_job()]))
+    assert result.returncode == 1, result.stderr
+    run = _run_dir(tmp_path)
+    failed = pl.read_parquet(run / "findings.parquet").filter(pl.col("status") == "expectation_failed")
+    assert "41319" in set(failed["target_value"]) and set(failed["target_property"]) == {"mailAddress.zipCode"}
+    report = (run / "report.html").read_text(encoding="utf-8")
+    assert "expectation_failed" in report and "expect_column_values_to_match_regex(regex=^\\d{4}$)" in report
 
 
 def test_a_failing_cell_leaves_the_notebook_with_the_error_and_exit_2(tmp_path):

@@ -112,6 +112,7 @@ def zip_leading_zero(p: Planting) -> None:
     stripped = pl.col("MailAddress.ZipCode").str.strip_chars_start("0")
     target["customer"] = _set(target["customer"], rows, "MailAddress.ZipCode", stripped)
     _mismatch_on_k_people(p, rows, "zipCode", "mailAddress.zipCode")
+    _expect_four_digit_rule(p, rows)  # "150" has three digits
     p.planted["zip_leading_zero"] = len(rows)
 
 
@@ -244,6 +245,31 @@ def merged_in_sesam(p: Planting) -> None:
     p.planted["merged_in_sesam"] = groups * (1 if p.self_mode else 2)
 
 
+def zip_five_digits(p: Planting) -> None:
+    """Two people have a Swedish five-digit zip code (``41319``) on both sides: the sync
+    holds (no mismatch), but a Norwegian zip code has four digits, which the project's own
+    expectation on ``target.mailAddress.zipCode`` says
+    (``expectations/<flow>/<contact person to customer>.user.json``): an
+    ``expectation_failed`` finding each, where that suite is run."""
+    rows = p.pick(p.taken_k, k=min(2, p.k))
+    source, target, ids = p.tenants.source, p.tenants.target, p.tenants.ids
+    for tenant, entity, keys in ((source, "contactperson", ids.k[rows]), (target, "customer", ids.target_customer[rows])):
+        hit = pl.col("Id").is_in(pl.Series(keys).implode())  # by id: rows were removed since
+        zip_code = pl.when(hit).then(pl.lit("41319")).otherwise(pl.col("MailAddress.ZipCode"))
+        tenant[entity] = tenant[entity].with_columns(zip_code.alias("MailAddress.ZipCode"))
+    _expect_four_digit_rule(p, rows)
+    p.planted["zip_five_digits"] = len(rows)
+
+
+def _expect_four_digit_rule(p: Planting, rows: np.ndarray) -> None:
+    """The target zip codes of the ``k`` people's customers fail the project's own rule
+    (a Norwegian zip code has four digits): ``expectation_failed`` on Contactperson ->
+    Customer, where the user suite is run."""
+    ids = p.tenants.ids
+    keys = (ids.k[rows], ids.target_customer[rows])
+    p.findings.add(p.pairs.contact_customer, "expectation_failed", *keys, target_property="mailAddress.zipCode")
+
+
 def _expect_merged(p: Planting, pair: Pair, source: np.ndarray, target: np.ndarray, groups: np.ndarray) -> None:
     """Every source record of each group with every target record of it."""
     s_rows = np.repeat(groups, 2, axis=1).ravel()  # a a b b
@@ -267,6 +293,7 @@ PLANTERS: tuple[Callable[[Planting], None], ...] = (
     local_time_stamp,
     duplicate_id,
     zip_as_number,
+    zip_five_digits,
 )
 
 
