@@ -56,7 +56,9 @@ def test_planted_drift_is_found_exactly(tmp_path, mode, source_api, target_api):
 def test_parquet_demo_audits_like_jsonl(tmp_path):
     flow = parse_file(SEED)
     demo = generate(tmp_path / "demo", flow, records=60, fmt="parquet")
-    _assert_exact(run_audit(flow, demo.source, demo.target, demo.links, expectations_dir=EXPECTATIONS).findings, demo.expected)
+    _assert_exact(
+        run_audit(flow, demo.source, demo.target, demo.links, expectations_dir=EXPECTATIONS).findings, demo.expected
+    )
 
 
 @pytest.mark.parametrize("mode", ["two-tenants", "self"])

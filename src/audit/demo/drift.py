@@ -253,7 +253,10 @@ def zip_five_digits(p: Planting) -> None:
     ``expectation_failed`` finding each, where that suite is run."""
     rows = p.pick(p.taken_k, k=min(2, p.k))
     source, target, ids = p.tenants.source, p.tenants.target, p.tenants.ids
-    for tenant, entity, keys in ((source, "contactperson", ids.k[rows]), (target, "customer", ids.target_customer[rows])):
+    for tenant, entity, keys in (
+        (source, "contactperson", ids.k[rows]),
+        (target, "customer", ids.target_customer[rows]),
+    ):
         hit = pl.col("Id").is_in(pl.Series(keys).implode())  # by id: rows were removed since
         zip_code = pl.when(hit).then(pl.lit("41319")).otherwise(pl.col("MailAddress.ZipCode"))
         tenant[entity] = tenant[entity].with_columns(zip_code.alias("MailAddress.ZipCode"))
