@@ -170,6 +170,19 @@ def _all_findings(flow: Flow, results: list[PairResult]) -> pl.DataFrame:
     return fnd.concat_findings([r.findings for r in results], headings)
 
 
+def _link_source(
+    flow: Flow,
+    policy: Policy,
+    links_dir: str | Path | None,
+    links: Mapping[tuple[str, str], pl.DataFrame] | None,
+    link_by_id: bool,
+) -> LinkSource:
+    """The run's link source, once it is known every pair can be linked."""
+    link_source = open_link_source(links_dir, flow, links)
+    check_linkable(flow, link_source, policy.links, link_by_id)
+    return link_source
+
+
 def run_audit(
     flow: Flow | str | Path,
     source: Snapshot | str | Path,
@@ -225,8 +238,7 @@ def run_audit(
     warm_up()  # GX imports while the snapshots and links are read
     loader = SnapshotLoader(flow, source, target)  # starts reading the first pair's files
     try:
-        link_source = open_link_source(links_dir, flow, links)
-        check_linkable(flow, link_source, policy.links, link_by_id)
+        link_source = _link_source(flow, policy, links_dir, links, link_by_id)
         results = _audit_pairs(flow, loader, policy, link_source, progress, expectations_dir)
     finally:
         loader.close()
