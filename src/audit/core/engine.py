@@ -204,21 +204,18 @@ def run_audit(
     source, target : Snapshot or path
         The two tenants' snapshots or snapshot directories (may be the same one).
     links_dir : path, optional
-        The link source of pairs without merge rules: a directory of links files
-        (``<source>-<target>.csv``) or a Sesam dataset export (``.json``, ``.jsonl``).
+        Links of pairs without merge rules: links files' directory or a Sesam export.
     policy : Policy or path, optional
         The audit policy, or a policy file; default: the shipped default policy.
     links : mapping, optional
-        Explicit links already read, keyed by ``(source stem, target stem)``; used
-        instead of ``links_dir``.
+        Links already read, by ``(source stem, target stem)`` (instead of ``links_dir``).
     progress : callable, optional
         Called with a short text before each pair.
     link_by_id : bool
         Link ``id`` to ``id`` the pairs of two entity types without merge rules or links
         (both sides share ids; also ``links: id`` in the policy).
     labels : mapping, optional
-        ``{"source": ..., "target": ...}``: the tenants' names in the run history
-        (default: :mod:`audit.core.tenant_label`).
+        The tenants' names in the run history (:mod:`audit.core.tenant_label`).
     expectations_dir : path, optional
         The user's own suites (:mod:`audit.gx.user_suites`); none when missing.
 
