@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser import OFFLINE_FLAGS, chromium
 from outdir_factory import HEADER, PAIR, SUPPLIER, gx_result, summary, table, write_outdir
 
 from audit.errors import InputError
@@ -287,28 +287,11 @@ def test_cli_exits_2_naming_a_corrupt_history_file_and_keeps_it(tmp_path, gx_res
 # -- the page in a real browser -------------------------------------------------------------
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if not found:
-        pytest.fail(
-            "chromium not found (looked for `chromium` on PATH and /usr/bin/chromium); "
-            "install the Debian package: apt-get install -y chromium"
-        )
-    return found
-
-
 def _rendered_dom(report: Path, fragment: str, profile: Path) -> str:
     done = subprocess.run(
         [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            chromium(),
+            *OFFLINE_FLAGS,
             f"--user-data-dir={profile}",
             "--virtual-time-budget=5000",
             "--dump-dom",
