@@ -170,6 +170,7 @@ def test_the_native_reader_reads_what_the_strict_reader_reads(tmp_path, suffix):
         {"_id": "d", "_deleted": True, "$ids": [CP + "2"]},
         {"_id": "e", "_deleted": False, "$ids": [CP + "3", "~:other-system:9", "odd", "~:a:b:c"]},
         {"_id": "n", "$ids": None},
+        {"_id": "z", "_deleted": None, "$ids": [CP + "4"]},
         {"_id": "m"},
         {"_id": "x", "$ids": [], "payload": {"nested": [1, "two", None]}},
     ]

@@ -126,7 +126,9 @@ def _live_ids(where: str, entity: Any) -> list[str] | None:
     """The ``$ids`` of one entity, or ``None`` when it is deleted; raise on a bad shape."""
     if not isinstance(entity, dict):
         raise SnapshotError(f"{where}: an entity must be a JSON object")
-    deleted = entity.get("_deleted", False)
+    deleted = entity.get("_deleted")
+    if deleted is None:  # missing or null: not deleted (DuckDB's reader cannot tell the two apart)
+        deleted = False
     if not isinstance(deleted, bool):
         raise SnapshotError(f"{where}: _deleted must be true or false, not {deleted!r}")
     ids = entity.get("$ids")
