@@ -164,3 +164,10 @@ def test_add_user_expectation_refuses_a_rule_gx_does_not_know_and_keeps_the_file
     with pytest.raises(ConfigError):
         add_user_expectation(tmp_path, the_flow, CONTACT_TO_CUSTOMER, "expect_nothing_known")
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_a_failed_expectation_about_the_whole_table_is_one_finding_with_its_observed_value(tmp_path):
+    _write(tmp_path, [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}}])
+    result = _audit(tmp_path)
+    assert result.success is False
+    assert _failed(result) == [(None, None, None, "3", "expect_table_row_count_to_be_between(min_value=10)")]

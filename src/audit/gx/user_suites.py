@@ -14,7 +14,9 @@ same columns as the generated one (:mod:`audit.gx.columns`: ``source.<path>``,
 ``audit run`` validates it on the pair's table in the same run as the generated suite
 (:func:`audit.gx.validate.validate`) and every record a user expectation finds
 unexpected becomes an ``expectation_failed`` finding (:func:`user_findings`), taken from
-GX's complete unexpected-index list with the record keys, not from its sample.
+GX's complete unexpected-index list with the record keys, not from its sample; a failed
+expectation that names no record (a row count, a column's mean) is one finding with GX's
+observed value.
 """
 
 from __future__ import annotations
@@ -142,6 +144,16 @@ def _row(entry: dict[str, Any], columns: list[str], description: str) -> dict[st
     return row
 
 
+def _aggregate_row(result: dict[str, Any], columns: list[str], description: str) -> dict[str, str | None]:
+    """The one finding of a failed expectation that names no record: the column (if any)
+    and GX's observed value."""
+    observed = result.get("observed_value", result.get("unexpected_count"))
+    row = _row({c: observed for c in columns}, columns, description)
+    if not columns:
+        row["target_value"] = None if observed is None else str(observed)
+    return row
+
+
 def user_findings(ctx: PairContext, result: dict[str, Any]) -> pl.DataFrame:
     """One ``expectation_failed`` row per record a user expectation found unexpected."""
     rows = []
@@ -149,10 +161,13 @@ def user_findings(ctx: PairContext, result: dict[str, Any]) -> pl.DataFrame:
         config = item.get("expectation_config") or {}
         if (config.get("meta") or {}).get("origin") != "user" or item.get("success"):
             continue
-        description, columns = _describe(config), _columns(config)
-        for entry in (item.get("result") or {}).get("unexpected_index_list") or []:
-            if isinstance(entry, dict):
-                rows.append(_row(entry, columns, description))
+        if (item.get("exception_info") or {}).get("raised_exception"):
+            continue  # could not run: a warning in the summary, not a finding
+        description, columns, result = _describe(config), _columns(config), item.get("result") or {}
+        entries = [e for e in result.get("unexpected_index_list") or [] if isinstance(e, dict)]
+        rows += [_row(entry, columns, description) for entry in entries]
+        if not entries:  # about the whole table or column (a row count, a mean): one row, no record
+            rows.append(_aggregate_row(result, columns[:1], description))
     if not rows:
         return empty_findings()
     frame = pl.DataFrame(rows, schema=FINDINGS_SCHEMA)
