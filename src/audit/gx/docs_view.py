@@ -259,9 +259,7 @@ def _table(keys: list[str], domain: list[str], records: list[dict], total: int |
     return _rows(tuple(headers), rows, len(dict.fromkeys(keys)), total)
 
 
-def _rows(
-    headers: tuple[str, ...], rows: list[tuple], keys: int, total: int | None, counts: bool = False
-) -> Sample:
+def _rows(headers: tuple[str, ...], rows: list[tuple], keys: int, total: int | None, counts: bool = False) -> Sample:
     """The first :data:`SAMPLE_ROWS` rows as text; with ``counts`` the last cell of a row
     is how many unexpected values it stands for."""
     head = rows[:SAMPLE_ROWS]

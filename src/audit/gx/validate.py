@@ -31,7 +31,6 @@ from audit.gx.database import source, table, wait_for_warm_up, warm_up
 __all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
 
 
-
 def validation_frame(
     link: LinkResult,
     compared: pl.DataFrame,
