@@ -171,3 +171,38 @@ def test_a_failed_expectation_about_the_whole_table_is_one_finding_with_its_obse
     result = _audit(tmp_path)
     assert result.success is False
     assert _failed(result) == [(None, None, None, "3", "expect_table_row_count_to_be_between(min_value=10)")]
+
+
+def test_audit_run_with_a_broken_user_suite_exits_2_naming_file_and_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    seed = root / "data" / "flows" / "powerofficego-powerofficego.rst"
+    bad = (
+        tmp_path
+        / "mine"
+        / "powerofficego-powerofficego"
+        / "powerofficego-contactperson-to-powerofficego-customer.user.json"
+    )
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"expectations": [\n  {"type": }\n]}', encoding="utf-8")
+    demo = root / "data" / "demo"
+    args = [
+        "--source",
+        str(demo / "source"),
+        "--target",
+        str(demo / "target"),
+        "--links",
+        str(demo / "global-person.json"),
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "audit", "run", "--flow", str(seed), *args, "--out", str(tmp_path / "out")]
+        + ["--expectations", str(tmp_path / "mine")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert f"{bad.name}:2: not a JSON suite" in proc.stderr and "Traceback" not in proc.stderr

@@ -38,7 +38,7 @@ from audit.core.summary import now, run_summary
 from audit.core.tenant_label import tenant_label
 from audit.errors import ConfigError
 from audit.flow.model import Flow
-from audit.gx.user_suites import load_user_suite, user_suite_path
+from audit.gx.user_suites import user_suite_path
 from audit.gx.validate import warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
@@ -140,6 +140,8 @@ def _audit_pairs(
     """Audit the pairs in flow order, each pair's files read while the previous pairs are
     audited. Any error is raised as reading both snapshots first would have raised it."""
     validating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-gx")
+    linking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-links")
+    given = [linking.submit(links.for_pair, flow, pair, policy.links) for pair in flow.pairs]  # while files read
     pending: list[Future[PairResult]] = []
     try:
         for position, pair in enumerate(flow.pairs):
@@ -147,9 +149,9 @@ def _audit_pairs(
                 progress(pair.heading)
             se = loader.entity("source", pair.source_entity)
             te = loader.entity("target", pair.target_entity)
-            given = links.for_pair(flow, pair, policy.links)
-            own = load_user_suite(user_suite_path(expectations_dir, flow, pair)) if expectations_dir else None
-            pending.append(validating.submit(finish_pair, prepare_pair(flow, pair, se, te, policy, given, own)))
+            own = user_suite_path(expectations_dir, flow, pair) if expectations_dir else None  # read by the worker
+            prepared = prepare_pair(flow, pair, se, te, policy, given[position].result(), own)
+            pending.append(validating.submit(finish_pair, prepared))
             del se, te
             loader.release(list(flow.pairs[position + 1 :]))
         return [future.result() for future in pending]
@@ -157,6 +159,7 @@ def _audit_pairs(
         loader.raise_read_error()
         raise
     finally:
+        linking.shutdown(wait=True, cancel_futures=True)
         validating.shutdown(wait=True, cancel_futures=True)
         loader.close()
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -31,7 +32,7 @@ from audit.flow.model import Flow, Pair
 from audit.flow.profile import profiles_for
 from audit.gx.columns import rule_column, value_columns
 from audit.gx.suites import build_suite, pair_slug, suite_dict
-from audit.gx.user_suites import user_findings
+from audit.gx.user_suites import load_user_suite, user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
 __all__ = ["PairResult", "PreparedPair", "audit_pair", "prepare_pair", "finish_pair"]
@@ -78,8 +79,9 @@ def audit_pair(
     links_table : GivenLinks or pl.DataFrame, optional
         The links a link source gives a pair without merge rules (a bare frame
         ``source_id, target_id`` is a links file's).
-    user_suite : great_expectations.ExpectationSuite, optional
-        The user's own expectations for the pair (:mod:`audit.gx.user_suites`).
+    user_suite : great_expectations.ExpectationSuite or path, optional
+        The user's own expectations for the pair, or their file (:mod:`audit.gx.user_suites`;
+        read when the pair is validated, none when the file does not exist).
     """
     return finish_pair(prepare_pair(flow, pair, se, te, policy, links_table, user_suite))
 
@@ -136,7 +138,9 @@ def finish_pair(prepared: PreparedPair) -> PairResult:
     flow, pair, policy = prepared.flow, prepared.pair, prepared.policy
     wait_for_warm_up()
     suite = build_suite(flow, pair, policy)
-    gx_result = validate(prepared.vframe, suite, policy.gx_partial_unexpected_count, prepared.user_suite)
+    own = prepared.user_suite
+    own = load_user_suite(own) if isinstance(own, (str, Path)) else own
+    gx_result = validate(prepared.vframe, suite, policy.gx_partial_unexpected_count, own)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
     pair_findings = fnd.concat_findings([*prepared.parts, user_findings(ctx, gx_result)], [pair.heading])
     slug = pair_slug(pair)
