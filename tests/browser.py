@@ -38,11 +38,12 @@ def chromium() -> str:
     return found
 
 
-def dump_dom(page: Path, profile: Path) -> str:
-    """The DOM of ``page`` after Chromium, offline, loaded it and ran its scripts."""
+def dump_dom(page: Path, profile: Path, fragment: str = "", budget_ms: int = 3000) -> str:
+    """The DOM of ``page`` (``#fragment`` appended) after Chromium, offline, loaded it and
+    ran its scripts for ``budget_ms`` of virtual time."""
     done = subprocess.run(
-        [chromium(), *OFFLINE_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=3000", "--dump-dom",
-         page.as_uri()],
+        [chromium(), *OFFLINE_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
+         "--dump-dom", page.as_uri() + fragment],
         capture_output=True,
         text=True,
         timeout=90,

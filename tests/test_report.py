@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from browser import OFFLINE_FLAGS, chromium
+from browser import dump_dom
 from outdir_factory import HEADER, PAIR, SUPPLIER, gx_result, summary, table, write_outdir
 
 from audit.errors import InputError
@@ -288,22 +288,7 @@ def test_cli_exits_2_naming_a_corrupt_history_file_and_keeps_it(tmp_path, gx_res
 
 
 def _rendered_dom(report: Path, fragment: str, profile: Path) -> str:
-    done = subprocess.run(
-        [
-            chromium(),
-            *OFFLINE_FLAGS,
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            report.as_uri() + fragment,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "</html>" in done.stdout, f"no DOM from chromium: {done.stderr[-2000:]}"
-    return done.stdout
+    return dump_dom(report, profile, fragment, budget_ms=5000)
 
 
 def test_report_renders_in_headless_chromium_with_charts_and_a_sortable_table(tmp_path, gx_results):
