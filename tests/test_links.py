@@ -137,8 +137,24 @@ def test_id_linking_pairs_equal_ids():
 def test_links_file_rows_naming_unknown_records_are_dropped_and_counted():
     links = pl.DataFrame({"source_id": ["1", "2", "9"], "target_id": ["10", "20", "10"]})
     edges, dangling = match_links_file(links, pl.Series([1, 2]), pl.Series([10, 20]))
-    assert sorted(edges.select("source_key", "target_key").rows()) == [("1", "10"), ("2", "20")]
+    keys = edges.select(pl.col("source_key").cast(pl.String), pl.col("target_key").cast(pl.String))
+    assert sorted(keys.rows()) == [("1", "10"), ("2", "20")]
     assert dangling == 1
+
+
+def test_a_links_file_id_written_with_a_leading_zero_names_no_integer_id():
+    links = pl.DataFrame({"source_id": ["01", "2"], "target_id": ["10", "20"]})
+    edges, dangling = match_links_file(links, pl.Series([1, 2]), pl.Series([10, 20]))
+    keys = edges.select(pl.col("source_key").cast(pl.String), pl.col("target_key").cast(pl.String))
+    assert keys.rows() == [("2", "20")] and dangling == 1
+
+
+def test_integer_ids_are_linked_as_by_their_text():
+    links = pl.DataFrame({"source_id": ["1", "2", "-3"], "target_id": ["10", "20", "30"]})
+    by_int, _ = match_links_file(links, pl.Series([1, 2, -3]), pl.Series([10, 20, 30]))
+    by_text, _ = match_links_file(links, pl.Series(["1", "2", "-3"]), pl.Series(["10", "20", "30"]))
+    as_text = [pl.col("source_key").cast(pl.String), pl.col("target_key").cast(pl.String)]
+    assert sorted(by_int.select(as_text).rows()) == sorted(by_text.select(as_text).rows())
 
 
 def test_links_file_linking_one_source_to_two_targets_is_ambiguous():
