@@ -365,3 +365,10 @@ def test_debug_logs_of_a_fetch_show_no_key_and_no_token(po_seed, tmp_path):
         base64.b64encode(f"{FAKE_SECRET}:klientnøkkel-9".encode()).decode(),
     ):
         assert secret not in done.stderr + done.stdout
+
+
+def test_a_fetched_decimal_keeps_its_digits_in_the_snapshot(po_sim, tmp_path):
+    po_sim.script("GET", "/v2/Customers", body=b'[{"Id": 7, "Name": "Des", "CreditLimit": 150.50}]')
+    out = tmp_path / "snap"
+    fetch(po_sim, out, entities=["customer"])
+    assert '"CreditLimit":150.50' in (out / "customer.jsonl").read_text(encoding="utf-8")

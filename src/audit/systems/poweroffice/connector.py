@@ -39,6 +39,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from audit.cli import output
@@ -237,7 +238,8 @@ class PowerOfficeConnector:
 
     def _page_records(self, response, entity: str, page_no: int) -> list[Record]:
         url = redaction.redact_url(response.url)
-        body = decode_json(response, f"{entity} page {page_no}")
+        # Decimals read exactly (150.50 stays 150.50 in the snapshot), as the write-back reads them.
+        body = decode_json(response, f"{entity} page {page_no}", Decimal)
         if body is None:
             return []
         if self.api == "v1":

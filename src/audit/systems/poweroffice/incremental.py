@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from audit.core import exact_json
 from audit.errors import ConfigError
 from audit.systems.poweroffice.snapshot_writer import MANIFEST
 
@@ -88,4 +89,4 @@ def base_records(base: Path, entity: str) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
-                yield json.loads(line)
+                yield exact_json.loads(line)  # a base decimal is rewritten with its digits

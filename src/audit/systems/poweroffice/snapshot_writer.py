@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from audit.core import exact_json
 from audit.errors import ConfigError
 
 MANIFEST = "manifest.json"
@@ -65,7 +66,7 @@ class SnapshotWriter:
         """Append one record; a repeated ``key`` is skipped. Returns a warning for a
         repeat whose content differs from the first copy, else ``None``."""
         self.open_entity(entity)
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        line = exact_json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         digest = hashlib.blake2b(line.encode("utf-8"), digest_size=16).hexdigest()
         seen = self._seen[entity]
         if key in seen:
