@@ -196,3 +196,10 @@ def test_an_entity_the_audit_refuses_is_left_to_the_strict_reader(tmp_path, bad)
     assert _fast_identifiers(path) is None
     with pytest.raises(SnapshotError, match=r"entity 2"):
         read_export(path)
+
+
+def test_an_export_cut_off_after_an_entity_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "global-person.json"
+    path.write_text('[{"$ids": ["~:a:1"]},\n', encoding="utf-8")  # DuckDB alone reads this as one entity
+    with pytest.raises(SnapshotError, match=r"global-person.json:2: not valid JSON"):
+        read_export(path)

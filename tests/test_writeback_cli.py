@@ -364,3 +364,18 @@ def test_atomic_apply_writes_with_compare_and_set_and_verifies(audited, tenants,
     assert "(--atomic): written" in done.stdout and "verified" in done.stdout
     sent = [json.loads(ln) for ln in (tmp_path / "plan.journal.jsonl").read_text(encoding="utf-8").splitlines()]
     assert all(e.get("atomic") is True for e in sent if e["event"] == "sent")
+
+
+def test_a_plan_whose_changes_are_not_a_list_is_refused_without_a_traceback(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"format": "audit-writeback-plan/1", "header": {}, "changes": {"a": 1}}), "utf-8")
+    result = _audit("apply", path, env=subprocess_env({}), cwd=tmp_path)
+    assert result.returncode == 2 and str(path) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_malformed_change_in_a_plan_is_named_by_number_and_id(tmp_path):
+    path = tmp_path / "plan.json"
+    plan = {"format": "audit-writeback-plan/1", "header": {}, "changes": [{"id": "source:customer:1:Name"}]}
+    path.write_text(json.dumps(plan), "utf-8")
+    result = _audit("apply", path, env=subprocess_env({}), cwd=tmp_path)
+    assert result.returncode == 2 and "change 1 ('source:customer:1:Name')" in result.stderr

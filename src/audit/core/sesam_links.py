@@ -176,6 +176,13 @@ WHERE ids IS NOT NULL AND json_type(ids) = 'ARRAY' AND NOT coalesce(deleted::BOO
 """
 
 
+def _ends_an_array(path: Path) -> bool:
+    """True when the file's last character other than white space is ``]``."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        return handle.read().rstrip().endswith(b"]")
+
+
 def _fast_identifiers(path: Path) -> tuple[pl.DataFrame, dict[str, int]] | None:
     """:func:`_identifiers` of an export read by DuckDB's JSON reader (parallel, native),
     or ``None`` when DuckDB cannot read it or an entity has a shape the audit refuses:
@@ -183,6 +190,8 @@ def _fast_identifiers(path: Path) -> tuple[pl.DataFrame, dict[str, int]] | None:
     import duckdb
 
     fmt = "newline_delimited" if path.suffix.lower() == ".jsonl" else "array"
+    if fmt == "array" and not _ends_an_array(path):
+        return None  # DuckDB reads ``[{...},`` (a cut-off export) as whole; the strict reader refuses it
     con = duckdb.connect(":memory:")
     try:
         con.execute(_ENTITIES_SQL.format(format=fmt), [str(path)])

@@ -244,6 +244,21 @@ def write_plan(plan: Plan, path: str | Path) -> Path:
     return path
 
 
+def _changes(path: Path, rows: Any) -> list[Change]:
+    """The plan's changes, or an :class:`InputError` naming the first malformed one (its
+    number in ``changes`` and its id)."""
+    if not isinstance(rows, list):
+        raise InputError(f"{path}: 'changes' is not a list of changes")
+    changes = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            changes.append(Change.from_dict(row))
+        except (KeyError, TypeError, ValueError) as exc:
+            name = f" ({row.get('id')!r})" if isinstance(row, dict) else ""
+            raise InputError(f"{path}: change {number}{name} is malformed ({exc!r})") from None
+    return changes
+
+
 def load_plan(path: str | Path) -> Plan:
     """Read a plan file; the hash is recomputed from its changes, never trusted.
 
@@ -261,12 +276,12 @@ def load_plan(path: str | Path) -> Plan:
         raise InputError(f"{path}: not a JSON plan ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise InputError(f"{path}: not a write-back plan (format {PLAN_FORMAT!r} expected)")
+    changes = _changes(path, data.get("changes"))
     try:
-        changes = [Change.from_dict(c) for c in data["changes"]]
         skipped = [Skipped(**s) for s in data.get("skipped", [])]
         header = dict(data["header"])
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"{path}: a change or the header is malformed ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: a skipped row or the header is malformed ({exc})") from None
     ids = [c.id for c in changes]
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: change ids repeat; a plan changes each field once")
