@@ -209,6 +209,17 @@ def test_v2_serves_v1_seed_records_in_v2_shape(tmp_path):
     assert same == v1_customer
 
 
+def test_v2_serves_a_stamp_seeded_without_an_offset_in_norwegian_local_time(tmp_path):
+    """``format: date-time`` (CustomerDto) needs an offset; a seeded v1 stamp without one
+    is Norwegian local time (README, "Stamps without an offset"): +01:00 in winter, +02:00 in summer."""
+    winter = {"id": 12, "name": "Vinter AS", "lastChanged": "2024-01-04T09:30:00"}
+    summer = {"id": 13, "name": "Sommer AS", "lastChanged": "2024-07-04T09:30:00"}
+    seed = write_snapshot(tmp_path / "v1seed", {"customer": [winter, summer]})
+    with running_simulator(seed) as s:
+        got = [v2(s, "GET", f"/Customers/{i}").json()["LastChangedDateTimeOffset"] for i in (12, 13)]
+    assert got == ["2024-01-04T09:30:00+01:00", "2024-07-04T09:30:00+02:00"]
+
+
 def test_unknown_id_is_404_problem_details_on_v2(po_sim):
     r = v2(po_sim, "GET", "/Customers/999")
     assert r.status_code == 404 and r.json()["Title"] == "Not Found"

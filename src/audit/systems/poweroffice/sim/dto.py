@@ -5,9 +5,11 @@
   a record without an address is served without the member, never with ``null``;
 - the stamps (``LastChangedDateTimeOffset``, ``SupplierCreatedDateTimeOffset``, the mail
   address's ``LastChangedDateTimeOffset``) are ``format: date-time`` (RFC 3339, with an
-  offset): a stamp seeded without one (demo data, a v1 record) is served as UTC, and a
-  v1 stamp ``2023-10-25T07:58:57 +00:00`` in ISO-8601. A stamp that already is RFC 3339
-  is served as stored.
+  offset): a stamp seeded without one (demo data, a v1 record) is served with the
+  offset of Norwegian local time (``Europe/Oslo``, the README's "What the defaults
+  assume", as :mod:`audit.systems.poweroffice.stamps` reads it), and a v1 stamp
+  ``2023-10-25T07:58:57 +00:00`` in ISO-8601. A stamp that already is RFC 3339 is served
+  as stored.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ Tokens
     ``{"access_token", "token_type": "bearer", "expires_in"}``; lifetime 1200 s (v2) and
     600 s (v1) unless ``token_lifetime`` says otherwise. Expired or unknown tokens: 401.
 Errors
-    v2: ProblemDetails JSON (``type``, ``title``, ``status``, ``detail``, ``instance``);
+    v2: ProblemDetails JSON (``Type``, ``Title``, ``Status``, ``Detail``, ``Instance``,
+    as the v2 OpenAPI document's ``components.schemas.ProblemDetails`` spells them);
     v1: HTTP 200 ``{"success": false, "validation": {...}}`` for a refused query or
     write and an unknown id (:mod:`~audit.systems.poweroffice.sim.replies`). v2: 404 for
     unknown ids, 400 for bad queries, read-only patch paths, a number already in use and
