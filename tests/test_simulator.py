@@ -209,6 +209,20 @@ def test_v2_serves_v1_seed_records_in_v2_shape(tmp_path):
     assert same == v1_customer
 
 
+def test_external_codes_cross_between_the_generations(tmp_path):
+    """v1 ``externalCode`` of a contact person and of a mail address
+    (route_get_partycontactperson_.md, route_get_customer_.md) is v2 ``ExternalCode``
+    (ContactPersonDto, ContactAddressDto)."""
+    customer = {"id": 14, "name": "Kode AS", "mailAddress": {"id": 78, "city": "Oslo", "externalCode": "A-1"}}
+    person = {"id": 15, "partyId": 14, "firstName": "Kari", "externalCode": "K-7"}
+    seed = write_snapshot(tmp_path / "v1seed", {"customer": [customer], "contactperson": [person]})
+    with running_simulator(seed) as s:
+        got_customer = v2(s, "GET", "/Customers/14").json()
+        got_person = v2(s, "GET", "/ContactPersons/14/15").json()
+    assert got_customer["MailAddress"]["ExternalCode"] == "A-1"
+    assert got_person["ExternalCode"] == "K-7"
+
+
 def test_v2_serves_a_stamp_seeded_without_an_offset_in_norwegian_local_time(tmp_path):
     """``format: date-time`` (CustomerDto) needs an offset; a seeded v1 stamp without one
     is Norwegian local time (README, "Stamps without an offset"): +01:00 in winter, +02:00 in summer."""

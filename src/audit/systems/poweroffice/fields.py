@@ -32,7 +32,9 @@ _ADDRESS_FIELDS: list[tuple[str | None, str | None]] = [
     ("countryCode", "CountryCode"),
     ("lastChanged", "LastChangedDateTimeOffset"),
     ("isPrimary", None),
-    (None, "ExternalCode"),
+    # v1 ``mailAddress.externalCode`` (go-api-documentation,
+    # docs/api/reference/rest/route_get_customer_.md); v2 ``ContactAddressDto.ExternalCode``.
+    ("externalCode", "ExternalCode"),
 ]
 
 _PARTY_FIELDS: list[tuple[str | None, str | None]] = [
@@ -76,7 +78,9 @@ FIELDS: dict[str, list[tuple[str | None, str | None]]] = {
         ("zipCode", "MailAddress.ZipCode"),
         ("residenceCountryCode", "MailAddress.CountryCode"),
         ("dateOfBirth", None),
-        ("externalCode", None),
+        # v1 ``externalCode`` (route_get_partycontactperson_.md); v2 ``ContactPersonDto.ExternalCode``
+        # (and the ``externalCodes`` filter of v2 OpenAPI ``paths./ContactPersons.get``).
+        ("externalCode", "ExternalCode"),
     ],
     "address": _ADDRESS_FIELDS,
 }
