@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from audit.core.dotted import nest
 from audit.flow.model import Flow, Link, MergeRule, Pair, PropertyMap
 
 # The PowerOffice Go connector/simulator fixtures (po_clean_env, po_seed, po_sim, ...).
@@ -35,17 +36,8 @@ def records(table: str) -> list[dict[str, Any]]:
     header = [h.strip() for h in lines[0].split("|")]
     out = []
     for line in lines[1:]:
-        rec: dict[str, Any] = {}
-        for name, raw in zip(header, line.split("|"), strict=True):
-            present, value = _cell(raw)
-            if not present:
-                continue
-            node = rec
-            parts = name.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
-        out.append(rec)
+        cells = [(name, _cell(raw)) for name, raw in zip(header, line.split("|"), strict=True)]
+        out.append(nest((name, value) for name, (present, value) in cells if present))
     return out
 
 

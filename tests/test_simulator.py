@@ -209,6 +209,17 @@ def test_v2_serves_v1_seed_records_in_v2_shape(tmp_path):
     assert same == v1_customer
 
 
+def test_a_parquet_seed_with_dotted_columns_is_served_nested(tmp_path):
+    import polars as pl
+
+    (tmp_path / "pq").mkdir()
+    columns = {"Id": [21], "Name": ["Parkett AS"], "MailAddress.Id": [91], "MailAddress.City": ["Oslo"]}
+    pl.DataFrame(columns).write_parquet(tmp_path / "pq" / "customer.parquet")
+    with running_simulator(tmp_path / "pq") as s:
+        got = v2(s, "GET", "/Customers/21").json()
+    assert (got["Name"], got["MailAddress"]) == ("Parkett AS", {"Id": 91, "City": "Oslo"})
+
+
 def test_external_codes_cross_between_the_generations(tmp_path):
     """v1 ``externalCode`` of a contact person and of a mail address
     (route_get_partycontactperson_.md, route_get_customer_.md) is v2 ``ExternalCode``

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.core.dotted import get_path, set_path
 from audit.flow.profile import SystemProfile
 
 Record = dict[str, Any]
@@ -148,27 +149,6 @@ def is_read_only(path: str, entity: str | None = None) -> bool:
     return low in READ_ONLY_BY_ENTITY.get(entity, frozenset())
 
 
-def _get(record: Record, path: str) -> tuple[bool, Any]:
-    node: Any = record
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def _set(record: Record, path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = record
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def _convert(entity: str, record: Record, src: int, dst: int) -> Record:
     out: Record = {}
     nested_null: set[str] = set()
@@ -180,14 +160,14 @@ def _convert(entity: str, record: Record, src: int, dst: int) -> Record:
         if "." in s and head in record and record[head] is None:
             nested_null.add(d.split(".")[0])
             continue
-        found, value = _get(record, s)
+        found, value = get_path(record, s)
         if not found:
             continue
         if d.split(".")[-1] in DATE_FIELDS and isinstance(value, str) and dst == 1:
             value = value[:10]
         elif s.split(".")[-1] in DATE_FIELDS and isinstance(value, str) and dst == 0 and len(value) == 10:
             value = value + "T00:00:00"
-        _set(out, d, value)
+        set_path(out, d, value)
     for head in nested_null:
         out.setdefault(head, None)
     return out

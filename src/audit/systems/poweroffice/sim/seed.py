@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from audit.core.dotted import nest
 from audit.errors import SnapshotError
 
 Record = dict[str, Any]
@@ -48,15 +49,4 @@ def read_snapshot_file(path: Path) -> list[Record]:
         return data
     import polars as pl
 
-    rows = pl.read_parquet(path).to_dicts()
-    out = []
-    for row in rows:
-        rec: Record = {}
-        for col, value in row.items():
-            node = rec
-            parts = col.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
-        out.append(rec)
-    return out
+    return [nest(row.items()) for row in pl.read_parquet(path).to_dicts()]

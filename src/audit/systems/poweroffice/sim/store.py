@@ -31,6 +31,7 @@ from typing import Any
 
 import jsonpatch
 
+from audit.core.dotted import get_path
 from audit.errors import SnapshotError
 from audit.systems.poweroffice import fields as poweroffice
 from audit.systems.poweroffice.sim.dto import as_v2_dto
@@ -300,7 +301,7 @@ class Store:
         object (``/MailAddress`` for ``/MailAddress/City``) is created; a ``test`` that
         a member is ``null`` passes when the member is absent (``None``: dropped)."""
         if op.get("op") == "test":
-            found, value = poweroffice._get(doc, ".".join(jsonpatch.JsonPointer(op["path"]).parts))
+            found, _ = get_path(doc, ".".join(jsonpatch.JsonPointer(op["path"]).parts))
             return None if not found and op.get("value") is None else op
         if op.get("op") not in ("replace", "add"):
             return op
