@@ -2,9 +2,9 @@
 answers in either API generation.
 
 Each record is kept in the generation its snapshot line was written in (detected with
-:func:`audit.systems.poweroffice.fields.generation_of`) and converted with
-:func:`~audit.systems.poweroffice.fields.to_v1` / :func:`~audit.systems.poweroffice.fields.to_v2`
-when the other generation asks, so a v1 snapshot served over v1 comes back byte for byte.
+:func:`audit.systems.poweroffice.sim.schema.generation_of`) and converted with the
+simulator's own field table (:func:`~audit.systems.poweroffice.sim.schema.convert`, written
+from the documents, not from the client's) when the other generation asks, so a v1 snapshot served over v1 comes back byte for byte.
 A write through the other generation is converted, applied, converted back and merged
 into the stored record, so fields only the stored generation knows survive.
 
@@ -33,7 +33,7 @@ import jsonpatch
 
 from audit.core.dotted import get_path
 from audit.errors import SnapshotError
-from audit.systems.poweroffice import fields as poweroffice
+from audit.systems.poweroffice.sim import schema
 from audit.systems.poweroffice.sim.dto import as_v2_dto
 from audit.systems.poweroffice.sim.seed import deep_merge, read_snapshot_file
 from audit.systems.poweroffice.stamps import parse_timestamp
@@ -71,16 +71,15 @@ class Item:
         if generation == self.generation:
             out = copy.deepcopy(self.record)
         else:
-            convert = poweroffice.to_v2 if generation == "v2" else poweroffice.to_v1
-            out = convert(entity, self.record)
+            out = schema.convert(entity, self.record, generation)
         return as_v2_dto(out) if generation == "v2" else out
 
     def key(self, name: str) -> Any:
         """A field by its v2 name, whatever the stored generation."""
         if self.generation == "v2":
             return self.record.get(name)
-        pair = poweroffice.alias("contactperson" if name == "ContactId" else "customer", name)
-        return self.record.get(pair[0]) if pair and pair[0] else None
+        v1 = schema.v1_name("contactperson" if name == "ContactId" else "customer", name)
+        return self.record.get(v1) if v1 else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -128,7 +127,7 @@ class Store:
                 path = root / f"{entity}{suffix}"
                 if path.is_file():
                     for no, rec in enumerate(read_snapshot_file(path), start=1):
-                        self._add(entity, poweroffice.generation_of(rec), rec, f"{path} record {no}")
+                        self._add(entity, schema.generation_of(rec), rec, f"{path} record {no}")
                     break
 
     def _add(self, entity: str, generation: str, record: Record, where: str) -> None:
@@ -273,7 +272,7 @@ class Store:
             if not isinstance(path, str) or not path.startswith("/"):
                 raise StoreError(400, f"operation {op!r} has no JSON Pointer path")
             dotted = ".".join(jsonpatch.JsonPointer(path).parts)
-            if op.get("op") != "test" and poweroffice.is_read_only(dotted, entity):
+            if op.get("op") != "test" and schema.is_read_only(entity, dotted):
                 raise StoreError(400, f"{path} is read-only")
             if op.get("op") != "test":
                 heads.add(dotted.split(".")[0])
@@ -368,7 +367,6 @@ class Store:
         elif item.generation == generation:
             item.record = record
         else:
-            convert = poweroffice.to_v1 if item.generation == "v1" else poweroffice.to_v2
-            item.record = deep_merge(item.record, convert(entity, record))
+            item.record = deep_merge(item.record, schema.convert(entity, record, item.generation))
         self.writes += 1
         self.save()
