@@ -8,9 +8,13 @@ client paginators):
   page exists;
 - :meth:`update_request` moves the query to the next page.
 
-v2 (:class:`PageNumberPaginator`): ``PageNumber`` (1-based) and ``PageSize``. How the API
-signals a next page is unconfirmed, so the default stops at the first page shorter than
-``PageSize``, an empty page, or a ``204 No Content``.
+v2 (:class:`PageNumberPaginator`): ``PageNumber`` (1-based) and ``PageSize`` (v2 OpenAPI,
+``paths./Customers.get`` parameter ``resourceParameter`` ->
+``components.schemas.ResourceParameters``: ``PageSize`` 5000 by default, ``MaxPageSize``
+20000; the same on ``/Suppliers`` and ``/ContactPersons``), and ``204`` "when there is no
+content to return" (``paths./Customers.get.responses.204``). How the API signals a next
+page the document does not say, so the default stops at the first page shorter than
+``PageSize``, an empty page, or a ``204 No Content`` (README, "What the defaults assume").
 
 v1 (:class:`ODataPaginator`): ``$skip``/``$top`` with ``$orderby=Id``; it stops at the
 first short page. PowerOffice/go-api-documentation, ``docs/api/rest/filtering.md``:

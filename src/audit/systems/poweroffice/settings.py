@@ -234,8 +234,11 @@ class ConnectionSettings(BaseModel):
             application_key=self.application_key,
             client_key=self.client_key,
             subscription_key=self.subscription_key if api == "v2" else None,
+            # 10/s per subscription key (v2), 50/s per integration key (v1): PowerOffice's
+            # developer pages; the v2 OpenAPI document lists 429 "throttled" with no figure.
             rate_limit=self.rate_limit or (10.0 if api == "v2" else 50.0),
             rate_burst=self.rate_burst,
+            # v2: ``ResourceParameters.PageSize``'s default (v2 OpenAPI); v1 documents none.
             page_size=self.page_size or (5000 if api == "v2" else 1000),
             concurrency=self.concurrency,
             token_refresh_margin=self.token_refresh_margin,

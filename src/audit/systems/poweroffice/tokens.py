@@ -1,4 +1,13 @@
-"""OAuth2 client-credentials access tokens for one endpoint, renewed before they expire."""
+"""OAuth2 client-credentials access tokens for one endpoint, renewed before they expire.
+
+The exchange is PowerOffice/go-api-documentation ``docs/api/rest/authentication.md``:
+``POST {base}/OAuth/Token`` with ``Authorization: Basic base64(applicationKey:clientKey)``,
+``Content-Type: application/x-www-form-urlencoded`` and ``grant_type=client_credentials``;
+the answer ``{"access_token", "token_type": "bearer", "expires_in"}``; no refresh token
+("You will then need to request a new access token"). v2 uses the same flow at its own
+token URL, plus the subscription key header (:mod:`~audit.systems.poweroffice.transport`;
+the v2 OpenAPI document has no security scheme: README, "What the defaults assume").
+"""
 
 from __future__ import annotations
 

@@ -61,6 +61,8 @@ from audit.systems.poweroffice.tokens import TokenProvider
 
 log = logging.getLogger("audit.systems.poweroffice.transport")
 
+#: v2 only, on every call including the token call. From PowerOffice's v2 developer pages
+#: (the v2 OpenAPI document declares no security scheme): README, "What the defaults assume".
 SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"
 
 

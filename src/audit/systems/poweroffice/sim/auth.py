@@ -1,4 +1,9 @@
-"""The simulator's token endpoints: OAuth2 client credentials in a Basic header."""
+"""The simulator's token endpoints: OAuth2 client credentials in a Basic header, as
+PowerOffice/go-api-documentation ``docs/api/rest/authentication.md`` describes them
+(``Authorization: Basic base64(applicationKey:clientKey)``, form body
+``grant_type=client_credentials``, answer ``access_token``, ``token_type: bearer``,
+``expires_in``). A refused key pair answers OAuth2's 400 ``invalid_client`` (RFC 6749,
+section 5.2), which the v1 page does not show (README, "What the defaults assume")."""
 
 from __future__ import annotations
 

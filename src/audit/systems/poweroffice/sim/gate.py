@@ -62,7 +62,9 @@ def _first_answer(sim: Simulator, gen: str, steps: Iterable[Step]) -> Response |
 
 
 def _subscription_refused(sim: Simulator, gen: str) -> Response | None:
-    """v2 only: API Management's 401 for a missing or wrong subscription key."""
+    """v2 only: API Management's 401 for a missing or wrong subscription key (the header
+    and the wording are Azure API Management's; the v2 OpenAPI document has no security
+    scheme: README, "What the defaults assume")."""
     if gen != "v2":
         return None
     key = request.headers.get("Ocp-Apim-Subscription-Key")
@@ -75,7 +77,9 @@ def _subscription_refused(sim: Simulator, gen: str) -> Response | None:
 
 
 def _rate_limited(sim: Simulator, gen: str) -> Response | None:
-    """429 with ``Retry-After`` when the generation's bucket is empty."""
+    """429 (``paths./Customers.get.responses.429``, "throttled") with the body PowerOffice's
+    developer pages show and a ``Retry-After`` (unconfirmed there: README, "What the
+    defaults assume") when the generation's bucket is empty."""
     bucket = sim._buckets.get(gen)
     if bucket is None:
         return None

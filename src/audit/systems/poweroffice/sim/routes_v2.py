@@ -23,6 +23,9 @@ from audit.systems.poweroffice.sim.store import StoreError, parse_time
 if TYPE_CHECKING:
     from audit.systems.poweroffice.sim.server import Simulator
 
+#: ``components.schemas.ResourceParameters.MaxPageSize`` ("20 000 by default"; ``PageSize``
+#: "Not allowed to be larger than MaxPageSize", default 5000), the paging of
+#: ``paths./Customers.get``, ``/Suppliers.get`` and ``/ContactPersons.get``.
 MAX_PAGE_SIZE = 20000
 _V2_RESOURCES = {"Customers": "customer", "Suppliers": "supplier"}
 _STORE_TITLES = {404: "Not Found"}
@@ -66,7 +69,9 @@ def v2_list(sim: Simulator, entity: str) -> Response:
 
 
 def _page(q: dict[str, str]) -> tuple[int, int]:
-    """``PageNumber`` and ``PageSize`` (OData ``$top``/``$skip`` are refused)."""
+    """``PageNumber`` and ``PageSize`` (``ResourceParameters``). OData ``$top``/``$skip``
+    are not parameters of the v2 lists; the simulator refuses them with 400 (README,
+    "What the defaults assume")."""
     if "$top" in q or "$skip" in q:
         raise BadQuery("OData $top/$skip are not supported; use PageNumber and PageSize")
     try:
@@ -80,6 +85,8 @@ def _page(q: dict[str, str]) -> tuple[int, int]:
 
 
 def _since(q: dict[str, str]) -> datetime | None:
+    """``lastChangedDateTimeOffsetGreaterThan`` (``format: date-time``, "Date not inclusive":
+    ``paths./Customers.get``, ``/Suppliers.get``, ``/ContactPersons.get``)."""
     if "lastchangeddatetimeoffsetgreaterthan" not in q:
         return None
     since = parse_time(q["lastchangeddatetimeoffsetgreaterthan"])
@@ -89,6 +96,7 @@ def _since(q: dict[str, str]) -> datetime | None:
 
 
 def _parents(entity: str, q: dict[str, str]) -> set[int] | None:
+    """``contactIds``, an optional comma list (``paths./ContactPersons.get``)."""
     if entity != "contactperson" or not q.get("contactids"):
         return None
     try:
