@@ -5,8 +5,9 @@ Each record is kept in the generation its snapshot line was written in (detected
 :func:`audit.systems.poweroffice.sim.schema.generation_of`) and converted with the
 simulator's own field table (:func:`~audit.systems.poweroffice.sim.schema.convert`, written
 from the documents, not from the client's) when the other generation asks, so a v1
-snapshot served over v1 comes back byte for byte. A write through the other generation is converted, applied, converted back and merged
-into the stored record, so fields only the stored generation knows survive.
+snapshot served over v1 comes back byte for byte. A write through the other generation is
+converted, applied, converted back and merged into the stored record,
+so fields only the stored generation knows survive.
 
 Writes stamp the record's last-changed field (and the mail address's, when the write
 touched it) with the store's clock: UTC now, strictly increasing, and never earlier than
