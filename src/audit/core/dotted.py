@@ -4,7 +4,7 @@ field table, the simulator and the tests' inline tables share it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["get_path", "nest", "set_path"]
@@ -14,7 +14,7 @@ def get_path(record: Any, path: str) -> tuple[bool, Any]:
     """``(True, value)`` at ``path``, or ``(False, None)`` when any part is absent."""
     node = record
     for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
+        if not isinstance(node, Mapping) or part not in node:
             return False, None
         node = node[part]
     return True, node

@@ -43,6 +43,7 @@ from typing import Any
 import jsonpatch
 
 from audit.core import exact_json
+from audit.core.dotted import get_path, set_path
 from audit.errors import ConfigError
 from audit.systems.http.redaction import redact_url
 from audit.systems.poweroffice.responses import v1_data
@@ -77,23 +78,10 @@ JSON_PATCH = "application/json-patch+json"
 
 def get_field(record: Mapping[str, Any] | None, path: str) -> Any:
     """The value at a dotted path (``None`` when any part is absent)."""
-    node: Any = record
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return get_path(record, path)[1]
 
 
-def set_field(record: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted path, creating missing or null parent objects."""
-    parts = path.split(".")
-    node = record
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[parts[-1]] = value
+set_field = set_path  # set a dotted path, creating missing or null parent objects
 
 
 @dataclass(frozen=True)
