@@ -5,22 +5,18 @@ the simulator's refusals."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from contract_v1 import CHECKS, rule_ids, violations
 from poweroffice_fixtures import settings_for
-from test_writeback_apply import _apply, _demo, _Tenants
+from writeback_tenants import Tenants, apply_approved
 
-from audit.flow.parser import parse_file
 from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
 from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
-
-FLOW = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
 
 
 @pytest.fixture
@@ -53,11 +49,10 @@ def test_an_incremental_v1_fetch_keeps_the_rules(rec_sim, tmp_path):
     assert violations(exchanges) == []
 
 
-def test_a_v1_write_back_keeps_the_rules(tmp_path_factory, tmp_path):
-    root = tmp_path_factory.mktemp("v1-rules-wb")
-    plan = _demo(root, parse_file(FLOW), "v1", "target")
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+def test_a_v1_write_back_keeps_the_rules(v1_demo, tmp_path):
+    root, plan = v1_demo
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         exchanges = t.source.exchanges()
     assert any(e.method == "POST" and "/Contact" in e.path for e in exchanges)
     assert violations(exchanges) == []
@@ -86,4 +81,3 @@ def test_the_checks_catch_the_camelcase_filter_and_a_4xx_refusal():
     bad = Exchange("GET", "/v1/Customer/", {"$filter": "lastChanged ge datetimeoffset'2024'"}, 400, {}, b"", {}, body)
     found = {v.split(":")[0] for v in violations([bad])}
     assert {"filter-in-parentheses", "filter-pascalcase", "refusal-is-200"} <= found
-

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from contract_v2 import problems, v2_exchanges
 from poweroffice_fixtures import settings_for
-from test_writeback_apply import _apply, _demo, _Tenants
 from test_writeback_atomic import _race, _victim
+from writeback_tenants import Tenants, apply_approved, demo_plan
 
-from audit.flow.parser import parse_file
 from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
 from audit.systems.poweroffice.sim.server import running_simulator
@@ -23,7 +22,6 @@ from audit.writeback import Limits
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOW = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
 
 
 @pytest.fixture
@@ -69,23 +67,23 @@ def _zip_codes_as_text(root: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
-def test_a_v2_write_back_meets_the_contract(tmp_path_factory, tmp_path):
+def test_a_v2_write_back_meets_the_contract(tmp_path_factory, po_flow, tmp_path):
     root = tmp_path_factory.mktemp("contract-wb")
-    plan = _demo(root, parse_file(FLOW), "v2", "latest")
+    plan = demo_plan(root, po_flow, "v2", "latest")
     _zip_codes_as_text(root)
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         exchanges = t.source.exchanges() + t.target.exchanges()
     assert any(e.method == "PATCH" for e in exchanges)
     assert problems(exchanges) == []
 
 
-def test_an_atomic_v2_write_back_meets_the_contract_also_when_a_test_fails(tmp_path_factory, tmp_path):
+def test_an_atomic_v2_write_back_meets_the_contract_also_when_a_test_fails(tmp_path_factory, po_flow, tmp_path):
     root = tmp_path_factory.mktemp("contract-cas")
-    plan = _demo(root, parse_file(FLOW), "v2", "latest")
+    plan = demo_plan(root, po_flow, "v2", "latest")
     _zip_codes_as_text(root)
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, _race(t, _victim(plan)), tmp_path / "j.jsonl", atomic=True, limits=Limits(workers=1))
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, _race(t, _victim(plan)), tmp_path / "j.jsonl", atomic=True, limits=Limits(workers=1))
         exchanges = t.source.exchanges() + t.target.exchanges()
     patches = [e for e in exchanges if e.method == "PATCH"]
     assert any(b'"test"' in e.body for e in patches) and {200, 400} <= {e.status for e in patches}
