@@ -10,12 +10,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from writeback_tenants import plan_of
 
 from audit.core import exact_json
 from audit.core.engine import run_audit
-from audit.core.snapshot import frame_from_records, read_snapshot
+from audit.core.snapshot import frame_from_records
 from audit.core.values import ValueSpec
-from audit.writeback import Plan, build_plan, load_plan, write_plan
+from audit.writeback import Plan, load_plan, write_plan
 from audit.writeback.fields import jsonable
 from audit.writeback.json_types import TypeConflict, conflict_text, in_type_of
 from audit.writeback.model import RecordRef
@@ -80,14 +81,7 @@ def demo_audit():
 
 
 def _plan(demo_audit, policy: str) -> Plan:
-    return build_plan(
-        demo_audit.findings,
-        read_snapshot(DEMO / "source"),
-        read_snapshot(DEMO / "target"),
-        summary=demo_audit.summary,
-        policy=policy,
-        header={"flow": str(SEED)},
-    )
+    return plan_of(demo_audit, DEMO / "source", DEMO / "target", policy, flow_path=SEED)
 
 
 def test_the_plan_refuses_each_lost_zero_zip_code_into_the_numeric_field(demo_audit):
