@@ -8,43 +8,31 @@ import json
 
 import pytest
 from contract_v1 import CHECKS, rule_ids, violations
-from poweroffice_fixtures import settings_for
+from poweroffice_fixtures import fetch_in_pages, settings_for
 from writeback_tenants import Tenants, apply_approved
 
-from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
-from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
-
-
-@pytest.fixture
-def rec_sim(po_seed):
-    with running_simulator(po_seed, record=True) as s:
-        yield s
-
-
-def _fetch(sim, out, **kw):
-    return fetch_snapshot(out, "v1", settings=settings_for(sim, page_size=2), progress=False, **kw)
 
 
 def test_every_written_rule_has_a_check_and_a_source():
     assert rule_ids() == list(CHECKS)
 
 
-def test_a_full_v1_fetch_keeps_the_rules(rec_sim, tmp_path):
-    _fetch(rec_sim, tmp_path / "full")
-    exchanges = rec_sim.exchanges()
+def test_a_full_v1_fetch_keeps_the_rules(po_rec_sim, tmp_path):
+    fetch_in_pages(po_rec_sim, tmp_path / "full", "v1")
+    exchanges = po_rec_sim.exchanges()
     assert any("$orderby" in e.query for e in exchanges)
     assert violations(exchanges) == []
 
 
-def test_an_incremental_v1_fetch_keeps_the_rules(rec_sim, tmp_path):
-    full = _fetch(rec_sim, tmp_path / "full")
-    rec_sim.reset_stats()
-    _fetch(rec_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    exchanges = rec_sim.exchanges()
+def test_an_incremental_v1_fetch_keeps_the_rules(po_rec_sim, tmp_path):
+    full = fetch_in_pages(po_rec_sim, tmp_path / "full", "v1")
+    po_rec_sim.reset_stats()
+    fetch_in_pages(po_rec_sim, tmp_path / "delta", "v1", since=full.manifest["watermark"])
+    exchanges = po_rec_sim.exchanges()
     assert any("$filter" in e.query for e in exchanges)
     assert violations(exchanges) == []
 
@@ -58,16 +46,16 @@ def test_a_v1_write_back_keeps_the_rules(v1_demo, tmp_path):
     assert violations(exchanges) == []
 
 
-def test_the_simulators_refusals_keep_the_rules(rec_sim):
-    client = ApiClient(settings_for(rec_sim).endpoint("v1"))
+def test_the_simulators_refusals_keep_the_rules(po_rec_sim):
+    client = ApiClient(settings_for(po_rec_sim).endpoint("v1"))
     try:
         for params in ({"$filter": "lastChanged ge datetimeoffset'2024-01-01'"}, {"$top": 1}):
             client.get("/Customer/", params=params)
         client.get("/Customer/999")
     finally:
         client.close()
-    refused = [e for e in rec_sim.exchanges() if json.loads(e.response_body).get("success") is False]
-    assert len(refused) == 3 and violations(rec_sim.exchanges(), requests=False) == []
+    refused = [e for e in po_rec_sim.exchanges() if json.loads(e.response_body).get("success") is False]
+    assert len(refused) == 3 and violations(po_rec_sim.exchanges(), requests=False) == []
 
 
 def test_the_checks_catch_paging_without_orderby():

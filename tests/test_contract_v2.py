@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from contract_v2 import problems, v2_exchanges
-from poweroffice_fixtures import settings_for
+from poweroffice_fixtures import fetch_in_pages, settings_for
 from test_writeback_atomic import _race, _victim
 from writeback_tenants import Tenants, apply_approved, demo_plan
 
-from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
 from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient, HttpStatusError
@@ -24,34 +23,24 @@ pytestmark = pytest.mark.usefixtures("po_clean_env")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def rec_sim(po_seed):
-    with running_simulator(po_seed, record=True) as s:
-        yield s
-
-
-def _fetch(sim, out, **kw):
-    return fetch_snapshot(out, "v2", settings=settings_for(sim, page_size=2), progress=False, **kw)
-
-
-def test_a_full_v2_fetch_meets_the_contract(rec_sim, tmp_path):
-    _fetch(rec_sim, tmp_path / "full")
-    exchanges = v2_exchanges(rec_sim.exchanges())
+def test_a_full_v2_fetch_meets_the_contract(po_rec_sim, tmp_path):
+    fetch_in_pages(po_rec_sim, tmp_path / "full", "v2")
+    exchanges = v2_exchanges(po_rec_sim.exchanges())
     assert len(exchanges) > 5 and problems(exchanges) == []
 
 
-def test_an_incremental_v2_fetch_meets_the_contract(rec_sim, tmp_path):
-    full = _fetch(rec_sim, tmp_path / "full")
-    rec_sim.reset_stats()
-    _fetch(rec_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    exchanges = v2_exchanges(rec_sim.exchanges())
+def test_an_incremental_v2_fetch_meets_the_contract(po_rec_sim, tmp_path):
+    full = fetch_in_pages(po_rec_sim, tmp_path / "full", "v2")
+    po_rec_sim.reset_stats()
+    fetch_in_pages(po_rec_sim, tmp_path / "delta", "v2", since=full.manifest["watermark"])
+    exchanges = v2_exchanges(po_rec_sim.exchanges())
     assert any("lastChangedDateTimeOffsetGreaterThan" in e.query for e in exchanges)
     assert problems(exchanges) == []
 
 
 def test_v1_shaped_demo_records_served_over_v2_meet_the_contract(tmp_path):
     with running_simulator(ROOT / "data" / "demo" / "source", record=True) as sim:
-        _fetch(sim, tmp_path / "snap", entities=["customer", "supplier", "contactperson"])
+        fetch_in_pages(sim, tmp_path / "snap", "v2", entities=["customer", "supplier", "contactperson"])
         assert problems(sim.exchanges()) == []
 
 
@@ -101,11 +90,11 @@ def _raw_patch(sim, path, ops):
     return 200
 
 
-def test_error_answers_of_the_simulator_meet_the_contract(rec_sim, tmp_path):
-    assert _raw_patch(rec_sim, "/Customers/1", [{"op": "replace", "path": "/Id", "value": 9}]) == 400
-    assert _raw_patch(rec_sim, "/Customers/999", [{"op": "replace", "path": "/Name", "value": "x"}]) == 404
-    statuses = {e.status for e in v2_exchanges(rec_sim.exchanges())}
-    assert {400, 404} <= statuses and problems(rec_sim.exchanges()) == []
+def test_error_answers_of_the_simulator_meet_the_contract(po_rec_sim, tmp_path):
+    assert _raw_patch(po_rec_sim, "/Customers/1", [{"op": "replace", "path": "/Id", "value": 9}]) == 400
+    assert _raw_patch(po_rec_sim, "/Customers/999", [{"op": "replace", "path": "/Name", "value": "x"}]) == 404
+    statuses = {e.status for e in v2_exchanges(po_rec_sim.exchanges())}
+    assert {400, 404} <= statuses and problems(po_rec_sim.exchanges()) == []
 
 
 def test_the_check_catches_a_null_mail_address():
