@@ -4,12 +4,11 @@ against two simulated tenants, with recognisable fake keys that must never leak.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from audit_cli import audit_cli, writeback_plan
 from poweroffice_fixtures import subprocess_env
 
 from audit.core.engine import run_audit, write_outputs
@@ -60,33 +59,13 @@ def _env(tenants, **extra):
 
 
 def _audit(*args, env, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "audit", "writeback", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
+    return audit_cli("writeback", *args, env=env, cwd=cwd, timeout=120)
 
 
 def _plan(root, tmp_path, env, *extra):
     plan = tmp_path / "plan.json"
-    done = _audit(
-        "plan",
-        "--audit",
-        root / "audit",
-        "--flow",
-        FLOW,
-        "--source",
-        root / "source",
-        "--target",
-        root / "target",
-        "--out",
-        plan,
-        *extra,
-        env=env,
-        cwd=tmp_path,
+    done = writeback_plan(
+        root / "audit", FLOW, root / "source", root / "target", plan, *extra, env=env, cwd=tmp_path, timeout=120
     )
     assert done.returncode == 0, done.stderr
     digest = json.loads(plan.read_text(encoding="utf-8"))["hash"]
@@ -225,29 +204,8 @@ def _audited_demo(tmp_path):
 
 
 def _plan_with_decisions(tmp_path, flow, demo, out, decisions):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audit",
-            "writeback",
-            "plan",
-            "--audit",
-            str(out),
-            "--flow",
-            str(flow),
-            "--source",
-            str(demo / "source"),
-            "--target",
-            str(demo / "target"),
-            "--out",
-            str(tmp_path / "plan.json"),
-            "--decisions",
-            str(decisions),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    plan = tmp_path / "plan.json"
+    return writeback_plan(out, flow, demo / "source", demo / "target", plan, "--decisions", decisions)
 
 
 def test_decisions_written_by_the_investigate_helper_steer_the_plan(tmp_path):
