@@ -119,7 +119,7 @@ def test_a_refused_jwt_exits_3_naming_the_variable_and_keeps_the_old_file(tmp_pa
     run = _sesam_links(tmp_path, export, "global-person", out, {"SESAM_JWT": "FAKE-WRONG-JWT-000000"})
     assert run.returncode == 3 and "SESAM_JWT" in run.stderr and "Traceback" not in run.stderr
     assert "FAKE-WRONG-JWT-000000" not in run.stdout + run.stderr
-    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["gp.json", "served.json"]
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["gp.json", "served.json"]
 
 
 def test_without_a_jwt_the_command_exits_2(tmp_path):
