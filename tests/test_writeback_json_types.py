@@ -66,10 +66,9 @@ def test_a_boolean_text_goes_into_a_boolean_field_as_a_boolean():
 
 def test_the_refusal_names_record_field_json_type_and_value():
     ref = RecordRef("target", "target", "contactperson", 4000039, "v2", 2000038)
-    try:
+    with pytest.raises(TypeConflict) as caught:
         in_type_of("0150", 150, TEXT)
-    except TypeConflict as exc:
-        text = conflict_text(exc, ref, "MailAddress.ZipCode", TEXT)
+    text = conflict_text(caught.value, ref, "MailAddress.ZipCode", TEXT)
     assert text.startswith("type_conflict: contactperson 4000039 field MailAddress.ZipCode")
     assert "JSON number (150)" in text and "'0150'" in text
 
