@@ -4,6 +4,7 @@ against two simulated tenants, with recognisable fake keys that must never leak.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import polars as pl
@@ -169,13 +170,22 @@ def test_conflicts_end_with_exit_1(audited, tenants, tmp_path):
     assert "conflict" in done.stdout
 
 
-def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path):
+@pytest.fixture
+def dead_v2_url():
+    """A v2 URL on a port of 127.0.0.1 that is bound but not listening: every connection is
+    refused, and no other process can take the port while the test runs."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}/v2"
+
+
+def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path, dead_v2_url):
     env = _env(tenants)
     plan, digest, _ = _plan(audited, tmp_path, env)
     dead = _env(
         tenants,
-        POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2",
-        POWEROFFICE_SOURCE_V2_URL="http://127.0.0.1:9/v2",
+        POWEROFFICE_TARGET_V2_URL=dead_v2_url,
+        POWEROFFICE_SOURCE_V2_URL=dead_v2_url,
         POWEROFFICE_RETRIES="1",
     )
     done = _audit("apply", plan, env=dead, cwd=tmp_path)
@@ -265,18 +275,20 @@ def test_a_decisions_file_that_is_not_utf8_is_named(tmp_path):
     assert result.returncode == 2 and str(path) in result.stderr and "Traceback" not in result.stderr
 
 
-def _dead_target(tenants):
-    return _env(tenants, POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2", POWEROFFICE_RETRIES="2")
+def _dead_target(tenants, dead_v2_url):
+    return _env(tenants, POWEROFFICE_TARGET_V2_URL=dead_v2_url, POWEROFFICE_RETRIES="2")
 
 
-def test_one_side_unreachable_skips_its_changes_after_one_token_attempt_and_exits_3(audited, tenants, tmp_path):
+def test_one_side_unreachable_skips_its_changes_after_one_token_attempt_and_exits_3(
+    audited, tenants, tmp_path, dead_v2_url
+):
     s, t = tenants
     plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
     changes = json.loads(plan.read_text(encoding="utf-8"))["changes"]
     n_target = sum(1 for c in changes if c["corrected"]["tenant"] == "target")
     assert 0 < n_target < len(changes)  # the plan corrects both tenants
 
-    done = _audit("apply", plan, env=_dead_target(tenants), cwd=tmp_path)
+    done = _audit("apply", plan, env=_dead_target(tenants, dead_v2_url), cwd=tmp_path)
 
     out = done.stdout + done.stderr
     assert done.returncode == 3, out
@@ -296,12 +308,11 @@ def test_side_applies_one_tenants_changes_only(audited, tenants, tmp_path):
     assert "not this run's side (--side source)" in done.stdout
 
 
-def test_side_with_the_other_tenant_down_writes_and_says_once_it_cannot_verify(audited, tenants, tmp_path):
+def test_side_with_the_other_tenant_down_writes_and_says_once_it_cannot_verify(audited, tenants, tmp_path, dead_v2_url):
     s, t = tenants
     plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
-    done = _audit(
-        "apply", plan, "--approve", digest, "--apply", "--side", "source", env=_dead_target(tenants), cwd=tmp_path
-    )
+    dead = _dead_target(tenants, dead_v2_url)
+    done = _audit("apply", plan, "--approve", digest, "--apply", "--side", "source", env=dead, cwd=tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
     assert s.store.writes > 0 and t.store.writes == 0
     assert done.stderr.count("verification skipped, target tenant unreachable") == 1
