@@ -17,8 +17,9 @@ import pytest
 from audit.core.dotted import nest
 from audit.flow.model import Flow, Link, MergeRule, Pair, PropertyMap
 
-# The PowerOffice Go connector/simulator fixtures (po_clean_env, po_seed, po_sim, ...).
-pytest_plugins = ["poweroffice_fixtures"]
+# The PowerOffice Go connector/simulator fixtures (po_clean_env, po_seed, po_sim, ...) and
+# the write-back demo fixtures (po_flow, v2_demo, v1_demo, mixed_demo).
+pytest_plugins = ["poweroffice_fixtures", "writeback_tenants"]
 
 
 def _cell(text: str) -> tuple[bool, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from audit.systems.http import redaction
+from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.settings import ConnectionSettings
 from audit.systems.poweroffice.sim.server import running_simulator
 
@@ -201,11 +202,23 @@ def po_sim(po_seed):
         yield s
 
 
+@pytest.fixture
+def po_rec_sim(po_seed):
+    """The simulator of ``po_seed``, recording every exchange (``.exchanges()``)."""
+    with running_simulator(po_seed, record=True) as s:
+        yield s
+
+
 def settings_for(sim, **overrides) -> ConnectionSettings:
     """Connection settings pointing at ``sim``, with quick retries for tests."""
     values = {"backoff_initial": 0.01, "backoff_max": 0.05, "rate_limit": 1000.0}
     values.update(overrides)
     return ConnectionSettings.from_env(environ=sim.env(), dotenv_path=None, **values)
+
+
+def fetch_in_pages(sim, out: Path, api: str, **kw):
+    """``fetch_snapshot`` of ``sim`` two records a page, so that every list is paged."""
+    return fetch_snapshot(out, api, settings=settings_for(sim, page_size=2), progress=False, **kw)
 
 
 def read_jsonl(path: Path) -> list[dict]:

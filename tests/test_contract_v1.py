@@ -5,74 +5,57 @@ the simulator's refusals."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from contract_v1 import CHECKS, rule_ids, violations
-from poweroffice_fixtures import settings_for
-from test_writeback_apply import _apply, _demo, _Tenants
+from poweroffice_fixtures import fetch_in_pages, settings_for
+from writeback_tenants import Tenants, apply_approved
 
-from audit.flow.parser import parse_file
-from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
-from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
-
-FLOW = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
-
-
-@pytest.fixture
-def rec_sim(po_seed):
-    with running_simulator(po_seed, record=True) as s:
-        yield s
-
-
-def _fetch(sim, out, **kw):
-    return fetch_snapshot(out, "v1", settings=settings_for(sim, page_size=2), progress=False, **kw)
 
 
 def test_every_written_rule_has_a_check_and_a_source():
     assert rule_ids() == list(CHECKS)
 
 
-def test_a_full_v1_fetch_keeps_the_rules(rec_sim, tmp_path):
-    _fetch(rec_sim, tmp_path / "full")
-    exchanges = rec_sim.exchanges()
+def test_a_full_v1_fetch_keeps_the_rules(po_rec_sim, tmp_path):
+    fetch_in_pages(po_rec_sim, tmp_path / "full", "v1")
+    exchanges = po_rec_sim.exchanges()
     assert any("$orderby" in e.query for e in exchanges)
     assert violations(exchanges) == []
 
 
-def test_an_incremental_v1_fetch_keeps_the_rules(rec_sim, tmp_path):
-    full = _fetch(rec_sim, tmp_path / "full")
-    rec_sim.reset_stats()
-    _fetch(rec_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    exchanges = rec_sim.exchanges()
+def test_an_incremental_v1_fetch_keeps_the_rules(po_rec_sim, tmp_path):
+    full = fetch_in_pages(po_rec_sim, tmp_path / "full", "v1")
+    po_rec_sim.reset_stats()
+    fetch_in_pages(po_rec_sim, tmp_path / "delta", "v1", since=full.manifest["watermark"])
+    exchanges = po_rec_sim.exchanges()
     assert any("$filter" in e.query for e in exchanges)
     assert violations(exchanges) == []
 
 
-def test_a_v1_write_back_keeps_the_rules(tmp_path_factory, tmp_path):
-    root = tmp_path_factory.mktemp("v1-rules-wb")
-    plan = _demo(root, parse_file(FLOW), "v1", "target")
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+def test_a_v1_write_back_keeps_the_rules(v1_demo, tmp_path):
+    root, plan = v1_demo
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         exchanges = t.source.exchanges()
     assert any(e.method == "POST" and "/Contact" in e.path for e in exchanges)
     assert violations(exchanges) == []
 
 
-def test_the_simulators_refusals_keep_the_rules(rec_sim):
-    client = ApiClient(settings_for(rec_sim).endpoint("v1"))
+def test_the_simulators_refusals_keep_the_rules(po_rec_sim):
+    client = ApiClient(settings_for(po_rec_sim).endpoint("v1"))
     try:
         for params in ({"$filter": "lastChanged ge datetimeoffset'2024-01-01'"}, {"$top": 1}):
             client.get("/Customer/", params=params)
         client.get("/Customer/999")
     finally:
         client.close()
-    refused = [e for e in rec_sim.exchanges() if json.loads(e.response_body).get("success") is False]
-    assert len(refused) == 3 and violations(rec_sim.exchanges(), requests=False) == []
+    refused = [e for e in po_rec_sim.exchanges() if json.loads(e.response_body).get("success") is False]
+    assert len(refused) == 3 and violations(po_rec_sim.exchanges(), requests=False) == []
 
 
 def test_the_checks_catch_paging_without_orderby():
@@ -86,4 +69,3 @@ def test_the_checks_catch_the_camelcase_filter_and_a_4xx_refusal():
     bad = Exchange("GET", "/v1/Customer/", {"$filter": "lastChanged ge datetimeoffset'2024'"}, 400, {}, b"", {}, body)
     found = {v.split(":")[0] for v in violations([bad])}
     assert {"filter-in-parentheses", "filter-pascalcase", "refusal-is-200"} <= found
-

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 from contract_v2 import problems, v2_exchanges
-from poweroffice_fixtures import settings_for
-from test_writeback_apply import _apply, _demo, _Tenants
+from poweroffice_fixtures import fetch_in_pages, settings_for
 from test_writeback_atomic import _race, _victim
+from writeback_tenants import Tenants, apply_approved, demo_plan
 
-from audit.flow.parser import parse_file
-from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.recorder import Exchange
 from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient, HttpStatusError
@@ -23,37 +21,26 @@ from audit.writeback import Limits
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOW = ROOT / "data" / "flows" / "powerofficego-powerofficego.rst"
 
 
-@pytest.fixture
-def rec_sim(po_seed):
-    with running_simulator(po_seed, record=True) as s:
-        yield s
-
-
-def _fetch(sim, out, **kw):
-    return fetch_snapshot(out, "v2", settings=settings_for(sim, page_size=2), progress=False, **kw)
-
-
-def test_a_full_v2_fetch_meets_the_contract(rec_sim, tmp_path):
-    _fetch(rec_sim, tmp_path / "full")
-    exchanges = v2_exchanges(rec_sim.exchanges())
+def test_a_full_v2_fetch_meets_the_contract(po_rec_sim, tmp_path):
+    fetch_in_pages(po_rec_sim, tmp_path / "full", "v2")
+    exchanges = v2_exchanges(po_rec_sim.exchanges())
     assert len(exchanges) > 5 and problems(exchanges) == []
 
 
-def test_an_incremental_v2_fetch_meets_the_contract(rec_sim, tmp_path):
-    full = _fetch(rec_sim, tmp_path / "full")
-    rec_sim.reset_stats()
-    _fetch(rec_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    exchanges = v2_exchanges(rec_sim.exchanges())
+def test_an_incremental_v2_fetch_meets_the_contract(po_rec_sim, tmp_path):
+    full = fetch_in_pages(po_rec_sim, tmp_path / "full", "v2")
+    po_rec_sim.reset_stats()
+    fetch_in_pages(po_rec_sim, tmp_path / "delta", "v2", since=full.manifest["watermark"])
+    exchanges = v2_exchanges(po_rec_sim.exchanges())
     assert any("lastChangedDateTimeOffsetGreaterThan" in e.query for e in exchanges)
     assert problems(exchanges) == []
 
 
 def test_v1_shaped_demo_records_served_over_v2_meet_the_contract(tmp_path):
     with running_simulator(ROOT / "data" / "demo" / "source", record=True) as sim:
-        _fetch(sim, tmp_path / "snap", entities=["customer", "supplier", "contactperson"])
+        fetch_in_pages(sim, tmp_path / "snap", "v2", entities=["customer", "supplier", "contactperson"])
         assert problems(sim.exchanges()) == []
 
 
@@ -69,23 +56,23 @@ def _zip_codes_as_text(root: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
-def test_a_v2_write_back_meets_the_contract(tmp_path_factory, tmp_path):
+def test_a_v2_write_back_meets_the_contract(tmp_path_factory, po_flow, tmp_path):
     root = tmp_path_factory.mktemp("contract-wb")
-    plan = _demo(root, parse_file(FLOW), "v2", "latest")
+    plan = demo_plan(root, po_flow, "v2", "latest")
     _zip_codes_as_text(root)
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         exchanges = t.source.exchanges() + t.target.exchanges()
     assert any(e.method == "PATCH" for e in exchanges)
     assert problems(exchanges) == []
 
 
-def test_an_atomic_v2_write_back_meets_the_contract_also_when_a_test_fails(tmp_path_factory, tmp_path):
+def test_an_atomic_v2_write_back_meets_the_contract_also_when_a_test_fails(tmp_path_factory, po_flow, tmp_path):
     root = tmp_path_factory.mktemp("contract-cas")
-    plan = _demo(root, parse_file(FLOW), "v2", "latest")
+    plan = demo_plan(root, po_flow, "v2", "latest")
     _zip_codes_as_text(root)
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, _race(t, _victim(plan)), tmp_path / "j.jsonl", atomic=True, limits=Limits(workers=1))
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, _race(t, _victim(plan)), tmp_path / "j.jsonl", atomic=True, limits=Limits(workers=1))
         exchanges = t.source.exchanges() + t.target.exchanges()
     patches = [e for e in exchanges if e.method == "PATCH"]
     assert any(b'"test"' in e.body for e in patches) and {200, 400} <= {e.status for e in patches}
@@ -103,11 +90,11 @@ def _raw_patch(sim, path, ops):
     return 200
 
 
-def test_error_answers_of_the_simulator_meet_the_contract(rec_sim, tmp_path):
-    assert _raw_patch(rec_sim, "/Customers/1", [{"op": "replace", "path": "/Id", "value": 9}]) == 400
-    assert _raw_patch(rec_sim, "/Customers/999", [{"op": "replace", "path": "/Name", "value": "x"}]) == 404
-    statuses = {e.status for e in v2_exchanges(rec_sim.exchanges())}
-    assert {400, 404} <= statuses and problems(rec_sim.exchanges()) == []
+def test_error_answers_of_the_simulator_meet_the_contract(po_rec_sim, tmp_path):
+    assert _raw_patch(po_rec_sim, "/Customers/1", [{"op": "replace", "path": "/Id", "value": 9}]) == 400
+    assert _raw_patch(po_rec_sim, "/Customers/999", [{"op": "replace", "path": "/Name", "value": "x"}]) == 404
+    statuses = {e.status for e in v2_exchanges(po_rec_sim.exchanges())}
+    assert {400, 404} <= statuses and problems(po_rec_sim.exchanges()) == []
 
 
 def test_the_check_catches_a_null_mail_address():

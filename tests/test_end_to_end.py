@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from audit_cli import audit_cli, flow_args
 
 from audit.core.engine import run_audit
 from audit.demo.generator import FINDING_KEYS, generate
@@ -80,26 +79,9 @@ def test_the_demo_without_links_stops_naming_the_pair(tmp_path):
 
 def test_audit_run_on_the_bundled_demo_finds_the_expected_findings(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audit",
-            "run",
-            "--flow",
-            str(SEED),
-            "--source",
-            str(ROOT / "data/demo/source"),
-            "--target",
-            str(ROOT / "data/demo/target"),
-            "--out",
-            str(out),
-            "--links",
-            str(ROOT / "data/demo/global-person.json"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    demo = ROOT / "data" / "demo"
+    links = demo / "global-person.json"
+    result = audit_cli("run", *flow_args(SEED, demo / "source", demo / "target", out), "--links", links)
     assert result.returncode == 1, result.stderr
     expected = pl.read_csv(ROOT / "data/demo/expected_findings.csv", infer_schema=False)
     _assert_exact(pl.read_parquet(out / "findings.parquet"), expected)

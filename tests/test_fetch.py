@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from audit_cli import audit_cli, flow_args
 from poweroffice_fixtures import (
     CONTACT_PERSONS,
     CUSTOMERS,
@@ -197,27 +198,7 @@ def test_since_without_a_base_writes_a_partial_snapshot(po_sim, tmp_path):
 def test_audit_run_refuses_a_partial_snapshot_naming_it(po_sim, tmp_path):
     full = fetch(po_sim, tmp_path / "full")
     fetch(po_sim, tmp_path / "delta", since=full.manifest["watermark"])
-    flow = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audit",
-            "run",
-            "--flow",
-            str(flow),
-            "--source",
-            str(tmp_path / "full"),
-            "--target",
-            str(tmp_path / "delta"),
-            "--out",
-            str(tmp_path / "out"),
-            "--link-by-id",
-        ],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-    )
+    result = audit_cli("run", *flow_args(FLOW, tmp_path / "full", tmp_path / "delta", tmp_path / "out"), "--link-by-id")
     assert result.returncode == 2, result.stderr
     assert str(tmp_path / "delta" / "manifest.json") in result.stderr and "partial" in result.stderr
     assert "Traceback" not in result.stderr

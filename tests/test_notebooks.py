@@ -8,6 +8,7 @@ from pathlib import Path
 import papermill as pm
 import polars as pl
 import pytest
+from audit_cli import writeback_plan
 
 from audit.errors import ConfigError
 from audit.runs.notebook import AuditParameters, InvestigateParameters, Investigation, plan_tables
@@ -105,32 +106,8 @@ def test_investigate_notebook_adds_a_users_rule_that_the_next_audit_runs(audited
 
 
 def test_investigate_notebook_shows_a_writeback_plan_for_review(audited):
-    import subprocess
-    import sys
-
     plan = audited / "plan.json"
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audit",
-            "writeback",
-            "plan",
-            "--audit",
-            str(audited / "run"),
-            "--flow",
-            str(SEED),
-            "--source",
-            str(DEMO / "source"),
-            "--target",
-            str(DEMO / "target"),
-            "--out",
-            str(plan),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    made = writeback_plan(audited / "run", SEED, DEMO / "source", DEMO / "target", plan, cwd=ROOT)
     assert made.returncode == 0, made.stderr
     out_nb = audited / "investigate.plan.ipynb"
     pm.execute_notebook(

@@ -37,14 +37,23 @@ def _settings(**over) -> SesamSettings:
     return SesamSettings.from_env(env, dotenv_path=None)
 
 
-def _run(*args: str, env: dict) -> subprocess.CompletedProcess:
+def _run(*args: str, env: dict, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "audit", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
+        cwd=cwd,
         timeout=120,
     )
+
+
+def _sesam_links(tmp_path, served: Path, dataset: str, out: Path, env: dict, **sim_options):
+    """``audit sesam-links`` of ``dataset``, run from ``tmp_path``, against a simulated node
+    that serves ``served`` as ``global-person``."""
+    with running_simulator(None, sesam_datasets={"global-person": served}, **sim_options) as sim:
+        args = ("--node", sim.base_url, "--dataset", dataset, "--out", str(out))
+        return _run("sesam-links", *args, env=env, cwd=tmp_path)
 
 
 def test_the_written_export_holds_every_entity_the_node_serves_in_order(tmp_path, export, monkeypatch):
@@ -94,10 +103,9 @@ def test_entities_url_takes_the_node_with_or_without_api():
 
 def test_command_writes_the_export_and_never_shows_the_jwt(tmp_path, export, monkeypatch):
     monkeypatch.setenv("SESAM_JWT", JWT)  # the node's JWT
-    with running_simulator(None, sesam_datasets={"global-person": export}, fault_rate=0.3, seed=3) as sim:
-        env = {"SESAM_JWT": JWT, "SESAM_PAGE_SIZE": "4", "AUDIT_LOG_LEVEL": "DEBUG"}
-        out = tmp_path / "links" / "global-person.json"
-        run = _run("sesam-links", "--node", sim.base_url, "--dataset", "global-person", "--out", str(out), env=env)
+    env = {"SESAM_JWT": JWT, "SESAM_PAGE_SIZE": "4", "AUDIT_LOG_LEVEL": "DEBUG"}
+    out = tmp_path / "links" / "global-person.json"
+    run = _sesam_links(tmp_path, export, "global-person", out, env, fault_rate=0.3, seed=3)
     assert run.returncode == 0, run.stderr
     assert "23 entities (2 deleted)" in run.stdout and "GET " in run.stderr  # requests were logged
     assert JWT not in run.stdout + run.stderr and JWT not in out.read_text()
@@ -108,20 +116,10 @@ def test_a_refused_jwt_exits_3_naming_the_variable_and_keeps_the_old_file(tmp_pa
     monkeypatch.setenv("SESAM_JWT", JWT)  # the node's JWT; the command gets another
     out = tmp_path / "gp.json"
     out.write_text("old")
-    with running_simulator(None, sesam_datasets={"global-person": export}) as sim:
-        run = _run(
-            "sesam-links",
-            "--node",
-            sim.base_url,
-            "--dataset",
-            "global-person",
-            "--out",
-            str(out),
-            env={"SESAM_JWT": "FAKE-WRONG-JWT-000000"},
-        )
+    run = _sesam_links(tmp_path, export, "global-person", out, {"SESAM_JWT": "FAKE-WRONG-JWT-000000"})
     assert run.returncode == 3 and "SESAM_JWT" in run.stderr and "Traceback" not in run.stderr
     assert "FAKE-WRONG-JWT-000000" not in run.stdout + run.stderr
-    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["gp.json", "served.json"]
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["gp.json", "served.json"]
 
 
 def test_without_a_jwt_the_command_exits_2(tmp_path):
@@ -139,23 +137,13 @@ def test_without_a_jwt_the_command_exits_2(tmp_path):
 
 def test_an_unknown_dataset_exits_2(tmp_path, export, monkeypatch):
     monkeypatch.setenv("SESAM_JWT", JWT)
-    with running_simulator(None, sesam_datasets={"global-person": export}) as sim:
-        run = _run(
-            "sesam-links",
-            "--node",
-            sim.base_url,
-            "--dataset",
-            "nope",
-            "--out",
-            str(tmp_path / "o.json"),
-            env={"SESAM_JWT": JWT},
-        )
+    run = _sesam_links(tmp_path, export, "nope", tmp_path / "o.json", {"SESAM_JWT": JWT})
     assert run.returncode == 2 and "no such dataset" in run.stderr
 
 
 @pytest.mark.parametrize("node", ["notaurl", "http://", "ftp://node.example"])
 def test_a_node_that_is_not_an_http_url_exits_2_naming_it(tmp_path, node):
     out = str(tmp_path / "o.json")
-    result = _run("sesam-links", "--node", node, "--dataset", "d", "--out", out, env={"SESAM_JWT": JWT})
+    result = _run("sesam-links", "--node", node, "--dataset", "d", "--out", out, env={"SESAM_JWT": JWT}, cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"--node {node!r}: not an http(s) URL" in result.stderr

@@ -9,6 +9,7 @@ import pytest
 from conftest import flow, pair, prop
 
 from audit.core.policy import default_policy
+from audit.core.values import BOOL_VALUES, CANONICAL_RE
 from audit.flow.parser import parse_file
 from audit.gx.suites import build_suite, suite_dict, suite_path, suite_text
 
@@ -67,7 +68,12 @@ def test_integer_decimal_and_boolean_targets_get_a_type_expectation_on_their_can
         for e in data["expectations"]
         if e["meta"].get("check") == "target_type"
     }
-    assert typed == {"target.a": "^-?[0-9]+$", "target.b": r"^-?[0-9]+(\.[0-9]*[1-9])?$", "target.c": ["true", "false"]}
+    # the value model's canonical text of each type (checked against type_ok in test_values_props)
+    assert typed == {
+        "target.a": CANONICAL_RE["integer"],
+        "target.b": CANONICAL_RE["decimal"],
+        "target.c": list(BOOL_VALUES),
+    }
 
 
 def test_two_properties_on_one_path_get_distinct_columns():

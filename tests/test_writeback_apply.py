@@ -4,28 +4,23 @@ plus a v1 source): apply, re-audit, faults, resume, conflicts, rollback, breaker
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
 import requests
 from poweroffice_fixtures import settings_for
+from writeback_tenants import Tenants, apply_approved, units
 
 from audit.core.engine import run_audit
-from audit.core.snapshot import read_snapshot
-from audit.demo.generator import generate
 from audit.errors import ConfigError
-from audit.flow.parser import parse_file
 from audit.systems.poweroffice.fetch import fetch_snapshot
-from audit.systems.poweroffice.sim.server import Faults, running_simulator
-from audit.systems.poweroffice.transport import ApiClient, make_session
+from audit.systems.poweroffice.sim.server import Faults
+from audit.systems.poweroffice.transport import make_session
 from audit.writeback import (
     Limits,
     Plan,
-    RecordGateway,
     applied_changes,
     apply_plan,
-    build_plan,
     load_plan,
     reverse_changes,
     verify_changes,
@@ -36,115 +31,20 @@ from audit.writeback.journal import fold, read_events
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
 
-FLOW = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
-
-
-@pytest.fixture(scope="module")
-def flow():
-    return parse_file(FLOW)
-
-
-def _demo(root: Path, flow, source_api: str, policy: str):
-    generate(root, flow, records=40, seed=3, source_api=source_api, target_api="v2")
-    result = run_audit(flow, root / "source", root / "target", root / "global-person.json")
-    plan = build_plan(
-        result.findings,
-        read_snapshot(root / "source"),
-        read_snapshot(root / "target"),
-        summary=result.summary,
-        policy=policy,
-        header={"flow": str(FLOW)},
-    )
-    return plan
-
-
-@pytest.fixture(scope="module")
-def v2_demo(tmp_path_factory, flow):
-    root = tmp_path_factory.mktemp("wb-v2")
-    return root, _demo(root, flow, "v2", "latest")
-
-
-@pytest.fixture(scope="module")
-def v1_demo(tmp_path_factory, flow):
-    root = tmp_path_factory.mktemp("wb-v1")
-    return root, _demo(root, flow, "v1", "target")
-
-
-class _Tenants:
-    """Two running simulators and gateways to them."""
-
-    def __init__(self, root: Path, plan: Plan, **sim_options):
-        self.root, self.plan, self.sim_options = root, plan, sim_options
-
-    def __enter__(self):
-        self._src = running_simulator(self.root / "source", **self.sim_options)
-        self._tgt = running_simulator(self.root / "target", **self.sim_options)
-        self.source, self.target = self._src.__enter__(), self._tgt.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self._tgt.__exit__(*exc)
-        self._src.__exit__(*exc)
-
-    def sim(self, tenant):
-        return self.source if tenant == "source" else self.target
-
-    def gateways(self, session_for=None, **overrides):
-        out = {}
-        for tenant in ("source", "target"):
-            sim = self.sim(tenant)
-            api = self.plan.header["generations"][tenant][0]
-            ep = settings_for(sim, **overrides).endpoint(api)
-            session = session_for(tenant) if session_for else None
-            out[tenant] = RecordGateway(ApiClient(ep, session=session))
-        return out
-
-    def writes(self):
-        return self.source.store.writes + self.target.store.writes
-
-    def values(self):
-        """Every record of both tenants without last-changed stamps."""
-
-        def strip(node):
-            if isinstance(node, dict):
-                return {
-                    k: strip(v)
-                    for k, v in node.items()
-                    if k not in ("LastChangedDateTimeOffset", "lastChanged")
-                }
-            return node
-
-        return {
-            t: {
-                e: [strip(r) for r in self.sim(t).store.list(e, "v2")]
-                for e in ("customer", "supplier", "contactperson")
-            }
-            for t in ("source", "target")
-        }
-
-
-def _units(plan):
-    return len({c.corrected.key for c in plan.changes})
-
-
-def _apply(plan, gateways, journal, **kw):
-    kw.setdefault("limits", Limits(workers=4))
-    return apply_plan(plan, gateways, journal_path=str(journal), dry_run=False, approve=plan.hash, **kw)
-
 
 # -------------------------------------------------------------------------- the happy path
 
 
-def test_apply_then_reaudit_leaves_no_mismatch_among_the_applied_changes(v2_demo, flow, tmp_path):
+def test_apply_then_reaudit_leaves_no_mismatch_among_the_applied_changes(v2_demo, po_flow, tmp_path):
     root, plan = v2_demo
     assert len(plan.changes) >= 8 and {c.corrected.side for c in plan.changes} == {"source", "target"}
-    with _Tenants(root, plan) as t:
-        result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+    with Tenants(root, plan) as t:
+        result = apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         assert result.counts == {"applied": len(plan.changes)} and result.exit_code == 0
-        assert t.writes() == _units(plan)
+        assert t.writes() == units(plan)
         fetch_snapshot(tmp_path / "after-s", "v2", settings=settings_for(t.source), progress=False)
         fetch_snapshot(tmp_path / "after-t", "v2", settings=settings_for(t.target), progress=False)
-    after = run_audit(flow, tmp_path / "after-s", tmp_path / "after-t", root / "global-person.json").findings.filter(
+    after = run_audit(po_flow, tmp_path / "after-s", tmp_path / "after-t", root / "global-person.json").findings.filter(
         pl.col("status") == "mismatch"
     )
     left = {(r["pair"], r["source_key"], r["source_property"]) for r in after.iter_rows(named=True)}
@@ -153,8 +53,8 @@ def test_apply_then_reaudit_leaves_no_mismatch_among_the_applied_changes(v2_demo
 
 def test_v2_writes_are_json_patches_of_just_the_changed_field(v2_demo, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+    with Tenants(root, plan) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
     sent = [e for e in read_events(tmp_path / "j.jsonl") if e["event"] == "sent"]
     city = next(e for e in sent if any(cid.endswith("MailAddress.City") for cid in e["changes"]))
     assert city["method"] == "PATCH" and list(city["fields"]) == ["MailAddress.City"]
@@ -164,9 +64,9 @@ def test_v1_writes_post_the_whole_record_with_the_field_changed(v1_demo, tmp_pat
     root, plan = v1_demo
     customers = [c for c in plan.changes if c.corrected.entity == "customer"]
     assert customers and all(c.corrected.generation == "v1" for c in plan.changes)
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         before = {r["id"]: r for r in t.source.store.list("customer", "v1")}
-        result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+        result = apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         assert result.counts == {"applied": len(plan.changes)}
         by_record: dict[int, list] = {}
         for c in customers:  # one POST a record, with all of its changed fields
@@ -186,40 +86,39 @@ def test_v1_contact_person_writes_post_to_their_party_contact_route(v1_demo, tmp
     root, plan = v1_demo
     contacts = [c for c in plan.changes if c.corrected.entity == "contactperson"]
     assert contacts
-    with _Tenants(root, plan) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+    with Tenants(root, plan) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         routes = t.source.stats()["routes"]
         for c in contacts:
             assert routes.get(f"POST /v1/Customer/{c.corrected.parent_id}/Contact", 0) >= 1
             assert t.source.store.get("contactperson", "v1", c.corrected.record_id)[c.field] == c.new_value
 
 
-def test_verify_confirms_the_applied_changes(v2_demo, flow, tmp_path):
+def test_verify_confirms_the_applied_changes(v2_demo, po_flow, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         gws = t.gateways()
-        _apply(plan, gws, tmp_path / "j.jsonl")
-        v = verify_changes(applied_changes(tmp_path / "j.jsonl"), gws, flow)
+        apply_approved(plan, gws, tmp_path / "j.jsonl")
+        v = verify_changes(applied_changes(tmp_path / "j.jsonl"), gws, po_flow)
     assert v.counts == {"checked": len(plan.changes), "verified": len(plan.changes), "not_verified": 0}
 
 
-def test_verify_reads_v1_contact_person_counterparts_through_their_party(tmp_path_factory, flow, tmp_path):
-    root = tmp_path_factory.mktemp("wb-v1-latest")
-    plan = _demo(root, flow, "v1", "latest")
+def test_verify_reads_v1_contact_person_counterparts_through_their_party(mixed_demo, po_flow, tmp_path):
+    root, plan = mixed_demo
     v1_contact_counterparts = [
         c for c in plan.changes if c.counterpart.entity == "contactperson" and c.counterpart.generation == "v1"
     ]
     assert v1_contact_counterparts, "the demo plan corrects target customers from v1 source contact persons"
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         gws = t.gateways()
-        _apply(plan, gws, tmp_path / "j.jsonl")
-        v = verify_changes(applied_changes(tmp_path / "j.jsonl"), gws, flow)
+        apply_approved(plan, gws, tmp_path / "j.jsonl")
+        v = verify_changes(applied_changes(tmp_path / "j.jsonl"), gws, po_flow)
     assert v.counts["not_verified"] == 0 and v.counts["verified"] == len(plan.changes)
 
 
 def test_a_dry_run_reads_and_writes_nothing(v2_demo, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         result = apply_plan(plan, t.gateways(), journal_path=str(tmp_path / "j.jsonl"))
         assert t.writes() == 0
         routes = {**t.source.stats()["routes"], **t.target.stats()["routes"]}
@@ -234,7 +133,7 @@ def test_a_dry_run_reads_and_writes_nothing(v2_demo, tmp_path):
 def test_an_edit_between_plan_and_apply_is_a_conflict_not_an_overwrite(v2_demo, tmp_path):
     root, plan = v2_demo
     victim = plan.changes[0]
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         store = t.sim(victim.corrected.tenant).store
         ptr = "/" + victim.field.replace(".", "/")
         store.patch_v2(
@@ -242,7 +141,7 @@ def test_an_edit_between_plan_and_apply_is_a_conflict_not_an_overwrite(v2_demo, 
             victim.corrected.record_id,
             [{"op": "replace", "path": ptr, "value": "Edited by a person"}],
         )
-        result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+        result = apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         now = store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     outcome = next(o for o in result.outcomes if o.change.id == victim.id)
     assert outcome.status == "conflict" and "changed since the audit" in outcome.detail
@@ -256,14 +155,14 @@ def test_an_edit_between_plan_and_apply_is_a_conflict_not_an_overwrite(v2_demo, 
 def test_an_edit_of_another_field_still_stops_the_write(v2_demo, tmp_path):
     root, plan = v2_demo
     victim = next(c for c in plan.changes if c.field == "EmailAddress")
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         store = t.sim(victim.corrected.tenant).store
         store.patch_v2(
             victim.corrected.entity,
             victim.corrected.record_id,
             [{"op": "replace", "path": "/PhoneNumber", "value": "99999999"}],
         )
-        result = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+        result = apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         now = store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     assert next(o for o in result.outcomes if o.change.id == victim.id).status == "conflict"
     assert now["EmailAddress"] == victim.old_value
@@ -275,7 +174,7 @@ def test_an_edit_of_another_field_still_stops_the_write(v2_demo, tmp_path):
 def test_faults_lose_nothing_and_write_nothing_twice(v2_demo, tmp_path):
     root, plan = v2_demo
     faults = Faults(error_rate=0.15, drop_rate=0.15, seed=11)
-    with _Tenants(root, plan, faults=faults) as t:
+    with Tenants(root, plan, faults=faults) as t:
         # and a 429 for the first write of every record (the API's rate limit answer)
         for c in plan.changes:
             gw_path = "/v2" + t.gateways()[c.corrected.tenant].route(
@@ -288,21 +187,19 @@ def test_faults_lose_nothing_and_write_nothing_twice(v2_demo, tmp_path):
                 headers={"Retry-After": "0"},
                 body={"statusCode": "429", "message": "Rate limit is exceeded."},
             )
-        result = _apply(
+        result = apply_approved(
             plan,
             t.gateways(max_attempts=8),
             tmp_path / "j.jsonl",
             limits=Limits(workers=4, max_failures=50, write_attempts=8),
         )
         stats = [t.source.stats(), t.target.stats()]
-        assert t.writes() == _units(plan), [
-            (o.change.id, o.detail) for o in result.outcomes if o.status != "applied"
-        ]
+        assert t.writes() == units(plan), [(o.change.id, o.detail) for o in result.outcomes if o.status != "applied"]
     assert sum(s["injected_errors"] for s in stats) > 0 and sum(s["dropped"] for s in stats) > 0
-    assert sum(s["status"].get(429, 0) for s in stats) >= _units(plan)
+    assert sum(s["status"].get(429, 0) for s in stats) >= units(plan)
     assert result.counts == {"applied": len(plan.changes)}
     patched = sum(n for s in stats for r, n in s["routes"].items() if r.startswith("PATCH"))
-    assert patched > 2 * _units(plan)  # refused, dropped or failed writes were sent again
+    assert patched > 2 * units(plan)  # refused, dropped or failed writes were sent again
 
 
 class _LosingSession(requests.Session):
@@ -328,14 +225,14 @@ class _LosingSession(requests.Session):
 
 def test_a_lost_answer_is_settled_by_reading_the_record_back(v2_demo, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan) as t:
-        result = _apply(
+    with Tenants(root, plan) as t:
+        result = apply_approved(
             plan,
             t.gateways(session_for=lambda tenant: _LosingSession(lose=2)),
             tmp_path / "j.jsonl",
             limits=Limits(workers=1),
         )
-        assert t.writes() == _units(plan)
+        assert t.writes() == units(plan)
     assert result.counts == {"applied": len(plan.changes)}
     assert sum("read back" in o.detail for o in result.outcomes) >= 2
 
@@ -343,9 +240,9 @@ def test_a_lost_answer_is_settled_by_reading_the_record_back(v2_demo, tmp_path):
 def test_resume_after_a_crash_writes_nothing_twice(v2_demo, tmp_path):
     root, plan = v2_demo
     journal = tmp_path / "j.jsonl"
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         with pytest.raises(SystemExit):
-            _apply(
+            apply_approved(
                 plan,
                 t.gateways(session_for=lambda tenant: _LosingSession(crash_after=2)),
                 journal,
@@ -354,8 +251,8 @@ def test_resume_after_a_crash_writes_nothing_twice(v2_demo, tmp_path):
         crashed_writes = t.writes()
         state = fold(journal)
         assert "unknown" in {e["status"] for e in state.values()}
-        result = _apply(plan, t.gateways(), journal)
-        assert t.writes() == _units(plan)
+        result = apply_approved(plan, t.gateways(), journal)
+        assert t.writes() == units(plan)
     assert crashed_writes >= 2
     statuses = {o.status for o in result.outcomes}
     assert statuses <= {"applied", "already_done"} and "already_done" in statuses
@@ -365,8 +262,8 @@ def test_resume_after_a_crash_writes_nothing_twice(v2_demo, tmp_path):
 
 
 def _apply_again(plan, root, journal):
-    with _Tenants(root, plan) as t:
-        result = _apply(plan, t.gateways(), journal)
+    with Tenants(root, plan) as t:
+        result = apply_approved(plan, t.gateways(), journal)
         assert t.writes() == 0
     return result.outcomes
 
@@ -377,13 +274,13 @@ def _apply_again(plan, root, journal):
 def test_rollback_returns_the_data_to_its_state_before_apply(v2_demo, tmp_path):
     root, plan = v2_demo
     journal = tmp_path / "j.jsonl"
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         before = t.values()
         gws = t.gateways()
-        _apply(plan, gws, journal)
+        apply_approved(plan, gws, journal)
         assert t.values() != before
         undo = Plan(header={"mode": "rollback"}, changes=reverse_changes(fold(journal)))
-        result = _apply(undo, gws, tmp_path / "r.jsonl", mode="rollback")
+        result = apply_approved(undo, gws, tmp_path / "r.jsonl", mode="rollback")
         assert result.counts == {"applied": len(plan.changes)}
         assert t.values() == before
 
@@ -392,9 +289,9 @@ def test_rollback_skips_a_record_changed_after_our_write(v2_demo, tmp_path):
     root, plan = v2_demo
     journal = tmp_path / "j.jsonl"
     victim = next(c for c in plan.changes if c.field == "EmailAddress")
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         gws = t.gateways()
-        _apply(plan, gws, journal)
+        apply_approved(plan, gws, journal)
         store = t.sim(victim.corrected.tenant).store
         store.patch_v2(
             victim.corrected.entity,
@@ -402,7 +299,7 @@ def test_rollback_skips_a_record_changed_after_our_write(v2_demo, tmp_path):
             [{"op": "replace", "path": "/PhoneNumber", "value": "12345678"}],
         )
         undo = Plan(header={}, changes=reverse_changes(fold(journal)))
-        result = _apply(undo, gws, tmp_path / "r.jsonl")
+        result = apply_approved(undo, gws, tmp_path / "r.jsonl")
         now = store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     assert next(o for o in result.outcomes if o.change.id == victim.id).status == "conflict"
     assert now["EmailAddress"] == victim.new_value
@@ -417,7 +314,7 @@ def test_an_edited_plan_is_refused_and_nothing_is_written(v2_demo, tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     data["changes"][0]["new_value"] = "Tampered"
     path.write_text(json.dumps(data), encoding="utf-8")
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         with pytest.raises(ConfigError, match="changed after review"):
             _apply_hash(load_plan(path), t.gateways(), tmp_path / "j.jsonl", plan.hash)
         with pytest.raises(ConfigError, match="--approve"):
@@ -431,7 +328,7 @@ def _apply_hash(plan, gateways, journal, approved):
 
 def test_the_breaker_trips_on_conflicts(v2_demo, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         for c in plan.changes:  # every record changes after the audit
             t.sim(c.corrected.tenant).store.patch_v2(
                 c.corrected.entity,
@@ -439,7 +336,7 @@ def test_the_breaker_trips_on_conflicts(v2_demo, tmp_path):
                 [{"op": "replace", "path": "/PhoneNumber", "value": "1"}],
             )
         t.source.store.writes = t.target.store.writes = 0
-        result = _apply(plan, t.gateways(), tmp_path / "j.jsonl", limits=Limits(max_conflicts=2, workers=1))
+        result = apply_approved(plan, t.gateways(), tmp_path / "j.jsonl", limits=Limits(max_conflicts=2, workers=1))
         assert t.writes() == 0
     assert result.tripped and "3 conflicts" in result.tripped
     assert result.counts["conflict"] == 3
@@ -449,18 +346,18 @@ def test_the_breaker_trips_on_conflicts(v2_demo, tmp_path):
 
 def test_the_breaker_trips_on_failures(v2_demo, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan, fault_rate=1.0) as t:
+    with Tenants(root, plan, fault_rate=1.0) as t:
         gws = t.gateways(max_attempts=1)
         for gw in gws.values():  # tokens first, so the faults hit the records
             gw.client.tokens._token = None
-        result = _apply(plan, gws, tmp_path / "j.jsonl", limits=Limits(max_failures=1, workers=1))
+        result = apply_approved(plan, gws, tmp_path / "j.jsonl", limits=Limits(max_failures=1, workers=1))
     assert result.tripped and "failures" in result.tripped
     assert result.counts.get("not_attempted", 0) > 0
 
 
 def test_a_plan_larger_than_the_maximum_is_refused(v2_demo, tmp_path):
     root, plan = v2_demo
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         with pytest.raises(ConfigError, match="--max-changes"):
-            _apply(plan, t.gateways(), tmp_path / "j.jsonl", limits=Limits(max_changes=3))
+            apply_approved(plan, t.gateways(), tmp_path / "j.jsonl", limits=Limits(max_changes=3))
         assert t.source.stats()["requests"] == 0 and t.target.stats()["requests"] == 0

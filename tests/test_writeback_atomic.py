@@ -8,7 +8,7 @@ import json
 
 import pytest
 import requests
-from test_writeback_apply import _apply, _demo, _Tenants, _units
+from writeback_tenants import Tenants, apply_approved, units
 
 from audit.errors import ConfigError
 from audit.systems.poweroffice.transport import make_session
@@ -22,32 +22,8 @@ pytestmark = pytest.mark.usefixtures("po_clean_env")
 EDITED = "Edited by a person"
 
 
-@pytest.fixture(scope="module")
-def flow():
-    from test_writeback_apply import FLOW
-
-    from audit.flow.parser import parse_file
-
-    return parse_file(FLOW)
-
-
-@pytest.fixture(scope="module")
-def v2_plan(tmp_path_factory, flow):
-    root = tmp_path_factory.mktemp("cas-v2")
-    return root, _demo(root, flow, "v2", "latest")
-
-
-@pytest.fixture(scope="module")
-def mixed_plan(tmp_path_factory, flow):
-    """A v1 source and a v2 target, with changes to both."""
-    root = tmp_path_factory.mktemp("cas-mixed")
-    plan = _demo(root, flow, "v1", "latest")
-    assert {c.corrected.generation for c in plan.changes} == {"v1", "v2"}
-    return root, plan
-
-
 def _atomic(plan, gateways, journal, **kw):
-    return _apply(plan, gateways, journal, atomic=True, **kw)
+    return apply_approved(plan, gateways, journal, atomic=True, **kw)
 
 
 def _patches(t):
@@ -99,17 +75,17 @@ def _race(t, victim, value=EDITED):
 # -------------------------------------------------------------------------- (a) applies
 
 
-def test_an_atomic_apply_writes_every_change_when_nothing_changed_in_between(v2_plan, tmp_path):
-    root, plan = v2_plan
-    with _Tenants(root, plan) as t:
+def test_an_atomic_apply_writes_every_change_when_nothing_changed_in_between(v2_demo, tmp_path):
+    root, plan = v2_demo
+    with Tenants(root, plan) as t:
         result = _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
-        assert t.writes() == _units(plan)
+        assert t.writes() == units(plan)
     assert result.counts == {"applied": len(plan.changes)}
 
 
-def test_an_atomic_write_is_journaled_as_atomic(v2_plan, tmp_path):
-    root, plan = v2_plan
-    with _Tenants(root, plan) as t:
+def test_an_atomic_write_is_journaled_as_atomic(v2_demo, tmp_path):
+    root, plan = v2_demo
+    with Tenants(root, plan) as t:
         _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
     sent = [e for e in read_events(tmp_path / "j.jsonl") if e["event"] == "sent"]
     assert sent and all(e.get("atomic") is True for e in sent)
@@ -118,58 +94,58 @@ def test_an_atomic_write_is_journaled_as_atomic(v2_plan, tmp_path):
 # -------------------------------------------------------------------------- (b) a race
 
 
-def test_a_value_changed_between_guard_read_and_write_is_a_conflict(v2_plan, tmp_path):
-    root, plan = v2_plan
+def test_a_value_changed_between_guard_read_and_write_is_a_conflict(v2_demo, tmp_path):
+    root, plan = v2_demo
     victim = _victim(plan)
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         result = _atomic(plan, _race(t, victim), tmp_path / "j.jsonl", limits=Limits(workers=1))
     outcome = next(o for o in result.outcomes if o.change.id == victim.id)
     assert outcome.status == "conflict" and outcome.http_status == 400
 
 
-def test_a_failed_test_leaves_the_record_as_the_other_writer_left_it(v2_plan, tmp_path):
-    root, plan = v2_plan
+def test_a_failed_test_leaves_the_record_as_the_other_writer_left_it(v2_demo, tmp_path):
+    root, plan = v2_demo
     victim = _victim(plan)
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         _atomic(plan, _race(t, victim), tmp_path / "j.jsonl", limits=Limits(workers=1))
         now = t.sim(victim.corrected.tenant).store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     assert _field(now, victim.field) == EDITED
 
 
-def test_a_failed_test_is_journaled_with_the_apis_message(v2_plan, tmp_path):
-    root, plan = v2_plan
+def test_a_failed_test_is_journaled_with_the_apis_message(v2_demo, tmp_path):
+    root, plan = v2_demo
     victim = _victim(plan)
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         _atomic(plan, _race(t, victim), tmp_path / "j.jsonl", limits=Limits(workers=1))
     event = fold(tmp_path / "j.jsonl")[victim.id]
     assert event["status"] == "conflict"
     assert "test operation failed" in event["detail"] and EDITED in event["detail"]  # the simulator's Detail
 
 
-def test_a_failed_test_is_not_sent_again(v2_plan, tmp_path):
-    root, plan = v2_plan
+def test_a_failed_test_is_not_sent_again(v2_demo, tmp_path):
+    root, plan = v2_demo
     victim = _victim(plan)
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         _atomic(plan, _race(t, victim), tmp_path / "j.jsonl", limits=Limits(workers=1))
     sent = [e for e in read_events(tmp_path / "j.jsonl") if e["event"] == "sent" and victim.id in e["changes"]]
     assert len(sent) == 1
 
 
-def test_without_atomic_the_same_race_overwrites_the_other_writer(v2_plan, tmp_path):
-    root, plan = v2_plan
+def test_without_atomic_the_same_race_overwrites_the_other_writer(v2_demo, tmp_path):
+    root, plan = v2_demo
     victim = _victim(plan)
-    with _Tenants(root, plan) as t:
-        result = _apply(plan, _race(t, victim), tmp_path / "j.jsonl", limits=Limits(workers=1))
+    with Tenants(root, plan) as t:
+        result = apply_approved(plan, _race(t, victim), tmp_path / "j.jsonl", limits=Limits(workers=1))
         now = t.sim(victim.corrected.tenant).store.get(victim.corrected.entity, "v2", victim.corrected.record_id)
     assert next(o for o in result.outcomes if o.change.id == victim.id).status == "applied"
     assert _field(now, victim.field) == victim.new_value  # the lost update --atomic prevents
 
 
-def test_a_refused_atomic_write_whose_values_still_hold_is_failed_not_conflict(v2_plan, tmp_path):
-    root, plan = v2_plan
+def test_a_refused_atomic_write_whose_values_still_hold_is_failed_not_conflict(v2_demo, tmp_path):
+    root, plan = v2_demo
     victim = _victim(plan)
     problem = {"Type": "about:blank", "Title": "Customer validation error(s)", "Status": 400, "Detail": "Låst"}
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         ref = victim.corrected
         path = "/v2" + t.gateways()[ref.tenant].route(ref.entity, ref.record_id, ref.parent_id)
         t.sim(ref.tenant).script("PATCH", path, status=400, body=problem)
@@ -181,12 +157,12 @@ def test_a_refused_atomic_write_whose_values_still_hold_is_failed_not_conflict(v
 # -------------------------------------------------------------------------- (c) the requests
 
 
-def test_atomic_patches_test_every_field_before_replacing_it(v2_plan, tmp_path):
-    root, plan = v2_plan
-    with _Tenants(root, plan, record=True) as t:
+def test_atomic_patches_test_every_field_before_replacing_it(v2_demo, tmp_path):
+    root, plan = v2_demo
+    with Tenants(root, plan, record=True) as t:
         _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
         patches = _patches(t)
-    assert len(patches) == _units(plan)
+    assert len(patches) == units(plan)
     for ops in patches:
         kinds = [op["op"] for op in ops]
         n = kinds.count("test")
@@ -194,9 +170,9 @@ def test_atomic_patches_test_every_field_before_replacing_it(v2_plan, tmp_path):
         assert [op["path"] for op in ops[:n]] == [op["path"] for op in ops[n:]]
 
 
-def test_atomic_tests_carry_the_values_the_guard_read(v2_plan, tmp_path):
-    root, plan = v2_plan
-    with _Tenants(root, plan, record=True) as t:
+def test_atomic_tests_carry_the_values_the_guard_read(v2_demo, tmp_path):
+    root, plan = v2_demo
+    with Tenants(root, plan, record=True) as t:
         _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
         patches = _patches(t)
     sent = [e for e in read_events(tmp_path / "j.jsonl") if e["event"] == "sent"]
@@ -205,10 +181,10 @@ def test_atomic_tests_carry_the_values_the_guard_read(v2_plan, tmp_path):
     assert tested == before
 
 
-def test_without_atomic_patches_carry_no_test(v2_plan, tmp_path):
-    root, plan = v2_plan
-    with _Tenants(root, plan, record=True) as t:
-        _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+def test_without_atomic_patches_carry_no_test(v2_demo, tmp_path):
+    root, plan = v2_demo
+    with Tenants(root, plan, record=True) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
         patches = _patches(t)
     assert patches and all(op["op"] == "replace" for ops in patches for op in ops)
 
@@ -216,9 +192,9 @@ def test_without_atomic_patches_carry_no_test(v2_plan, tmp_path):
 # -------------------------------------------------------------------------- (d) v1
 
 
-def test_atomic_skips_v1_changes_with_the_reason_and_writes_the_v2_ones(mixed_plan, tmp_path):
-    root, plan = mixed_plan
-    with _Tenants(root, plan) as t:
+def test_atomic_skips_v1_changes_with_the_reason_and_writes_the_v2_ones(mixed_demo, tmp_path):
+    root, plan = mixed_demo
+    with Tenants(root, plan) as t:
         result = _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
         posts = [r for r in t.source.stats()["routes"] if r.startswith("POST /v1/")]
     by_gen = {o.change.corrected.generation: set() for o in result.outcomes}
@@ -228,18 +204,18 @@ def test_atomic_skips_v1_changes_with_the_reason_and_writes_the_v2_ones(mixed_pl
     assert posts == []
 
 
-def test_v1_changes_skipped_by_atomic_are_written_by_a_later_run_without_it(mixed_plan, tmp_path):
-    root, plan = mixed_plan
+def test_v1_changes_skipped_by_atomic_are_written_by_a_later_run_without_it(mixed_demo, tmp_path):
+    root, plan = mixed_demo
     v1 = [c for c in plan.changes if c.corrected.generation == "v1"]
-    with _Tenants(root, plan) as t:
+    with Tenants(root, plan) as t:
         _atomic(plan, t.gateways(), tmp_path / "j.jsonl")
-        again = _apply(plan, t.gateways(), tmp_path / "j.jsonl")
+        again = apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
     assert {o.status for o in again.outcomes if o.change in v1} == {"applied"}
 
 
-def test_an_atomic_dry_run_shows_v1_changes_skipped(mixed_plan, tmp_path):
-    root, plan = mixed_plan
-    with _Tenants(root, plan) as t:
+def test_an_atomic_dry_run_shows_v1_changes_skipped(mixed_demo, tmp_path):
+    root, plan = mixed_demo
+    with Tenants(root, plan) as t:
         result = apply_plan(plan, t.gateways(), atomic=True)
     statuses = {(o.change.corrected.generation, o.status) for o in result.outcomes}
     assert statuses == {("v1", "skipped"), ("v2", "would_write")}
@@ -283,24 +259,24 @@ def _dry_run_command(t, plan, tmp_path, monkeypatch, **kw):
     return report
 
 
-def test_atomic_warns_once_when_it_meets_v1_changes(mixed_plan, tmp_path, monkeypatch):
-    root, plan = mixed_plan
-    with _Tenants(root, plan) as t:
+def test_atomic_warns_once_when_it_meets_v1_changes(mixed_demo, tmp_path, monkeypatch):
+    root, plan = mixed_demo
+    with Tenants(root, plan) as t:
         report = _dry_run_command(t, plan, tmp_path, monkeypatch, atomic=True)
     n = sum(c.corrected.generation == "v1" for c in plan.changes)
     assert len(report.warnings) == 1 and f"{n} change(s) of the v1 source tenant skipped" in report.warnings[0]
 
 
-def test_atomic_gives_no_warning_without_v1_changes(v2_plan, tmp_path, monkeypatch):
-    root, plan = v2_plan
-    with _Tenants(root, plan) as t:
+def test_atomic_gives_no_warning_without_v1_changes(v2_demo, tmp_path, monkeypatch):
+    root, plan = v2_demo
+    with Tenants(root, plan) as t:
         report = _dry_run_command(t, plan, tmp_path, monkeypatch, atomic=True)
     assert report.warnings == [] and report.title.endswith("(--atomic)")
 
 
-def test_a_v1_gateway_refuses_a_compare_and_set(mixed_plan):
-    root, plan = mixed_plan
+def test_a_v1_gateway_refuses_a_compare_and_set(mixed_demo):
+    root, plan = mixed_demo
     c = next(c for c in plan.changes if c.corrected.generation == "v1" and c.corrected.entity == "customer")
-    with _Tenants(root, plan) as t, pytest.raises(ConfigError, match="no compare-and-set"):
+    with Tenants(root, plan) as t, pytest.raises(ConfigError, match="no compare-and-set"):
         gw = t.gateways()["source"]
         gw.write("customer", c.corrected.record_id, None, {c.field: c.new_value}, {}, expect={c.field: c.old_value})

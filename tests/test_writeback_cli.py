@@ -4,12 +4,12 @@ against two simulated tenants, with recognisable fake keys that must never leak.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import socket
 from pathlib import Path
 
 import polars as pl
 import pytest
+from audit_cli import audit_cli, writeback_plan
 from poweroffice_fixtures import subprocess_env
 
 from audit.core.engine import run_audit, write_outputs
@@ -60,33 +60,13 @@ def _env(tenants, **extra):
 
 
 def _audit(*args, env, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "audit", "writeback", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
+    return audit_cli("writeback", *args, env=env, cwd=cwd, timeout=120)
 
 
 def _plan(root, tmp_path, env, *extra):
     plan = tmp_path / "plan.json"
-    done = _audit(
-        "plan",
-        "--audit",
-        root / "audit",
-        "--flow",
-        FLOW,
-        "--source",
-        root / "source",
-        "--target",
-        root / "target",
-        "--out",
-        plan,
-        *extra,
-        env=env,
-        cwd=tmp_path,
+    done = writeback_plan(
+        root / "audit", FLOW, root / "source", root / "target", plan, *extra, env=env, cwd=tmp_path, timeout=120
     )
     assert done.returncode == 0, done.stderr
     digest = json.loads(plan.read_text(encoding="utf-8"))["hash"]
@@ -190,13 +170,22 @@ def test_conflicts_end_with_exit_1(audited, tenants, tmp_path):
     assert "conflict" in done.stdout
 
 
-def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path):
+@pytest.fixture
+def dead_v2_url():
+    """A v2 URL on a port of 127.0.0.1 that is bound but not listening: every connection is
+    refused, and no other process can take the port while the test runs."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}/v2"
+
+
+def test_an_unreachable_api_ends_with_exit_3(audited, tenants, tmp_path, dead_v2_url):
     env = _env(tenants)
     plan, digest, _ = _plan(audited, tmp_path, env)
     dead = _env(
         tenants,
-        POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2",
-        POWEROFFICE_SOURCE_V2_URL="http://127.0.0.1:9/v2",
+        POWEROFFICE_TARGET_V2_URL=dead_v2_url,
+        POWEROFFICE_SOURCE_V2_URL=dead_v2_url,
         POWEROFFICE_RETRIES="1",
     )
     done = _audit("apply", plan, env=dead, cwd=tmp_path)
@@ -225,29 +214,8 @@ def _audited_demo(tmp_path):
 
 
 def _plan_with_decisions(tmp_path, flow, demo, out, decisions):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audit",
-            "writeback",
-            "plan",
-            "--audit",
-            str(out),
-            "--flow",
-            str(flow),
-            "--source",
-            str(demo / "source"),
-            "--target",
-            str(demo / "target"),
-            "--out",
-            str(tmp_path / "plan.json"),
-            "--decisions",
-            str(decisions),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    plan = tmp_path / "plan.json"
+    return writeback_plan(out, flow, demo / "source", demo / "target", plan, "--decisions", decisions)
 
 
 def test_decisions_written_by_the_investigate_helper_steer_the_plan(tmp_path):
@@ -307,18 +275,20 @@ def test_a_decisions_file_that_is_not_utf8_is_named(tmp_path):
     assert result.returncode == 2 and str(path) in result.stderr and "Traceback" not in result.stderr
 
 
-def _dead_target(tenants):
-    return _env(tenants, POWEROFFICE_TARGET_V2_URL="http://127.0.0.1:9/v2", POWEROFFICE_RETRIES="2")
+def _dead_target(tenants, dead_v2_url):
+    return _env(tenants, POWEROFFICE_TARGET_V2_URL=dead_v2_url, POWEROFFICE_RETRIES="2")
 
 
-def test_one_side_unreachable_skips_its_changes_after_one_token_attempt_and_exits_3(audited, tenants, tmp_path):
+def test_one_side_unreachable_skips_its_changes_after_one_token_attempt_and_exits_3(
+    audited, tenants, tmp_path, dead_v2_url
+):
     s, t = tenants
     plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
     changes = json.loads(plan.read_text(encoding="utf-8"))["changes"]
     n_target = sum(1 for c in changes if c["corrected"]["tenant"] == "target")
     assert 0 < n_target < len(changes)  # the plan corrects both tenants
 
-    done = _audit("apply", plan, env=_dead_target(tenants), cwd=tmp_path)
+    done = _audit("apply", plan, env=_dead_target(tenants, dead_v2_url), cwd=tmp_path)
 
     out = done.stdout + done.stderr
     assert done.returncode == 3, out
@@ -338,12 +308,11 @@ def test_side_applies_one_tenants_changes_only(audited, tenants, tmp_path):
     assert "not this run's side (--side source)" in done.stdout
 
 
-def test_side_with_the_other_tenant_down_writes_and_says_once_it_cannot_verify(audited, tenants, tmp_path):
+def test_side_with_the_other_tenant_down_writes_and_says_once_it_cannot_verify(audited, tenants, tmp_path, dead_v2_url):
     s, t = tenants
     plan, digest, _ = _plan(audited, tmp_path, _env(tenants))
-    done = _audit(
-        "apply", plan, "--approve", digest, "--apply", "--side", "source", env=_dead_target(tenants), cwd=tmp_path
-    )
+    dead = _dead_target(tenants, dead_v2_url)
+    done = _audit("apply", plan, "--approve", digest, "--apply", "--side", "source", env=dead, cwd=tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
     assert s.store.writes > 0 and t.store.writes == 0
     assert done.stderr.count("verification skipped, target tenant unreachable") == 1

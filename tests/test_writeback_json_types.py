@@ -10,12 +10,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from writeback_tenants import plan_of
 
 from audit.core import exact_json
 from audit.core.engine import run_audit
-from audit.core.snapshot import frame_from_records, read_snapshot
+from audit.core.snapshot import frame_from_records
 from audit.core.values import ValueSpec
-from audit.writeback import Plan, build_plan, load_plan, write_plan
+from audit.writeback import Plan, load_plan, write_plan
 from audit.writeback.fields import jsonable
 from audit.writeback.json_types import TypeConflict, conflict_text, in_type_of
 from audit.writeback.model import RecordRef
@@ -65,10 +66,9 @@ def test_a_boolean_text_goes_into_a_boolean_field_as_a_boolean():
 
 def test_the_refusal_names_record_field_json_type_and_value():
     ref = RecordRef("target", "target", "contactperson", 4000039, "v2", 2000038)
-    try:
+    with pytest.raises(TypeConflict) as caught:
         in_type_of("0150", 150, TEXT)
-    except TypeConflict as exc:
-        text = conflict_text(exc, ref, "MailAddress.ZipCode", TEXT)
+    text = conflict_text(caught.value, ref, "MailAddress.ZipCode", TEXT)
     assert text.startswith("type_conflict: contactperson 4000039 field MailAddress.ZipCode")
     assert "JSON number (150)" in text and "'0150'" in text
 
@@ -80,14 +80,7 @@ def demo_audit():
 
 
 def _plan(demo_audit, policy: str) -> Plan:
-    return build_plan(
-        demo_audit.findings,
-        read_snapshot(DEMO / "source"),
-        read_snapshot(DEMO / "target"),
-        summary=demo_audit.summary,
-        policy=policy,
-        header={"flow": str(SEED)},
-    )
+    return plan_of(demo_audit, DEMO / "source", DEMO / "target", policy, flow_path=SEED)
 
 
 def test_the_plan_refuses_each_lost_zero_zip_code_into_the_numeric_field(demo_audit):

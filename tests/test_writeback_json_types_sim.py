@@ -11,10 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 from poweroffice_fixtures import settings_for
-from test_writeback_apply import FLOW, _apply, _demo, _Tenants
+from writeback_tenants import Tenants, apply_approved, demo_plan
 
 from audit.core.engine import run_audit
-from audit.flow.parser import parse_file
 from audit.systems.poweroffice.fetch import fetch_snapshot
 from audit.systems.poweroffice.sim.server import running_simulator
 from audit.systems.poweroffice.transport import ApiClient
@@ -66,7 +65,7 @@ def _change(new_value, *, generation="v2", field="MailAddress.ZipCode", old_valu
 def _run(sim, change: Change, journal: Path, api="v2"):
     plan = Plan(header={"generations": {"target": [api]}}, changes=[change])
     gw = {"target": RecordGateway(ApiClient(settings_for(sim).endpoint(api)))}
-    return _apply(plan, gw, journal, limits=Limits(workers=1))
+    return apply_approved(plan, gw, journal, limits=Limits(workers=1))
 
 
 def test_a_text_value_into_a_field_the_api_holds_as_a_number_is_sent_as_a_number(tmp_path):
@@ -110,23 +109,18 @@ def test_the_guard_read_keeps_a_decimal_exact(tmp_path):
     assert isinstance(record["CreditLimit"], Decimal) and str(record["CreditLimit"]) == "150.50"
 
 
-@pytest.fixture(scope="module")
-def flow():
-    return parse_file(FLOW)
-
-
 @pytest.mark.parametrize("policy", ["source", "target"])
-def test_after_the_write_back_the_numeric_zip_tenant_is_still_readable_and_audited(flow, tmp_path_factory, policy):
+def test_after_the_write_back_the_numeric_zip_tenant_is_still_readable_and_audited(po_flow, tmp_path_factory, policy):
     root = tmp_path_factory.mktemp(f"zip-{policy}")
-    plan = _demo(root, flow, "v2", policy)
+    plan = demo_plan(root, po_flow, "v2", policy)
     out = root / "after"
     out.mkdir()
-    with _Tenants(root, plan) as t:
-        result = _apply(plan, t.gateways(), root / "j.jsonl", limits=Limits(workers=2, max_failures=1000))
+    with Tenants(root, plan) as t:
+        result = apply_approved(plan, t.gateways(), root / "j.jsonl", limits=Limits(workers=2, max_failures=1000))
         fetch_snapshot(out / "s", "v2", settings=settings_for(t.source), progress=False)
         fetch_snapshot(out / "t", "v2", settings=settings_for(t.target), progress=False)
     assert result.counts == {"applied": len(plan.changes)}
-    after = run_audit(flow, out / "s", out / "t", root / "global-person.json").findings  # no mixed types
+    after = run_audit(po_flow, out / "s", out / "t", root / "global-person.json").findings  # no mixed types
     zips = after.filter((pl.col("status") == "mismatch") & pl.col("target_property").str.ends_with("ipCode"))
     refused = {(s.source_key, s.target_key) for s in plan.skipped if s.skipped.startswith("type_conflict")}
     # the simulator keeps one record per id, so the demo's duplicated id links (and differs) once read back
