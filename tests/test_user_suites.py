@@ -166,6 +166,15 @@ def test_add_user_expectation_refuses_a_rule_gx_does_not_know_and_keeps_the_file
     assert path.read_text(encoding="utf-8") == before
 
 
+def test_add_user_expectation_to_a_suite_without_an_expectations_list_starts_one(tmp_path):
+    the_flow = flow(CONTACT_TO_CUSTOMER)
+    path = user_suite_path(tmp_path, the_flow, CONTACT_TO_CUSTOMER)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"name": "mine"}', encoding="utf-8")
+    add_user_expectation(tmp_path, the_flow, CONTACT_TO_CUSTOMER, ZIP_RULE["type"], **ZIP_RULE["kwargs"])
+    assert json.loads(path.read_text(encoding="utf-8")) == {"name": "mine", "expectations": [ZIP_RULE]}
+
+
 def test_a_failed_expectation_about_the_whole_table_is_one_finding_with_its_observed_value(tmp_path):
     _write(tmp_path, [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}}])
     result = _audit(tmp_path)
