@@ -134,6 +134,16 @@ def test_an_unknown_expectation_type_names_its_position(tmp_path):
         load_user_suite(path)
 
 
+def test_an_expectation_that_is_not_an_object_names_its_position(tmp_path):
+    _write(tmp_path, [ZIP_RULE, "expect_column_values_to_not_be_null"])
+    path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
+    with pytest.raises(ConfigError) as caught:
+        load_user_suite(path)
+    assert str(caught.value) == (
+        f"{path}: expectation 2: an object with 'type' and 'kwargs', not 'expect_column_values_to_not_be_null'"
+    )
+
+
 def test_audit_suites_never_overwrites_a_user_suite(tmp_path):
     _write(tmp_path, [ZIP_RULE])
     path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)

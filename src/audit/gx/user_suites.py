@@ -77,6 +77,8 @@ def load_user_suite(path: str | Path):
 
     expectations = []
     for number, item in enumerate(data.get("expectations", []), start=1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{path}: expectation {number}: an object with 'type' and 'kwargs', not {item!r}")
         try:
             config = ExpectationConfiguration(
                 type=item["type"],
