@@ -118,7 +118,7 @@ def load_config(path: str | Path) -> NightlyConfig:
         raise ConfigError(f"{path}: {problems(exc, root='')}") from None
     base = path.parent
     for job in config.jobs:
-        for attr in ("flow", "source", "target", "links", "config"):
+        for attr in ("flow", "source", "target", "links", "config", "expectations"):
             value = getattr(job, attr)
             if isinstance(value, Path) and not value.is_absolute() and not value.exists() and (base / value).exists():
                 setattr(job, attr, base / value)
