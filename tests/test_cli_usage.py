@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
 
 from audit import __version__
 from audit.cli.app import app, main
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = str(ROOT / "data" / "flows" / "powerofficego-powerofficego.rst")
+DEMO = ROOT / "data" / "demo"
+RUN_DEMO = ["run", "--flow", SEED, "--source", str(DEMO / "source"), "--target", str(DEMO / "target"), "--link-by-id"]
 
 
 def _audit(*args: str) -> subprocess.CompletedProcess:
@@ -32,6 +39,27 @@ def test_a_usage_error_exits_2_with_typer_message_and_no_traceback(args, says):
     assert result.returncode == 2
     assert says in result.stderr and "Usage: audit" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["demo-data", "--records", "20", "--out"], "File exists"),
+        ([*RUN_DEMO, "--out"], "Not a directory"),
+    ],
+)
+def test_an_out_path_that_is_a_file_exits_2_naming_it(tmp_path, command, says):
+    taken = tmp_path / "taken"
+    taken.write_text("a file", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "audit", *command, str(taken)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{taken}" in result.stderr and says in result.stderr and "Traceback" not in result.stderr
 
 
 def test_version_prints_the_package_version():

@@ -11,7 +11,7 @@ import pytest
 
 from audit.core.engine import run_audit, write_outputs
 from audit.demo.generator import generate
-from audit.errors import ConfigError
+from audit.errors import ConfigError, InputError
 from audit.flow.parser import parse_file
 from audit.runs.investigate import InvestigateParameters, Investigation
 
@@ -74,6 +74,24 @@ def test_every_status_can_be_listed(inv, pair, status):
 def test_a_record_only_one_side_has_is_looked_up_on_that_side(inv, status, side):
     table = inv.lookup_first(PERSONS, inv.mismatches(PERSONS, status=status))
     assert table[f"{side} value"].drop_nulls().len() > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("summary.json", "{bad", r"summary\.json:1: not valid JSON"),
+        ("summary.json", "[]", r"summary\.json: expected a JSON object"),
+        ("findings.parquet", "not parquet", r"findings\.parquet: cannot be read"),
+    ],
+)
+def test_a_damaged_output_file_is_refused_naming_it(audited, tmp_path, name, content, message):
+    out = tmp_path / "audit"
+    out.mkdir()
+    for kept in ("summary.json", "findings.parquet"):
+        (out / kept).write_bytes((audited / "audit" / kept).read_bytes())
+    (out / name).write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        Investigation.load(InvestigateParameters.check(out=out))
 
 
 def test_an_unknown_status_is_refused(audited):

@@ -132,6 +132,23 @@ def test_config_without_jobs_is_refused(tmp_path):
         load_config(path)
 
 
+def test_a_bad_tenant_or_link_mapping_names_only_its_own_problem(tmp_path):
+    job = _demo_job(source={"api": "v3"}, links={"node": "ftp://n", "dataset": "gp"})
+    with pytest.raises(ConfigError) as caught:
+        load_config(_config(tmp_path, [job]))
+    assert str(caught.value) == (
+        f"{tmp_path / 'nightly.yaml'}: jobs.0.source.api: Input should be 'v1' or 'v2'; "
+        "jobs.0.links.node: String should match pattern '^https?://\\S+$'"
+    )
+
+
+def test_paths_relative_to_the_nightly_file_are_found_beside_it(tmp_path):
+    (tmp_path / "my-expectations").mkdir()
+    (tmp_path / "flow.rst").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    job = load_config(_config(tmp_path, [_demo_job(flow="flow.rst", expectations="my-expectations")])).jobs[0]
+    assert (job.flow, job.expectations) == (tmp_path / "flow.rst", tmp_path / "my-expectations")
+
+
 def test_a_job_passes_its_link_source_to_the_notebook(tmp_path):
     links = DEMO / "global-person.json"
     params = parameters_for(Job(name="x", flow=SEED, source=DEMO, target=DEMO, links=links), tmp_path, tmp_path / "h")

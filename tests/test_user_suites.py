@@ -134,6 +134,16 @@ def test_an_unknown_expectation_type_names_its_position(tmp_path):
         load_user_suite(path)
 
 
+def test_an_expectation_that_is_not_an_object_names_its_position(tmp_path):
+    _write(tmp_path, [ZIP_RULE, "expect_column_values_to_not_be_null"])
+    path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
+    with pytest.raises(ConfigError) as caught:
+        load_user_suite(path)
+    assert str(caught.value) == (
+        f"{path}: expectation 2: an object with 'type' and 'kwargs', not 'expect_column_values_to_not_be_null'"
+    )
+
+
 def test_audit_suites_never_overwrites_a_user_suite(tmp_path):
     _write(tmp_path, [ZIP_RULE])
     path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
@@ -164,6 +174,15 @@ def test_add_user_expectation_refuses_a_rule_gx_does_not_know_and_keeps_the_file
     with pytest.raises(ConfigError):
         add_user_expectation(tmp_path, the_flow, CONTACT_TO_CUSTOMER, "expect_nothing_known")
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_add_user_expectation_to_a_suite_without_an_expectations_list_starts_one(tmp_path):
+    the_flow = flow(CONTACT_TO_CUSTOMER)
+    path = user_suite_path(tmp_path, the_flow, CONTACT_TO_CUSTOMER)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"name": "mine"}', encoding="utf-8")
+    add_user_expectation(tmp_path, the_flow, CONTACT_TO_CUSTOMER, ZIP_RULE["type"], **ZIP_RULE["kwargs"])
+    assert json.loads(path.read_text(encoding="utf-8")) == {"name": "mine", "expectations": [ZIP_RULE]}
 
 
 def test_a_failed_expectation_about_the_whole_table_is_one_finding_with_its_observed_value(tmp_path):

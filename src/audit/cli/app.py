@@ -65,13 +65,18 @@ def _exit_code(exc: Exception) -> int | None:
     """Show an exception a command ended with and return its exit code; ``None`` for others.
 
     :class:`AuditError` carries its own code; a usage error (typer's own click errors, such as
-    an unknown option or a bad value) is shown as typer shows it and is exit 2.
+    an unknown option or a bad value) is shown as typer shows it and is exit 2, as is a file
+    the command cannot read or write (an ``--out`` that is a file, a folder without write
+    permission): the message names it.
     """
     if isinstance(exc, typer.Exit):
         return exc.exit_code
     if isinstance(exc, AuditError):
         output.error(str(exc))
         return exc.exit_code
+    if isinstance(exc, OSError) and exc.filename is not None:
+        output.error(f"{exc.filename}: {exc.strerror or exc}")
+        return EXIT_INPUT
     if isinstance(exc, typer.Abort):
         output.error("aborted")
         return 130

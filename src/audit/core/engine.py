@@ -31,7 +31,7 @@ import polars as pl
 from audit.core import findings as fnd
 from audit.core.link_sources import LinkSource, check_linkable, open_link_source
 from audit.core.loader import SnapshotLoader
-from audit.core.pair import PairResult, audit_pair, finish_pair, prepare_pair
+from audit.core.pair import PairResult, finish_pair, prepare_pair
 from audit.core.policy import Policy, default_policy, load_policy
 from audit.core.snapshot import Snapshot
 from audit.core.summary import now, run_summary
@@ -41,7 +41,7 @@ from audit.flow.model import Flow
 from audit.gx.user_suites import user_suite_path
 from audit.gx.validate import warm_up
 
-__all__ = ["AuditResult", "PairResult", "run_audit", "audit_pair", "write_outputs"]
+__all__ = ["AuditResult", "PairResult", "run_audit", "write_outputs"]
 
 Progress = Callable[[str], None]
 

@@ -1,6 +1,7 @@
 """The audit of one pair of entity frames: links, comparison, validation, findings.
 
-:func:`audit_pair` runs the steps in order, each a function of its own:
+:func:`prepare_pair` then :func:`finish_pair` run the steps in order, each a function of its own
+(``finish_pair(prepare_pair(...))`` audits a pair in one go):
 
 1. bind the merge rules' and properties' paths to columns (:mod:`audit.core.binding`);
 2. link the records and gather the linked values (:mod:`audit.core.pair_links`);
@@ -35,7 +36,7 @@ from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.user_suites import load_user_suite, user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
-__all__ = ["PairResult", "PreparedPair", "audit_pair", "prepare_pair", "finish_pair"]
+__all__ = ["PairResult", "PreparedPair", "prepare_pair", "finish_pair"]
 
 SIDES = ("source", "target")
 
@@ -54,36 +55,6 @@ class PairResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.summary)
-
-
-def audit_pair(
-    flow: Flow,
-    pair: Pair,
-    se: EntityFrame,
-    te: EntityFrame,
-    policy: Policy,
-    links_table: GivenLinks | pl.DataFrame | None = None,
-    user_suite: Any = None,
-) -> PairResult:
-    """Audit one pair of entity frames.
-
-    Parameters
-    ----------
-    flow : Flow
-        The flow (for the suite name).
-    pair : Pair
-        The pair to audit.
-    se, te : EntityFrame
-        Source and target entity frames.
-    policy : Policy
-    links_table : GivenLinks or pl.DataFrame, optional
-        The links a link source gives a pair without merge rules (a bare frame
-        ``source_id, target_id`` is a links file's).
-    user_suite : great_expectations.ExpectationSuite or path, optional
-        The user's own expectations for the pair, or their file (:mod:`audit.gx.user_suites`;
-        read when the pair is validated, none when the file does not exist).
-    """
-    return finish_pair(prepare_pair(flow, pair, se, te, policy, links_table, user_suite))
 
 
 @dataclass
@@ -109,7 +80,25 @@ def prepare_pair(
     links_table: GivenLinks | pl.DataFrame | None = None,
     user_suite: Any = None,
 ) -> PreparedPair:
-    """Everything of :func:`audit_pair` up to the GX validation."""
+    """Link and compare one pair of entity frames and gather its findings: everything of the
+    audit of a pair up to the GX validation (:func:`finish_pair`).
+
+    Parameters
+    ----------
+    flow : Flow
+        The flow (for the suite name).
+    pair : Pair
+        The pair to audit.
+    se, te : EntityFrame
+        Source and target entity frames.
+    policy : Policy
+    links_table : GivenLinks or pl.DataFrame, optional
+        The links a link source gives a pair without merge rules (a bare frame
+        ``source_id, target_id`` is a links file's).
+    user_suite : great_expectations.ExpectationSuite or path, optional
+        The user's own expectations for the pair, or their file (:mod:`audit.gx.user_suites`;
+        read when the pair is validated, none when the file does not exist).
+    """
     profiles = profiles_for(flow.source_system, flow.target_system)
     se, te = se.of_system(profiles.source), te.of_system(profiles.target)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)

@@ -77,6 +77,8 @@ def load_user_suite(path: str | Path):
 
     expectations = []
     for number, item in enumerate(data.get("expectations", []), start=1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{path}: expectation {number}: an object with 'type' and 'kwargs', not {item!r}")
         try:
             config = ExpectationConfiguration(
                 type=item["type"],
@@ -103,7 +105,7 @@ def add_user_expectation(
     the file; the expectation is checked by GX first, so a bad one never lands."""
     path = user_suite_path(expectations_dir, flow, pair)
     data = _read(path) if path.is_file() else {"name": f"{flow_stem(flow)}.{pair_slug(pair)}.user", "expectations": []}
-    data["expectations"].append({"type": expectation_type, "kwargs": kwargs})
+    data.setdefault("expectations", []).append({"type": expectation_type, "kwargs": kwargs})
     path.parent.mkdir(parents=True, exist_ok=True)
     candidate = path.with_name(path.name + ".tmp")
     candidate.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

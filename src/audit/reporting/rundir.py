@@ -132,14 +132,14 @@ def _require_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def read_summary(out_dir: Path) -> RunSummary:
-    """Read ``OUT_DIR/summary.json`` through the field mappings of this module.
+def read_summary_object(out_dir: Path) -> dict[str, Any]:
+    """``OUT_DIR/summary.json`` as the JSON object it holds, its fields unchecked.
 
     Raises
     ------
     InputError
-        The file is missing, is not JSON (the message gives the line), or lacks
-        ``success``; the message names the file.
+        The file is missing, is not JSON (the message gives the line) or not an object;
+        the message names the file.
     """
     path = _require_dir(out_dir) / SUMMARY_FILE
     if not path.is_file():
@@ -152,6 +152,20 @@ def read_summary(out_dir: Path) -> RunSummary:
         raise InputError(f"{path}: cannot be read: {exc}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a JSON object")
+    return raw
+
+
+def read_summary(out_dir: Path) -> RunSummary:
+    """Read ``OUT_DIR/summary.json`` through the field mappings of this module.
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not JSON (the message gives the line), or lacks
+        ``success``; the message names the file.
+    """
+    path = Path(out_dir) / SUMMARY_FILE
+    raw = read_summary_object(out_dir)
     success = _get(raw, SUMMARY_FIELDS["success"])
     if not isinstance(success, bool):
         raise InputError(f"{path}: {SUMMARY_FIELDS['success']!r} must be true or false, got {success!r}")

@@ -8,7 +8,6 @@ the write-back; :func:`plan_tables` shows a write-back plan for review. Importab
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,18 +126,19 @@ class Investigation:
         from audit.core.link_sources import open_link_source
         from audit.core.snapshot import read_snapshot
         from audit.flow.parser import parse_file
+        from audit.reporting.rundir import read_findings, read_summary_object
 
         findings_path = params.out / "findings.parquet"
         summary_path = params.out / "summary.json"
         if not findings_path.exists() or not summary_path.exists():
             raise ConfigError(f"{params.out}: no audit outputs (findings.parquet, summary.json); run the audit first")
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        summary = read_summary_object(params.out)
         paths = _from_summary(params, summary, summary_path)
         flow = parse_file(paths["flow"])
         return cls(
             out=params.out,
             flow=flow,
-            findings=pl.read_parquet(findings_path),
+            findings=read_findings(params.out),
             summary=summary,
             source=read_snapshot(paths["source"], [p.source_entity for p in flow.pairs]),
             target=read_snapshot(paths["target"], [p.target_entity for p in flow.pairs]),

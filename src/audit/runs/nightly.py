@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, AuditError, ConfigError
 from audit.runs.nightly_links import SesamLinks, export_path, fetch_links
-from audit.runs.parameters import SECRET_NAME, problems
+from audit.runs.parameters import SECRET_NAME, path_or, problems
 
 #: The audit notebook, shipped in the package (a copy of ``notebooks/audit.ipynb``; a test
 #: keeps them identical), so ``audit nightly`` works from any folder.
@@ -78,9 +78,9 @@ class Job(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     flow: Path
-    source: Path | ApiSide
-    target: Path | ApiSide
-    links: Path | SesamLinks | None = None
+    source: path_or(ApiSide)
+    target: path_or(ApiSide)
+    links: path_or(SesamLinks) | None = None
     link_by_id: bool = False
     config: Path | None = None
     expectations: Path | None = None
@@ -118,7 +118,7 @@ def load_config(path: str | Path) -> NightlyConfig:
         raise ConfigError(f"{path}: {problems(exc, root='')}") from None
     base = path.parent
     for job in config.jobs:
-        for attr in ("flow", "source", "target", "links", "config"):
+        for attr in ("flow", "source", "target", "links", "config", "expectations"):
             value = getattr(job, attr)
             if isinstance(value, Path) and not value.is_absolute() and not value.exists() and (base / value).exists():
                 setattr(job, attr, base / value)

@@ -2,7 +2,7 @@
 
 :func:`verify_changes` reads every corrected record and its linked counterpart again from
 the API and audits each pair over just those records with the audit's own engine
-(:func:`audit.core.engine.audit_pair`: same linking, same comparison, same policy). A change
+(:func:`audit.core.pair.prepare_pair`: same linking, same comparison, same policy). A change
 is ``verified`` when the corrected field now holds the planned value *and* the re-audit
 finds no mismatch left on that property of that record pair.
 
@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from audit.core import exact_json
-from audit.core.engine import audit_pair
+from audit.core.pair import finish_pair, prepare_pair
 from audit.core.policy import Policy, default_policy
 from audit.core.snapshot import frame_from_records
 from audit.errors import ConfigError, ExternalError
@@ -172,7 +172,7 @@ def _reaudit(
     # a pair without merge rules is linked as the audit linked it (its link source may be
     # a Sesam export the re-read records alone cannot reproduce)
     links = None if pair.merge_rules else _links_of(group)
-    findings = audit_pair(flow, pair, se, te, policy, links).findings
+    findings = finish_pair(prepare_pair(flow, pair, se, te, policy, links)).findings
     mismatched = {
         (f["source_key"], f["target_key"], f["source_property"])
         for f in findings.filter(findings["status"] == "mismatch").iter_rows(named=True)
