@@ -12,7 +12,6 @@ import typer
 from audit import __version__
 from audit.cli.app import app, main
 
-
 ROOT = Path(__file__).resolve().parents[1]
 SEED = str(ROOT / "data" / "flows" / "powerofficego-powerofficego.rst")
 DEMO = ROOT / "data" / "demo"
