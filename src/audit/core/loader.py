@@ -1,12 +1,13 @@
 """The two snapshots of a run, their entity files read in the background.
 
-:class:`SnapshotLoader` reads the files on a background thread in the order the pairs
-need them, keeping only the columns the flow's paths resolve to, so that a pair is audited
-while the files of the next ones are read.
+:class:`SnapshotLoader` reads the files in the background, one parsing at a time, in the
+order the pairs need them, keeping only the columns the flow's paths resolve to, so that a
+pair is audited while the files of the next ones are read.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -89,7 +90,10 @@ class SnapshotLoader:
         self._paths = _flow_paths(flow)
         self._profiles = profiles_for(flow.source_system, flow.target_system)._asdict()
         self._futures: dict[tuple[str, str], Future] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read")
+        # Two threads, one parsing at a time: a file's ids are checked (single-threaded work)
+        # while the next file is parsed (pyarrow's threads), in the pairs' order.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-read")
+        self._parsing = threading.Lock()
         for pair in flow.pairs:
             for side, entity in _sides(pair):
                 self._submit(side, entity)
@@ -114,7 +118,8 @@ class SnapshotLoader:
             self._futures[key] = self._pool.submit(self._read_needed, path, entity_file_stem(entity), side)
 
     def _read_needed(self, path: Path, stem: str, side: str) -> EntityFrame:
-        return read_entity_file(path, stem, columns=_needed_columns(stem, self._paths, self._profiles[side]))
+        columns = _needed_columns(stem, self._paths, self._profiles[side])
+        return read_entity_file(path, stem, columns=columns, parsing=self._parsing)
 
     def release(self, pairs_left: list[Pair]) -> None:
         """Let go of the files no pair in ``pairs_left`` reads (their memory is reused by the

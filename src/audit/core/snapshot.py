@@ -28,6 +28,7 @@ files of the same run, by :mod:`audit.core.links_files`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,10 @@ def _entity_frame(frame: pl.DataFrame, entity: str, file: str, data: bytes | Pat
 
 
 def read_entity_file(
-    path: str | Path, entity: str | None = None, columns: ColumnChooser | None = None
+    path: str | Path,
+    entity: str | None = None,
+    columns: ColumnChooser | None = None,
+    parsing: AbstractContextManager[Any] | None = None,
 ) -> EntityFrame:
     """Read one entity file (``.jsonl``, ``.json`` or ``.parquet``).
 
@@ -195,6 +199,10 @@ def read_entity_file(
         anyway). Every record is still read and checked as without it; only the other
         columns' values are dropped, before they are converted (which saves time and
         memory on wide records).
+    parsing : context manager, optional
+        Held while the file is parsed, not while its ids are checked: a loader reading
+        files on two threads lets one file parse while the ids of the one before are
+        checked (:class:`audit.core.loader.SnapshotLoader`).
 
     Raises
     ------
@@ -204,21 +212,30 @@ def read_entity_file(
     path = Path(path)
     file = str(path)
     entity = entity_file_stem(entity or path.stem)
+    parsing = parsing or nullcontext()
     if path.suffix == ".parquet":
-        return _choose(_entity_frame(read_parquet(path, file), entity, file, None), columns)
+        with parsing:
+            frame = read_parquet(path, file)
+        return _choose(_entity_frame(frame, entity, file, None), columns)
     try:
         if path.suffix == ".jsonl":  # parsed from the file; bytes read only to name a bad line
             if path.stat().st_size == 0:
                 return _empty_file(entity, file)
-            ef = _entity_frame(read_jsonl(path, file, columns), entity, file, path)
+            with parsing:
+                frame = read_jsonl(path, file, columns)
+            ef = _entity_frame(frame, entity, file, path)
             if columns is not None and ef.problems.copies:  # copies are judged on every value
-                ef = _choose(_entity_frame(read_jsonl(path, file), entity, file, path), columns)
+                with parsing:
+                    frame = read_jsonl(path, file)
+                ef = _choose(_entity_frame(frame, entity, file, path), columns)
             return ef
         data = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(f"{file}: cannot read ({exc.strerror})") from None
     if path.suffix == ".json":
-        return _choose(_entity_frame(read_json(data, file), entity, file, None), columns)
+        with parsing:
+            frame = read_json(data, file)
+        return _choose(_entity_frame(frame, entity, file, None), columns)
     raise SnapshotError(f"{file}: unknown snapshot file type (expected {', '.join(SUFFIXES)})")
 
 
