@@ -79,3 +79,47 @@ def test_the_demo_s_mismatches_are_failing_gx_expectations_with_real_values(demo
     assert sorted(map(tuple, zip_check["result"]["partial_unexpected_list"])) == sorted(
         rows.select("source_value", "target_value").rows()
     )
+
+
+def _verdicts(result: dict) -> list[tuple]:
+    rows = []
+    for item in result["results"]:
+        config = item["expectation_config"]
+        kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+        rows.append(
+            (config["type"], repr(sorted(kwargs.items())), item["success"], item["result"].get("unexpected_count"))
+        )
+    return rows
+
+
+def test_id_expectations_validated_first_give_what_the_whole_suite_gives_at_once(demo):
+    """A run validates each pair's id expectations on the two entity files while the pair
+    is linked, and the rest after; validating the whole suite on the pair's frame at once
+    gives the same verdicts and counts, in the same order."""
+    from audit.core.link_sources import open_link_source
+    from audit.core.pair import finish_pair, prepare_pair
+    from audit.core.policy import default_policy
+    from audit.core.snapshot import read_snapshot
+    from audit.flow.parser import parse_file
+    from audit.gx.user_suites import user_suite_path
+
+    flow = parse_file(ROOT / "data" / "flows" / "powerofficego-powerofficego.rst")
+    policy = default_policy()
+    source, target = (read_snapshot(ROOT / "data" / "demo" / side) for side in ("source", "target"))
+    links = open_link_source(ROOT / "data" / "demo" / "global-person.json", flow, None)
+    for pair, pair_result in zip(flow.pairs, demo.pairs, strict=True):
+        se, te = source.entity(pair.source_entity), target.entity(pair.target_entity)
+        own = user_suite_path(ROOT / "expectations", flow, pair)
+        prepared = prepare_pair(flow, pair, se, te, policy, links.for_pair(flow, pair, policy.links), own)
+        assert prepared.ids is None  # nothing validated first: the whole suite at once
+        at_once = finish_pair(prepared)
+        in_run = demo.gx_results[pair_result.slug]
+        assert at_once.slug == pair_result.slug
+        assert _verdicts(in_run) == _verdicts(at_once.gx_result)
+        assert (
+            in_run["statistics"]["unsuccessful_expectations"]
+            == at_once.gx_result["statistics"]["unsuccessful_expectations"]
+        )
+        assert any(
+            item["expectation_config"]["type"] == "expect_column_values_to_be_unique" for item in in_run["results"]
+        )

@@ -9,8 +9,10 @@ format (``findings.parquet``, ``findings.csv``, ``summary.json``, ``gx/<pair>.js
 The pairs are audited in flow order (:mod:`audit.core.pair`): each is linked and compared
 on the main thread (:func:`~audit.core.pair.prepare_pair`), then validated by its GX
 suites on a worker thread (:func:`~audit.core.pair.finish_pair`) while the next pair is
-linked, its entity files read in the background by :mod:`audit.core.loader`;
-:mod:`audit.core.summary` adds up their summaries.
+linked (the suite's id expectations, which need only the two entity files, already while
+the pair itself is linked: :func:`~audit.core.pair.validate_ids`), its entity files read
+in the background by :mod:`audit.core.loader`; :mod:`audit.core.summary` adds up their
+summaries.
 
 The audit succeeds when no finding has a status the policy fails on. The GX verdict over
 ``critical`` expectations is recorded next to it (``gx.critical_success``) and agrees
@@ -31,7 +33,7 @@ import polars as pl
 from audit.core import findings as fnd
 from audit.core.link_sources import LinkSource, check_linkable, open_link_source
 from audit.core.loader import SnapshotLoader
-from audit.core.pair import PairResult, finish_pair, prepare_pair
+from audit.core.pair import PairResult, finish_pair, prepare_pair, validate_ids
 from audit.core.policy import Policy, default_policy, load_policy
 from audit.core.snapshot import Snapshot
 from audit.core.summary import now, run_summary
@@ -39,7 +41,7 @@ from audit.core.tenant_label import tenant_label
 from audit.errors import ConfigError
 from audit.flow.model import Flow
 from audit.gx.user_suites import user_suite_path
-from audit.gx.validate import warm_up
+from audit.gx.validate import records_frame, warm_up
 
 __all__ = ["AuditResult", "PairResult", "run_audit", "write_outputs"]
 
@@ -150,7 +152,9 @@ def _audit_pairs(
             se = loader.entity("source", pair.source_entity)
             te = loader.entity("target", pair.target_entity)
             own = user_suite_path(expectations_dir, flow, pair) if expectations_dir else None  # read by the worker
+            ids = validating.submit(validate_ids, flow, pair, policy, records_frame((se, te)))
             prepared = prepare_pair(flow, pair, se, te, policy, given[position].result(), own)
+            prepared.ids = ids
             pending.append(validating.submit(finish_pair, prepared))
             del se, te
             loader.release(list(flow.pairs[position + 1 :]))

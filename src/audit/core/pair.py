@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.user_suites import load_user_suite, user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
-__all__ = ["PairResult", "PreparedPair", "prepare_pair", "finish_pair"]
+__all__ = ["PairResult", "PreparedPair", "prepare_pair", "validate_ids", "finish_pair"]
 
 SIDES = ("source", "target")
 
@@ -69,6 +70,15 @@ class PreparedPair:
     vframe: pl.DataFrame
     parts: list[pl.DataFrame]
     summary_args: tuple
+    ids: Future | dict[str, Any] | None = None  # the id expectations' result, when validated first
+
+
+def validate_ids(flow: Flow, pair: Pair, policy: Policy, records: pl.DataFrame) -> dict[str, Any]:
+    """The pair's id expectations on its two sides' records
+    (:func:`audit.gx.validate.records_frame`): a run validates them on its GX thread as
+    soon as the pair's files are read, while the pair is linked and compared."""
+    wait_for_warm_up()
+    return validate(records, build_suite(flow, pair, policy, "ids"), policy.gx_partial_unexpected_count)
 
 
 def prepare_pair(
@@ -129,7 +139,12 @@ def finish_pair(prepared: PreparedPair) -> PairResult:
     suite = build_suite(flow, pair, policy)
     own = prepared.user_suite
     own = load_user_suite(own) if isinstance(own, (str, Path)) else own
-    gx_result = validate(prepared.vframe, suite, policy.gx_partial_unexpected_count, own)
+    partial = policy.gx_partial_unexpected_count
+    if prepared.ids is None:
+        gx_result = validate(prepared.vframe, suite, partial, own)
+    else:  # the id expectations were validated first: the others, then their result
+        ids = prepared.ids.result() if isinstance(prepared.ids, Future) else prepared.ids
+        gx_result = validate(prepared.vframe, build_suite(flow, pair, policy, "values"), partial, own, then=ids)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
     pair_findings = fnd.concat_findings([*prepared.parts, user_findings(ctx, gx_result)], [pair.heading])
     slug = pair_slug(pair)

@@ -28,7 +28,15 @@ from audit.core.snapshot import EntityFrame
 from audit.gx.columns import KEY_COLUMNS, LINK_COLUMN, id_column, record_column
 from audit.gx.database import source, table, wait_for_warm_up, warm_up
 
-__all__ = ["validation_frame", "validate", "critical_success", "warm_up", "wait_for_warm_up"]
+__all__ = [
+    "validation_frame",
+    "records_frame",
+    "validate",
+    "joined",
+    "critical_success",
+    "warm_up",
+    "wait_for_warm_up",
+]
 
 
 def validation_frame(
@@ -63,9 +71,15 @@ def validation_frame(
         Its height is the largest of the parts (usually the link rows); shorter parts are
         padded with nulls, which every expectation skips.
     """
-    frame = _link_rows(link, compared, columns, rules)
+    return pl.concat([_link_rows(link, compared, columns, rules), records_frame(sides)], how="horizontal")
+
+
+def records_frame(sides: tuple[EntityFrame, EntityFrame]) -> pl.DataFrame:
+    """Both sides' :func:`record_rows` side by side (the shorter padded with nulls): all the
+    suite's id expectations look at, so a run validates them as soon as the pair's files
+    are read (:func:`audit.gx.suites.build_suite` ``part="ids"``)."""
     records = [record_rows(side, ef) for side, ef in zip(("source", "target"), sides, strict=True)]
-    return pl.concat([frame, *records], how="horizontal")
+    return pl.concat(records, how="horizontal")
 
 
 def record_rows(side: str, ef: EntityFrame) -> pl.DataFrame:
@@ -117,6 +131,7 @@ def validate(
     partial_unexpected_count: int = 20,
     user_suite=None,
     index_columns: Sequence[str] = KEY_COLUMNS,
+    then: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate one pair's frame against its suite (and the user's own suite).
 
@@ -132,6 +147,9 @@ def validate(
         The user's expectations, validated on the same table with the complete list of
         unexpected rows and their ``index_columns`` (each becomes a finding); their results
         follow the suite's, marked ``meta.origin = "user"``.
+    then : dict, optional
+        The result of the rest of the pair's suite validated on another frame (its id
+        expectations, :func:`records_frame`), placed after this suite's (:func:`joined`).
 
     Returns
     -------
@@ -147,6 +165,8 @@ def validate(
                 suite,
                 result_format={"result_format": "BASIC", "partial_unexpected_count": partial_unexpected_count},
             ).to_json_dict()
+            if then is not None:
+                result = joined(result, then)
             if user_suite is not None and user_suite.expectations:
                 result = _merged(result, _validate_own(batch, user_suite, frame, index_columns))
         finally:
@@ -169,12 +189,19 @@ def _validate_own(batch, user_suite, frame: pl.DataFrame, index_columns: Sequenc
 
 
 def _merged(result: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
-    """The suite's result followed by the user's (marked ``origin: user``), with GX's
-    statistics and overall success recounted over both."""
+    """The suite's result followed by the user's (marked ``origin: user``)."""
     for item in own.get("results", []):
         config = item.setdefault("expectation_config", {})
         config["meta"] = {**(config.get("meta") or {}), "origin": "user"}
-    results = [*result.get("results", []), *own.get("results", [])]
+    result = joined(result, own)
+    result["meta"] = {**(result.get("meta") or {}), "user_suite": own.get("suite_name")}
+    return result
+
+
+def joined(result: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """``result`` followed by the results of ``more`` (another validation of the same
+    pair), with GX's statistics and overall success recounted over both."""
+    results = [*result.get("results", []), *more.get("results", [])]
     passed = sum(1 for item in results if item.get("success"))
     result = dict(result)
     result["results"] = results
@@ -186,7 +213,6 @@ def _merged(result: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
         "unsuccessful_expectations": len(results) - passed,
         "success_percent": 100.0 * passed / len(results) if results else None,
     }
-    result["meta"] = {**(result.get("meta") or {}), "user_suite": own.get("suite_name")}
     return result
 
 
