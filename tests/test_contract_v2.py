@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from contract_v2 import problems, v2_exchanges
 from poweroffice_fixtures import fetch_in_pages, settings_for
-from test_writeback_atomic import _race, _victim
 from writeback_tenants import Tenants, apply_approved, demo_plan
+from writeback_tenants import race as _race
+from writeback_tenants import victim as _victim
 
 from audit.systems.poweroffice.sim.recorder import Exchange
 from audit.systems.poweroffice.sim.server import running_simulator

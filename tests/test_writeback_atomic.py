@@ -7,19 +7,17 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
-from writeback_tenants import Tenants, apply_approved, units
+from writeback_tenants import EDITED, Tenants, apply_approved, units
+from writeback_tenants import race as _race
+from writeback_tenants import victim as _victim
 
 from audit.errors import ConfigError
-from audit.systems.poweroffice.transport import make_session
 from audit.writeback import Limits, apply_plan, write_plan
 from audit.writeback.atomic import V1_REASON
 from audit.writeback.commands import apply_reviewed_plan
 from audit.writeback.journal import fold, read_events
 
 pytestmark = pytest.mark.usefixtures("po_clean_env")
-
-EDITED = "Edited by a person"
 
 
 def _atomic(plan, gateways, journal, **kw):
@@ -36,40 +34,6 @@ def _field(record, path):
     for part in path.split("."):
         record = (record or {}).get(part)
     return record
-
-
-def _victim(plan):
-    return next(c for c in plan.changes if c.field == "EmailAddress")
-
-
-class _RacingSession(requests.Session):
-    """Someone else edits the record just before our PATCH of ``path`` goes out: after
-    the guard read, before the write."""
-
-    def __init__(self, path, edit):
-        super().__init__()
-        self.path, self.edit = path, edit
-        self.mount("http://", make_session().get_adapter("http://"))
-
-    def request(self, method, url, *args, **kwargs):
-        if method.upper() == "PATCH" and url.split("?")[0].endswith(self.path) and self.edit:
-            edit, self.edit = self.edit, None
-            edit()
-        return super().request(method, url, *args, **kwargs)
-
-
-def _race(t, victim, value=EDITED):
-    """Gateways whose write of ``victim``'s record meets a concurrent edit of its field."""
-    store = t.sim(victim.corrected.tenant).store
-    ptr = "/" + victim.field.replace(".", "/")
-    ref = victim.corrected
-
-    def edit():
-        store.patch_v2(ref.entity, ref.record_id, [{"op": "replace", "path": ptr, "value": value}])
-
-    path = t.gateways()[ref.tenant].route(ref.entity, ref.record_id, ref.parent_id)
-    sessions = {ref.tenant: _RacingSession(path, edit)}
-    return t.gateways(session_for=lambda tenant: sessions.get(tenant) or make_session())
 
 
 # -------------------------------------------------------------------------- (a) applies

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 from poweroffice_fixtures import settings_for
 
 from audit.core.engine import run_audit
@@ -16,7 +17,7 @@ from audit.core.snapshot import read_snapshot
 from audit.demo.generator import generate
 from audit.flow.parser import parse_file
 from audit.systems.poweroffice.sim.server import running_simulator
-from audit.systems.poweroffice.transport import ApiClient
+from audit.systems.poweroffice.transport import ApiClient, make_session
 from audit.writeback import Limits, Plan, RecordGateway, apply_plan, build_plan
 
 FLOW = Path(__file__).resolve().parents[1] / "data" / "flows" / "powerofficego-powerofficego.rst"
@@ -128,3 +129,41 @@ def mixed_demo(tmp_path_factory, po_flow):
     plan = demo_plan(root, po_flow, "v1", "latest")
     assert {c.corrected.generation for c in plan.changes} == {"v1", "v2"}
     return root, plan
+
+
+EDITED = "Edited by a person"
+
+
+def victim(plan):
+    """The demo plan's change of an e-mail address (a v2 field every tenant writes)."""
+    return next(c for c in plan.changes if c.field == "EmailAddress")
+
+
+class RacingSession(requests.Session):
+    """Someone else edits the record just before our PATCH of ``path`` goes out: after
+    the guard read, before the write."""
+
+    def __init__(self, path, edit):
+        super().__init__()
+        self.path, self.edit = path, edit
+        self.mount("http://", make_session().get_adapter("http://"))
+
+    def request(self, method, url, *args, **kwargs):
+        if method.upper() == "PATCH" and url.split("?")[0].endswith(self.path) and self.edit:
+            edit, self.edit = self.edit, None
+            edit()
+        return super().request(method, url, *args, **kwargs)
+
+
+def race(t, victim, value=EDITED):
+    """Gateways whose write of ``victim``'s record meets a concurrent edit of its field."""
+    store = t.sim(victim.corrected.tenant).store
+    ptr = "/" + victim.field.replace(".", "/")
+    ref = victim.corrected
+
+    def edit():
+        store.patch_v2(ref.entity, ref.record_id, [{"op": "replace", "path": ptr, "value": value}])
+
+    path = t.gateways()[ref.tenant].route(ref.entity, ref.record_id, ref.parent_id)
+    sessions = {ref.tenant: RacingSession(path, edit)}
+    return t.gateways(session_for=lambda tenant: sessions.get(tenant) or make_session())

@@ -15,7 +15,7 @@ DEFAULT_FLOW = Path("powerofficego-powerofficego")
 
 def demo_data(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the demo tenants into")] = Path("data/demo"),
-    records: Annotated[int, typer.Option("--records", "-n", help="Records per entity (100 to 1,000,000)")] = 100,
+    records: Annotated[int, typer.Option("--records", "-n", help="Records per entity (at least 20)")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files")] = 7,
     mode: Annotated[
         str, typer.Option("--mode", help="two-tenants, or self (one tenant syncing with itself)")
