@@ -352,6 +352,21 @@ def test_state_file_keeps_writes_across_a_restart(po_seed, tmp_path):
         assert v2(s, "GET", "/Customers/4").json()["Name"] == "Kjøkkenhagen Nord AS"
 
 
+
+def test_a_written_decimal_is_served_and_kept_with_its_digits(po_seed, tmp_path):
+    """.NET writes a ``decimal`` with its scale (``150.50``); so do the simulator's answers
+    and its state file (never through a binary float, which would give ``150.5``)."""
+    state = tmp_path / "state.json"
+    patch = b'[{"op": "replace", "path": "/CreditLimit", "value": 150.50}]'
+    headers = {"Content-Type": "application/json-patch+json"}
+    with running_simulator(po_seed, state_file=state) as s:
+        r = v2(s, "PATCH", "/Customers/4", data=patch, headers=headers)
+        assert r.status_code == 200 and '"CreditLimit": 150.50' in r.text
+    assert '"CreditLimit": 150.50' in state.read_text(encoding="utf-8")
+    with running_simulator(po_seed, state_file=state) as s:
+        assert '"CreditLimit": 150.50' in v2(s, "GET", "/Customers/4").text
+
+
 # -- limits and faults ----------------------------------------------------------------
 
 

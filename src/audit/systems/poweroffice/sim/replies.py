@@ -13,13 +13,14 @@ small helpers the route modules share.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
+
+from audit.core import exact_json
 
 if TYPE_CHECKING:
     from audit.systems.poweroffice.sim.server import Simulator
@@ -40,7 +41,7 @@ def json_response(
     content_type: str = "application/json; charset=utf-8",
 ) -> Response:
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        exact_json.dumps(body, ensure_ascii=False),  # decimals with their digits, as .NET writes them
         status=status,
         headers=dict(headers or {}),
         content_type=content_type,
@@ -99,7 +100,7 @@ def generation_of(path: str) -> str:
 def request_json() -> Any:
     """The request's JSON body (``None`` when empty); :class:`BadQuery` when it is not JSON."""
     try:
-        return json.loads(request.get_data(as_text=True) or "null")
+        return exact_json.loads(request.get_data(as_text=True) or "null")
     except ValueError:
         raise BadQuery("the body is not JSON") from None
 

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
+from audit.core import exact_json
 from audit.core.dotted import nest
 from audit.errors import SnapshotError
 
@@ -32,7 +32,7 @@ def read_snapshot_file(path: Path) -> list[Record]:
                 if not line.strip():
                     continue
                 try:
-                    rec = json.loads(line)
+                    rec = exact_json.loads(line)
                 except ValueError as exc:
                     raise SnapshotError(f"{path}:{no}: not JSON ({exc})") from None
                 if not isinstance(rec, dict):
@@ -41,7 +41,7 @@ def read_snapshot_file(path: Path) -> list[Record]:
         return records
     if path.suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = exact_json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise SnapshotError(f"{path}: not JSON ({exc})") from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

@@ -58,7 +58,6 @@ the routes :mod:`audit.systems.poweroffice.sim.routes`, the data
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import secrets
@@ -71,6 +70,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
+from audit.core import exact_json
 from audit.systems.http import redaction
 from audit.systems.poweroffice.sim.options import (
     DEMO_APPLICATION_KEY,
@@ -294,7 +294,7 @@ class Simulator:
         query, e.g. ``/v2/Customers``) with this canned answer instead of the real one.
         ``body`` may be bytes, text, or a JSON-able value."""
         if not isinstance(body, (bytes, str)):
-            body = json.dumps(body, ensure_ascii=False)
+            body = exact_json.dumps(body, ensure_ascii=False)
         if isinstance(body, str):
             body = body.encode("utf-8")
         with self._stats_lock:

@@ -21,7 +21,6 @@ The derived ``address`` entity has no route of its own (the API has none); an
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import threading
@@ -32,6 +31,7 @@ from typing import Any
 
 import jsonpatch
 
+from audit.core import exact_json
 from audit.core.dotted import get_path
 from audit.errors import SnapshotError
 from audit.systems.poweroffice.sim import schema
@@ -148,7 +148,7 @@ class Store:
     def _load_state(self) -> None:
         assert self.state_file is not None
         try:
-            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            state = exact_json.loads(self.state_file.read_text(encoding="utf-8"))
             if state.get("version") != STATE_VERSION:
                 raise ValueError(f"state version {state.get('version')!r}, expected {STATE_VERSION}")
             for entity in SERVED_ENTITIES:
@@ -178,7 +178,7 @@ class Store:
                 },
             }
             tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-            tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(exact_json.dumps(state, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, self.state_file)
 
     # -- reading -----------------------------------------------------------------------
