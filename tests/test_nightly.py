@@ -122,7 +122,7 @@ def test_unreadable_config_exits_2_naming_the_file(tmp_path):
     bad = tmp_path / "nightly.yaml"
     bad.write_text("jobs: [ {name: x, flow: a.rst\n", encoding="utf-8")
     result = _nightly(bad)
-    assert result.returncode == 2 and str(bad) in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and f"{bad}:2: not valid YAML" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_config_without_jobs_is_refused(tmp_path):

@@ -101,3 +101,18 @@ def test_a_stamp_of_one_side_only_makes_the_property_informational():
     sides = SideProfiles(GENERIC_SIDES.source, PROFILE)
     t = default_policy().rule_for("P", "person", "changed", "customer", "LastChangedDateTimeOffset", sides)
     assert (t.mode, t.rule) == ("informational", "lastChanged")
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"zone: Europe/Oslo\nproperties: [\n", r"policy\.yaml:3: not valid YAML: expected the node content"),
+        (b"zone: \xff\n", r"policy\.yaml: policy file is not UTF-8 text"),
+    ],
+)
+def test_a_policy_file_that_is_not_yaml_is_named_with_its_line(tmp_path, content, says):
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=says) as caught:
+        load_policy(path)
+    assert "<unicode string>" not in str(caught.value)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from audit.core.link_policy import LinkSettings
 from audit.core.values import DEFAULT_ZONE, ValueSpec
+from audit.core.yaml_file import read_yaml
 from audit.errors import ConfigError
 from audit.flow.model import Pair, PropertyMap, entity_file_stem
 from audit.flow.paths import SPECIAL_ID_CELLS
@@ -238,12 +239,7 @@ def load_policy(path: str | Path | None = None, overrides: Iterable[PropertyRule
         data = base
     else:
         where = str(path)
-        try:
-            user = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read policy file ({exc.strerror})") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+        user = read_yaml(path, "policy file")
         if user is None:
             user = {}
         if not isinstance(user, dict):

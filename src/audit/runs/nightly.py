@@ -49,6 +49,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from audit.core.yaml_file import read_yaml
 from audit.errors import EXIT_DRIFT, EXIT_EXTERNAL, EXIT_INPUT, EXIT_OK, AuditError, ConfigError
 from audit.runs.nightly_links import SesamLinks, export_path, fetch_links
 from audit.runs.parameters import SECRET_NAME, path_or, problems
@@ -104,14 +105,7 @@ class NightlyConfig(BaseModel):
 def load_config(path: str | Path) -> NightlyConfig:
     """Read and check a nightly YAML file; problems name the file and the field."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = read_yaml(path, "nightly file")
     try:
         config = NightlyConfig.model_validate(raw or {})
     except ValidationError as exc:
