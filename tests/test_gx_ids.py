@@ -33,8 +33,7 @@ def _gx(result, check: str, side: str) -> dict:
     (item,) = [
         r
         for r in result.gx_results[result.pairs[0].slug]["results"]
-        if r["expectation_config"]["meta"].get("check") == check
-        and r["expectation_config"]["meta"].get("side") == side
+        if r["expectation_config"]["meta"].get("check") == check and r["expectation_config"]["meta"].get("side") == side
     ]
     return item
 
@@ -80,3 +79,28 @@ def test_id_expectations_are_critical_because_the_policy_fails_on_their_statuses
     result = _audit()
     assert result.summary["pairs"][0]["gx"]["critical_success"] is False
     assert _gx(result, "id_unique", "source")["expectation_config"]["severity"] == "critical"
+
+
+def test_the_unique_id_expectation_lists_the_shared_ids_it_counts():
+    result = _audit()
+    assert sorted(map(str, _gx(result, "id_unique", "source")["result"]["partial_unexpected_list"])) == ["2", "2"]
+    assert sorted(_gx(result, "id_unique", "target")["result"]["partial_unexpected_list"]) == ["7", "7"]
+
+
+def test_sides_without_id_problems_are_counted_by_gx_and_asked_for_no_samples():
+    from audit.core.pair import id_samples
+    from audit.core.policy import default_policy
+
+    records = [{"id": 1, "firstName": "Ola"}, {"id": 2, "firstName": "Kari"}]
+    snap_s, snap_t = Snapshot.from_records({"customer": records}), Snapshot.from_records({"contactperson": records})
+    policy = default_policy()
+    assert id_samples(policy, snap_s.entity("customer"), snap_t.entity("contactperson")) == 0
+    dup = Snapshot.from_records({"customer": [*records, {"id": 2, "firstName": "K"}]})
+    assert (
+        id_samples(policy, dup.entity("customer"), snap_t.entity("contactperson")) == policy.gx_partial_unexpected_count
+    )
+    result = run_audit(flow(CUSTOMERS), snap_s, snap_t, link_by_id=True)
+    for side in ("source", "target"):
+        item = _gx(result, "id_unique", side)
+        assert item["success"] is True and item["result"]["unexpected_count"] == 0
+        assert item["result"]["element_count"] == 2 and item["result"]["partial_unexpected_list"] == []

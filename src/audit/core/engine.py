@@ -33,7 +33,7 @@ import polars as pl
 from audit.core import findings as fnd
 from audit.core.link_sources import LinkSource, check_linkable, open_link_source
 from audit.core.loader import SnapshotLoader
-from audit.core.pair import PairResult, finish_pair, prepare_pair, validate_ids
+from audit.core.pair import PairResult, finish_pair, id_samples, prepare_pair, validate_ids
 from audit.core.policy import Policy, default_policy, load_policy
 from audit.core.snapshot import Snapshot
 from audit.core.summary import now, run_summary
@@ -152,7 +152,8 @@ def _audit_pairs(
             se = loader.entity("source", pair.source_entity)
             te = loader.entity("target", pair.target_entity)
             own = user_suite_path(expectations_dir, flow, pair) if expectations_dir else None  # read by the worker
-            ids = validating.submit(validate_ids, flow, pair, policy, records_frame((se, te)))
+            samples = id_samples(policy, se, te)
+            ids = validating.submit(validate_ids, flow, pair, policy, records_frame((se, te)), samples)
             prepared = prepare_pair(flow, pair, se, te, policy, given[position].result(), own)
             prepared.ids = ids
             pending.append(validating.submit(finish_pair, prepared))

@@ -37,7 +37,7 @@ from audit.gx.suites import build_suite, pair_slug, suite_dict
 from audit.gx.user_suites import load_user_suite, user_findings
 from audit.gx.validate import validate, validation_frame, wait_for_warm_up
 
-__all__ = ["PairResult", "PreparedPair", "prepare_pair", "validate_ids", "finish_pair"]
+__all__ = ["PairResult", "PreparedPair", "prepare_pair", "validate_ids", "id_samples", "finish_pair"]
 
 SIDES = ("source", "target")
 
@@ -73,12 +73,23 @@ class PreparedPair:
     ids: Future | dict[str, Any] | None = None  # the id expectations' result, when validated first
 
 
-def validate_ids(flow: Flow, pair: Pair, policy: Policy, records: pl.DataFrame) -> dict[str, Any]:
+def validate_ids(flow: Flow, pair: Pair, policy: Policy, records: pl.DataFrame, samples: int) -> dict[str, Any]:
     """The pair's id expectations on its two sides' records
     (:func:`audit.gx.validate.records_frame`): a run validates them on its GX thread as
-    soon as the pair's files are read, while the pair is linked and compared."""
+    soon as the pair's files are read, while the pair is linked and compared.
+
+    ``samples`` is how many unexpected ids GX lists (:func:`id_samples`)."""
     wait_for_warm_up()
-    return validate(records, build_suite(flow, pair, policy, "ids"), policy.gx_partial_unexpected_count)
+    return validate(records, build_suite(flow, pair, policy, "ids"), samples)
+
+
+def id_samples(policy: Policy, se: EntityFrame, te: EntityFrame) -> int:
+    """How many unexpected ids the id expectations list: the policy's count where a side has
+    duplicate or missing ids, else none. GX still counts them itself; the list it would
+    fetch is then known to be empty, and asking for none spares DuckDB a second
+    ``count(*) OVER (PARTITION BY id)`` window per side (``LIMIT 0`` is not executed)."""
+    found = any(ef.problems.duplicates.height or ef.problems.missing.height for ef in (se, te))
+    return policy.gx_partial_unexpected_count if found else 0
 
 
 def prepare_pair(
