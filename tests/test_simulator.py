@@ -354,8 +354,8 @@ def test_state_file_keeps_writes_across_a_restart(po_seed, tmp_path):
 
 
 def test_a_written_decimal_is_served_and_kept_with_its_digits(po_seed, tmp_path):
-    """.NET writes a ``decimal`` with its scale (``150.50``); so do the simulator's answers
-    and its state file (never through a binary float, which would give ``150.5``)."""
+    """A number is served and kept with the digits it was given (``150.50``), in answers and in
+    the state file, never through a binary float (which would give ``150.5``)."""
     state = tmp_path / "state.json"
     patch = b'[{"op": "replace", "path": "/CreditLimit", "value": 150.50}]'
     headers = {"Content-Type": "application/json-patch+json"}

@@ -41,7 +41,9 @@ def json_response(
     content_type: str = "application/json; charset=utf-8",
 ) -> Response:
     return Response(
-        exact_json.dumps(body, ensure_ascii=False),  # decimals with their digits, as .NET writes them
+        # a number is served with the digits it was given: the v2 document types numbers only as
+        # ``type: number, format: double`` and says nothing of rounding (README, assumptions)
+        exact_json.dumps(body, ensure_ascii=False),
         status=status,
         headers=dict(headers or {}),
         content_type=content_type,
