@@ -155,8 +155,7 @@ def _audit_pairs(
             samples = id_samples(policy, se, te)
             ids = validating.submit(validate_ids, flow, pair, policy, records_frame((se, te)), samples)
             prepared = prepare_pair(flow, pair, se, te, policy, given[position].result(), own)
-            prepared.ids = ids
-            pending.append(validating.submit(finish_pair, prepared))
+            pending.append(validating.submit(finish_pair, prepared, ids))
             del se, te
             loader.release(list(flow.pairs[position + 1 :]))
         return [future.result() for future in pending]

@@ -70,7 +70,6 @@ class PreparedPair:
     vframe: pl.DataFrame
     parts: list[pl.DataFrame]
     summary_args: tuple
-    ids: Future | dict[str, Any] | None = None  # the id expectations' result, when validated first
 
 
 def validate_ids(flow: Flow, pair: Pair, policy: Policy, records: pl.DataFrame, samples: int) -> dict[str, Any]:
@@ -143,18 +142,21 @@ def prepare_pair(
     return PreparedPair(flow, pair, policy, user_suite, vframe, parts, summary_args)
 
 
-def finish_pair(prepared: PreparedPair) -> PairResult:
-    """Validate a prepared pair with its GX suites and summarise it."""
+def finish_pair(prepared: PreparedPair, ids: Future | dict[str, Any] | None = None) -> PairResult:
+    """Validate a prepared pair with its GX suites and summarise it.
+
+    ``ids`` is the result of its id expectations when they were validated first
+    (:func:`validate_ids`); without it the whole suite is validated here."""
     flow, pair, policy = prepared.flow, prepared.pair, prepared.policy
     wait_for_warm_up()
     suite = build_suite(flow, pair, policy)
     own = prepared.user_suite
     own = load_user_suite(own) if isinstance(own, (str, Path)) else own
     partial = policy.gx_partial_unexpected_count
-    if prepared.ids is None:
+    if ids is None:
         gx_result = validate(prepared.vframe, suite, partial, own)
     else:  # the id expectations were validated first: the others, then their result
-        ids = prepared.ids.result() if isinstance(prepared.ids, Future) else prepared.ids
+        ids = ids.result() if isinstance(ids, Future) else ids
         gx_result = validate(prepared.vframe, build_suite(flow, pair, policy, "values"), partial, own, then=ids)
     ctx = fnd.PairContext(pair.heading, pair.source_entity, pair.target_entity)
     pair_findings = fnd.concat_findings([*prepared.parts, user_findings(ctx, gx_result)], [pair.heading])
