@@ -203,3 +203,14 @@ def test_an_export_cut_off_after_an_entity_is_refused_naming_the_file(tmp_path):
     path.write_text('[{"$ids": ["~:a:1"]},\n', encoding="utf-8")  # DuckDB alone reads this as one entity
     with pytest.raises(SnapshotError, match=r"global-person.json:2: not valid JSON"):
         read_export(path)
+
+
+@pytest.mark.parametrize("name", ["global-person[1].json", "global-person?.json", "global-*.jsonl"])
+def test_an_export_whose_name_reads_as_a_glob_is_read_alone(tmp_path, name):
+    decoy = [{"$ids": [CP + "9", CU + "509"]}]
+    _export(tmp_path, decoy, "global-person1.json")
+    _export(tmp_path, decoy, "global-persona.json")
+    _export(tmp_path, decoy, "global-other.jsonl")
+    export = read_export(_export(tmp_path, PEOPLE[:1], name))
+    assert export.identifiers.get_column("record_id").to_list() == ["1", "501"]
+    assert export.stats["entities"] == 1

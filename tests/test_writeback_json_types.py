@@ -16,6 +16,7 @@ from audit.core import exact_json
 from audit.core.engine import run_audit
 from audit.core.snapshot import frame_from_records
 from audit.core.values import ValueSpec
+from audit.core.written import Number, json_type
 from audit.writeback import Plan, load_plan, write_plan
 from audit.writeback.fields import jsonable
 from audit.writeback.json_types import TypeConflict, conflict_text, in_type_of
@@ -71,6 +72,18 @@ def test_the_refusal_names_record_field_json_type_and_value():
     text = conflict_text(caught.value, ref, "MailAddress.ZipCode", TEXT)
     assert text.startswith("type_conflict: contactperson 4000039 field MailAddress.ZipCode")
     assert "JSON number (150)" in text and "'0150'" in text
+
+
+def test_the_refusal_names_an_array_or_object_field_as_a_json_array_or_object():
+    with pytest.raises(TypeConflict, match=r"holds a JSON array \("):
+        in_type_of("x", ["a"], TEXT)
+    with pytest.raises(TypeConflict, match=r"holds a JSON object \("):
+        in_type_of("x", {"a": 1}, TEXT)
+
+
+@pytest.mark.parametrize("value", [1, 1.5, Decimal("150.50"), Number("150.50")])
+def test_every_exact_number_reader_s_number_is_a_json_number(value):
+    assert json_type(value) == "number"
 
 
 # --------------------------------------------------------------------------- the plan

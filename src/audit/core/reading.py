@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from audit.core.written import Number, loads, number_paths, numbers_as_text, text_columns
+from audit.core.written import json_type, loads, number_paths, numbers_as_text, text_columns
 from audit.errors import SnapshotError
 
 __all__ = ["ColumnChooser", "find_id_column", "chosen_columns", "read_jsonl", "read_json", "read_parquet"]
@@ -53,20 +53,6 @@ def chosen_columns(names: list[str], columns: ColumnChooser | None) -> list[str]
 
 
 # --------------------------------------------------------------------------- checks
-def _kind(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float, Number)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _a(kind: str) -> str:
     return ("an " if kind[0] in "aeiou" else "a ") + kind
 
@@ -81,7 +67,7 @@ def _scan_types(records: Iterable[tuple[int, Any]], file: str, unit: str) -> Non
     def walk(node: dict[str, Any], prefix: str, number: int) -> None:
         for key, value in node.items():
             path = f"{prefix}{key}"
-            kind = _kind(value)
+            kind = json_type(value)
             if kind is None:
                 continue
             first = seen.get(path)

@@ -176,6 +176,11 @@ WHERE ids IS NOT NULL AND json_type(ids) = 'ARRAY' AND NOT coalesce(deleted::BOO
 """
 
 
+#: Characters DuckDB's file readers take as a glob pattern (DuckDB docs, "Multiple Files":
+#: ``*``, ``**``, ``?``, ``[abc]``); a path holding one is read by the strict reader.
+_GLOB_CHARACTERS = "*?["
+
+
 def _ends_an_array(path: Path) -> bool:
     """True when the file's last character other than white space is ``]``."""
     with path.open("rb") as handle:
@@ -189,12 +194,14 @@ def _fast_identifiers(path: Path) -> tuple[pl.DataFrame, dict[str, int]] | None:
     then the Python reader reads it again and names the file and entity or line."""
     import duckdb
 
+    if any(c in str(path) for c in _GLOB_CHARACTERS):
+        return None  # DuckDB reads a path as a glob: ``export[1].json`` would read ``export1.json``
     fmt = "newline_delimited" if path.suffix.lower() == ".jsonl" else "array"
     if fmt == "array" and not _ends_an_array(path):
         return None  # DuckDB reads ``[{...},`` (a cut-off export) as whole; the strict reader refuses it
     con = duckdb.connect(":memory:")
     try:
-        con.execute(_ENTITIES_SQL.format(format=fmt), [str(path)])
+        con.execute(_ENTITIES_SQL.format(format=fmt), [str(path.resolve())])
         ((total, deleted, bad),) = con.execute(_CHECK_SQL).fetchall()
         if bad:
             return None

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
-__all__ = ["Number", "loads", "number_paths", "numbers_as_text", "text_columns"]
+__all__ = ["Number", "json_type", "loads", "number_paths", "numbers_as_text", "text_columns"]
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -23,6 +24,21 @@ _INT64 = (-(2**63), 2**63 - 1)
 class Number(str):
     """A JSON number that is not a 64-bit integer, as its text (the readers' JSON type
     checks count it as a number, not a string)."""
+
+
+def json_type(value: Any) -> str | None:
+    """The JSON type of a parsed value: ``string``, ``number`` (an ``int``, ``float``,
+    :class:`~decimal.Decimal` or :class:`Number`), ``boolean``, ``array``, ``object``, or
+    ``None`` (null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float, Decimal, Number)):  # before ``str``: a Number is one
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, (list, tuple)) else "object"
 
 
 def _int(text: str) -> int | Number:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from audit.core.values import WHITESPACE, ValueSpec, canonical_boolean, equal, normalise, text_of
+from audit.core.written import json_type
 from audit.writeback.model import Change, RecordRef
 
 __all__ = ["TYPE_CONFLICT", "TypeConflict", "json_type", "in_type_of", "conflict_text", "typed_for"]
@@ -40,24 +41,7 @@ class TypeConflict(ValueError):
 
     def __init__(self, field_type: str, current: Any, new: Any):
         self.field_type, self.current, self.new = field_type, current, new
-        super().__init__(f"holds {_a(field_type)} ({text_of(current)}); {new!r} is no {field_type} equal to it")
-
-
-def _a(kind: str) -> str:
-    return ("an " if kind[0] in "aeiou" else "a ") + f"JSON {kind}"
-
-
-def json_type(value: Any) -> str | None:
-    """``string``, ``number``, ``boolean``, ``array``, ``object``, or ``None`` (null)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float, Decimal)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, (list, tuple)) else "object"
+        super().__init__(f"holds a JSON {field_type} ({text_of(current)}); {new!r} is no {field_type} equal to it")
 
 
 def _number(text: str, spec: ValueSpec) -> int | Decimal | None:
