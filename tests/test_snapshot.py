@@ -300,3 +300,16 @@ def test_links_given_as_a_file_of_another_kind_says_what_links_take(tmp_path):
     path.write_text("source_id,target_id\n1,2\n", encoding="utf-8")
     with pytest.raises(SnapshotError, match=r"links.csv: --links takes a Sesam dataset export \(.json or .jsonl\)"):
         read_links_dir(path, [("Contactperson", "Customer")])
+
+
+def test_a_folder_name_with_glob_characters_reads_its_own_files_only(tmp_path):
+    """polars reads a path as a glob pattern unless told not to: ``tenant[1]`` would match
+    the folder ``tenant1`` instead of itself."""
+    for name, rows in (("tenant[1]", [{"id": 1, "name": "Own"}]), ("tenant1", [{"id": 9, "name": "Decoy"}])):
+        folder = tmp_path / name
+        folder.mkdir()
+        pl.DataFrame(rows).write_parquet(folder / "customer.parquet")
+        (folder / "contactperson-customer.csv").write_text(f"source_id,target_id\n{rows[0]['id']},1\n", "utf-8")
+    own = tmp_path / "tenant[1]"
+    assert read_entity_file(own / "customer.parquet").frame.get_column("name").to_list() == ["Own"]
+    assert read_links_file(own / "contactperson-customer.csv").rows() == [("1", "1")]

@@ -23,7 +23,7 @@ def read_links_file(path: str | Path) -> pl.DataFrame:
     """
     path = Path(path)
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = pl.read_csv(path, glob=False, infer_schema=False)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SnapshotError(f"{path}: not a readable links CSV ({first})") from None

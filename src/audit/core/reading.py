@@ -318,6 +318,6 @@ def read_json(data: bytes, file: str) -> pl.DataFrame:
 def read_parquet(path: Path, file: str) -> pl.DataFrame:
     """A Parquet file as a frame (nested structs kept; the caller flattens them)."""
     try:
-        return pl.read_parquet(path)
+        return pl.read_parquet(path, glob=False)
     except Exception as exc:
         raise SnapshotError(f"{file}: not a readable parquet file ({exc})") from None

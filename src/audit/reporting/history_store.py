@@ -297,7 +297,7 @@ def _read_file(path: Path, columns: tuple[str, ...] | None) -> pl.DataFrame:
     import polars as pl
 
     try:
-        frame = _with_labels(pl.read_parquet(path, columns=_present(path, columns)), columns)
+        frame = _with_labels(pl.read_parquet(path, glob=False, columns=_present(path, columns)), columns)
     except Exception as exc:  # polars and arrow raise several types for damaged files
         raise HistoryError(
             f"{path}: unreadable history file ({type(exc).__name__}: {exc}); "

@@ -276,9 +276,9 @@ def read_findings(out_dir: Path, columns: tuple[str, ...] = FINDING_COLUMNS) -> 
     path = findings_file(out_dir)
     try:
         if path.suffix == ".parquet":
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path, glob=False)
         else:
-            frame = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+            frame = pl.read_csv(path, glob=False, infer_schema=False, missing_utf8_is_empty_string=False)
     except Exception as exc:  # polars raises several unrelated types for bad files
         raise InputError(f"{path}: cannot be read: {exc}") from None
     missing = [c for c in columns if c not in frame.columns]

@@ -44,7 +44,7 @@ def read_decisions(path: str | Path) -> pl.DataFrame:
     if not path.is_file():
         raise ConfigError(f"{path}: no such decisions file")
     try:
-        frame = pl.read_csv(path, infer_schema_length=0, missing_utf8_is_empty_string=True)
+        frame = pl.read_csv(path, glob=False, infer_schema_length=0, missing_utf8_is_empty_string=True)
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{path}: not a readable UTF-8 CSV ({first})") from None

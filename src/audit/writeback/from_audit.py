@@ -21,9 +21,9 @@ def read_findings(audit_dir: Path) -> pl.DataFrame:
     """The findings of ``audit run`` in ``audit_dir`` (parquet, else CSV read as text)."""
     parquet, csv = audit_dir / "findings.parquet", audit_dir / "findings.csv"
     if parquet.is_file():
-        return pl.read_parquet(parquet)
+        return pl.read_parquet(parquet, glob=False)
     if csv.is_file():
-        return pl.read_csv(csv, infer_schema_length=0)
+        return pl.read_csv(csv, glob=False, infer_schema_length=0)
     raise ConfigError(f"--audit {audit_dir}: no findings.parquet or findings.csv (run `audit run` first)")
 
 

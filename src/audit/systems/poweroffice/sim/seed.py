@@ -49,4 +49,4 @@ def read_snapshot_file(path: Path) -> list[Record]:
         return data
     import polars as pl
 
-    return [nest(row.items()) for row in pl.read_parquet(path).to_dicts()]
+    return [nest(row.items()) for row in pl.read_parquet(path, glob=False).to_dicts()]
