@@ -131,3 +131,16 @@ def test_the_notebooks_chart_output_is_svg_without_vega_scripts(audited, tmp_pat
     assert any("image/svg+xml" in o.get("data", {}) for o in outputs)
     text = json.dumps(outputs)
     assert "cdn.jsdelivr" not in text and "vega-embed" not in text
+
+
+def test_add_rule_writes_the_rule_on_the_property_s_target_column(inv, tmp_path):
+    import json
+
+    path = inv.add_rule(tmp_path / "expectations", prop="zipCode", regex=r"^\d{4}$")
+    (rule,) = json.loads(path.read_text(encoding="utf-8"))["expectations"]
+    assert rule["kwargs"]["regex"] == r"^\d{4}$" and rule["kwargs"]["column"].startswith("target.")
+
+
+def test_add_rule_refuses_a_side_that_is_neither_source_nor_target(inv, tmp_path):
+    with pytest.raises(ValueError, match="side must be 'source' or 'target'"):
+        inv.add_rule(tmp_path / "expectations", prop="zipCode", side="left", regex="x")

@@ -317,7 +317,6 @@ class Investigation:
         frame.write_csv(path)
         return path
 
-
     def add_rule(
         self,
         expectations: str | Path,
@@ -335,10 +334,14 @@ class Investigation:
         """
         from audit.gx.user_suites import add_user_expectation
 
+        if side not in ("source", "target"):
+            raise ValueError(f"side must be 'source' or 'target', not {side!r}")
         heading = self.pair_heading(pair)
         the_pair = self.flow.pair(heading)
         source = self.property_of(heading, prop or self.worst_property(heading))
-        mapped = next(p for p in the_pair.properties if p.source == source)
+        mapped = next((p for p in the_pair.properties if p.source == source), None)
+        if mapped is None:
+            raise ValueError(f"{heading}: no mapped property has the source path {source!r}")
         column = f"{side}.{mapped.source if side == 'source' else mapped.target}"
         return add_user_expectation(expectations, self.flow, the_pair, expectation_type, column=column, **kwargs)
 
