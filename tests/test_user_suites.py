@@ -143,6 +143,17 @@ def test_an_unknown_expectation_type_names_its_position(tmp_path):
         load_user_suite(path)
 
 
+def test_a_misspelt_argument_names_the_expectation_and_the_argument(tmp_path):
+    bad = {"type": "expect_column_values_to_be_between", "kwargs": {"columnn": "link", "min_value": 1}}
+    _write(tmp_path, [ZIP_RULE, bad])
+    path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
+    with pytest.raises(ConfigError) as caught:
+        load_user_suite(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: expectation 2: ")
+    assert "column: field required" in message and "columnn: extra fields not permitted" in message
+
+
 def test_an_expectation_that_is_not_an_object_names_its_position(tmp_path):
     _write(tmp_path, [ZIP_RULE, "expect_column_values_to_not_be_null"])
     path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
