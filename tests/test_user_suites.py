@@ -119,6 +119,15 @@ def test_a_user_expectation_on_an_unknown_column_is_a_warning_not_a_failure(tmp_
     assert "expect_column_values_to_not_be_null" in warning and "target.nope" in warning
 
 
+def test_a_user_regex_the_database_rejects_is_a_one_line_warning_without_sql(tmp_path):
+    _write(tmp_path, [{**ZIP_RULE, "kwargs": {**ZIP_RULE["kwargs"], "regex": r"^(\d{4}$"}}])
+    result = _audit(tmp_path)
+    assert result.success is True
+    (warning,) = [w for w in result.summary["pairs"][0]["warnings"] if "could not run" in w]
+    assert "expect_column_values_to_match_regex" in warning and "missing )" in warning
+    assert "\n" not in warning and "SELECT" not in warning
+
+
 def test_broken_json_in_a_user_suite_names_file_and_line(tmp_path):
     path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
     path.parent.mkdir(parents=True)
@@ -132,6 +141,17 @@ def test_an_unknown_expectation_type_names_its_position(tmp_path):
     path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
     with pytest.raises(ConfigError, match="expectation 2"):
         load_user_suite(path)
+
+
+def test_a_misspelt_argument_names_the_expectation_and_the_argument(tmp_path):
+    bad = {"type": "expect_column_values_to_be_between", "kwargs": {"columnn": "link", "min_value": 1}}
+    _write(tmp_path, [ZIP_RULE, bad])
+    path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
+    with pytest.raises(ConfigError) as caught:
+        load_user_suite(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: expectation 2: ")
+    assert "column: field required" in message and "columnn: extra fields not permitted" in message
 
 
 def test_an_expectation_that_is_not_an_object_names_its_position(tmp_path):

@@ -93,9 +93,19 @@ def load_user_suite(path: str | Path):
 
 
 def _reason(exc: Exception) -> str:
+    """Why GX refused an expectation: a missing key, each argument its pydantic model
+    rejects (``columnn: extra fields not permitted``), or the first line of the message."""
     if isinstance(exc, KeyError):
         return f"missing {exc.args[0]!r}"
+    errors = exc.errors() if callable(getattr(exc, "errors", None)) else None
+    if errors:
+        return "; ".join(_field_error(e) for e in errors)
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _field_error(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
 def add_user_expectation(

@@ -218,21 +218,28 @@ def joined(result: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
 
 def _compact_exceptions(data: dict[str, Any]) -> dict[str, Any]:
     """Replace GX's Python tracebacks (an expectation on a column that does not exist, i.e.
-    an unresolved property, raises inside GX) by the message; Data Docs render the
-    traceback field as text, so it stays a string."""
+    an unresolved property, raises inside GX) by the first line of each distinct message
+    (a database error, such as DuckDB rejecting a user's regex, goes on with the SQL of
+    every metric that failed); Data Docs render the traceback field as text, so it stays a
+    string."""
     for item in data.get("results", []):
         info = item.get("exception_info") or {}
         if "raised_exception" not in info:  # keyed by metric: {metric: {...}}
-            messages = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
-            message = "; ".join(dict.fromkeys(m for m in messages if m)) or "expectation raised"
+            message = _first_lines(v.get("exception_message") for v in info.values() if isinstance(v, dict))
             item["exception_info"] = {
                 "raised_exception": True,
                 "exception_traceback": message,
                 "exception_message": message,
             }
         elif info.get("exception_traceback"):
-            info["exception_traceback"] = info.get("exception_message") or "expectation raised"
+            message = _first_lines([info.get("exception_message")])
+            info["exception_message"] = info["exception_traceback"] = message
     return data
+
+
+def _first_lines(messages) -> str:
+    firsts = [m.strip().splitlines()[0] for m in messages if m and m.strip()]
+    return "; ".join(dict.fromkeys(firsts)) or "expectation raised"
 
 
 def critical_success(result: dict[str, Any]) -> bool:
