@@ -134,7 +134,6 @@ def audit_summary(summary: dict[str, Any], out_dir: str | None = None, worst: in
     print(f"audit: {verdict}  ({summary.get('findings', 0)} finding rows)", file=out)
     for text in summary.get("warnings", []):
         print(f"  WARNING: {text}", file=out)
-        warning(text)
     for pair in summary.get("pairs", []):
         cov = pair.get("link_coverage")
         cov_text = "-" if cov is None else f"{cov:.1%}"
