@@ -214,3 +214,25 @@ def test_an_export_whose_name_reads_as_a_glob_is_read_alone(tmp_path, name):
     export = read_export(_export(tmp_path, PEOPLE[:1], name))
     assert export.identifiers.get_column("record_id").to_list() == ["1", "501"]
     assert export.stats["entities"] == 1
+
+
+@pytest.mark.parametrize(
+    ("identifier", "read_as"),
+    [
+        ("~:ds:42", ("ds", "42")),
+        ("~:ds:a:b", ("ds", "a:b")),  # a record id may hold colons
+        ("~:ds::x", ("ds", ":x")),
+        ("~::42", None),  # no dataset
+        ("~:ds:", None),  # no record id
+        ("~:ds", None),
+        ("~~:ds:42", None),
+        ("x:ds:42", None),
+        ("ds:42", None),
+        ("", None),
+    ],
+)
+def test_an_identifier_is_read_as_tilde_dataset_record_id(tmp_path, identifier, read_as):
+    export = read_export(_export(tmp_path, [{"_id": "1", "$ids": [identifier]}]))
+    rows = export.identifiers.select("dataset", "record_id").rows()
+    assert rows == ([read_as] if read_as else [])
+    assert export.stats["unreadable_identifiers"] == (0 if read_as else 1)

@@ -223,8 +223,8 @@ def match_links_file(
 ) -> tuple[pl.DataFrame, int]:
     """Candidate links from an explicit links table (``source_id, target_id``).
 
-    Returns the candidate links and the number of rows naming a record that does not
-    exist on its side (dangling rows, dropped).
+    Returns the candidate links, each ``source_key, target_key`` pair once, and the
+    number of rows naming a record that does not exist on its side (dangling rows, dropped).
     """
     rows = links.select(
         as_text(pl.col("source_id")).str.strip_chars().alias("source_key"),
@@ -250,6 +250,7 @@ def resolve_links(
     source_keys: pl.Series,
     target_keys: pl.Series,
     stats: dict[str, Any] | None = None,
+    distinct: bool = False,
 ) -> LinkResult:
     """Turn candidate links into one-to-one links, ambiguous components and the records
     without counterpart.
@@ -264,18 +265,21 @@ def resolve_links(
         Every record id of each side.
     stats : dict, optional
         Extra counts to keep in the result.
+    distinct : bool
+        ``edges`` holds each ``source_key, target_key`` pair once already (as
+        :func:`match_links_file` gives them), so they need not be made distinct.
     """
     if method not in LINK_METHODS:
         raise ValueError(f"unknown link method {method!r}")
     s_native = native_keys(edges.schema["source_key"], source_keys.dtype)
     t_native = native_keys(edges.schema["target_key"], target_keys.dtype)
-    edges = _distinct_edges(
-        edges.select(
-            _key(pl.col("source_key"), edges.schema["source_key"], s_native),
-            _key(pl.col("target_key"), edges.schema["target_key"], t_native),
-            pl.col("rule").cast(pl.Int32),
-        )
+    edges = edges.select(
+        _key(pl.col("source_key"), edges.schema["source_key"], s_native),
+        _key(pl.col("target_key"), edges.schema["target_key"], t_native),
+        pl.col("rule").cast(pl.Int32),
     )
+    if not distinct:  # the keys above are one-to-one with the keys given: distinct stays distinct
+        edges = _distinct_edges(edges)
     stats = dict(stats or {})
     linked, ambiguous = _one_to_one(edges)
     s_all = pl.select(_key(pl.lit(source_keys), source_keys.dtype, s_native).alias("source_key"))

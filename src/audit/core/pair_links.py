@@ -84,7 +84,7 @@ def link_candidates(
         stats[f"{method}_dangling_rows"] = dangling
     else:
         return CandidateLinks("id", None, stats, linkable)  # linked with the value columns, once known
-    link = resolve_links(method, edges, s_keys, t_keys, stats)
+    link = resolve_links(method, edges, s_keys, t_keys, stats, distinct=method != "merge_rules")
     if method == "merge_rules":
         per_rule = link.stats.pop("candidate_links_per_rule", {})
         for position, (index, _) in enumerate(rules.columns):
