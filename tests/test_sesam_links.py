@@ -95,6 +95,18 @@ def test_identifiers_of_other_datasets_are_ignored(tmp_path):
     assert result.summary["pairs"][0]["linked"] == 3 and result.findings.height == 0
 
 
+def test_the_same_two_records_in_two_entities_are_one_link_not_ambiguous(tmp_path):
+    # twice in one entity's $ids, and again in a second entity
+    entities = [
+        {"_id": "p1", "$ids": [CP + "1", CU + "501", CU + "501"]},
+        {"_id": "p1b", "$ids": [CP + "1", CU + "501"]},
+    ]
+    result = _audit(tmp_path, [*entities, *PEOPLE[1:]])
+    summary = result.summary["pairs"][0]
+    assert summary["linked"] == 3 and result.findings.height == 0
+    assert summary["link"]["sesam_rows"] == 5  # the export's pairs, once per entity and identifier
+
+
 def test_two_source_records_in_one_entity_are_ambiguous_never_a_pick(tmp_path):
     entities = [{"_id": "p1", "$ids": [CP + "1", CP + "2", CU + "501"]}, PEOPLE[2]]
     result = _audit(tmp_path, entities)

@@ -88,7 +88,7 @@ class LinkSource:
             return None
         stats = {"sesam_export": self.export.file, "source_dataset": source_ds, "target_dataset": target_ds}
         stats.update(self.export.stats)
-        return GivenLinks("sesam", self.export.links_between(source_ds, target_ds, ordered=False), stats)
+        return GivenLinks("sesam", self.export.links_between(source_ds, target_ds, distinct=False), stats)
 
 
 def open_link_source(

@@ -77,15 +77,18 @@ class SesamExport:
     identifiers: pl.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
 
-    def links_between(self, source_dataset: str, target_dataset: str, ordered: bool = True) -> pl.DataFrame:
+    def links_between(self, source_dataset: str, target_dataset: str, distinct: bool = True) -> pl.DataFrame:
         """``source_id, target_id`` (text): every source-dataset record of an entity with
-        every target-dataset record of the same entity (the ids of other datasets left out),
-        each pair once, in the export's order unless ``ordered`` is false (cheaper: the
-        audit matches them as a set, :func:`audit.core.links.match_links_file`)."""
+        every target-dataset record of the same entity (the ids of other datasets left out).
+
+        Each pair once, in the export's order; with ``distinct`` false, once per entity
+        that links them, in no set order (cheaper: the audit makes its candidate links
+        distinct itself, :func:`audit.core.links.match_links_file`)."""
         ids = self.identifiers
         s = ids.filter(pl.col("dataset") == source_dataset).select("entity", pl.col("record_id").alias("source_id"))
         t = ids.filter(pl.col("dataset") == target_dataset).select("entity", pl.col("record_id").alias("target_id"))
-        return s.join(t, on="entity", how="inner").select("source_id", "target_id").unique(maintain_order=ordered)
+        pairs = s.join(t, on="entity", how="inner").select("source_id", "target_id")
+        return pairs.unique(maintain_order=True) if distinct else pairs
 
     @cached_property
     def datasets(self) -> tuple[str, ...]:
