@@ -248,3 +248,24 @@ def test_an_identifier_is_read_as_tilde_dataset_record_id(tmp_path, identifier, 
     rows = export.identifiers.select("dataset", "record_id").rows()
     assert rows == ([read_as] if read_as else [])
     assert export.stats["unreadable_identifiers"] == (0 if read_as else 1)
+
+
+def test_linked_values_follow_each_side_s_ids_integer_or_text(tmp_path):
+    # the source's ids are integers (joined to their values as integers), the target's texts
+    target = """
+        Id     | FirstName
+        "C501" | Kari
+        "C502" | Olav
+        "7"    | Per
+    """
+    entities = [
+        {"_id": f"p{i}", "$ids": [CP + s, CU + t]}
+        for i, (s, t) in enumerate([("1", "C501"), ("2", "C502"), ("3", "7")])
+    ]
+    path = _export(tmp_path, entities)
+    result = run_audit(flow(THE_PAIR), _snap("contactperson", SOURCE), _snap("customer", target), path)
+    assert result.summary["pairs"][0]["linked"] == 3
+    mismatch = result.findings.filter(pl.col("status") == "mismatch")
+    assert mismatch.select("source_key", "target_key", "source_value", "target_value").rows() == [
+        ("2", "C502", "Ola", "Olav")
+    ]
