@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from poweroffice_fixtures import subprocess_env
 
 from audit import __version__
 from audit.cli.app import app, main
@@ -89,18 +88,3 @@ def test_help_pages_show_no_type_for_boolean_flags(path, capsys):
 def test_a_flag_pair_is_shown_bare(capsys):
     main(["report", "--help"])
     assert "--data-docs / --no-data-docs  Build" in capsys.readouterr().out
-
-
-def test_a_command_process_goes_without_the_iri_grammar_and_gx_still_imports():
-    # jsonschema's optional rfc3987_syntax builds an Earley grammar on import (about a second);
-    # Great Expectations imports jsonschema, and no audit command checks an IRI
-    code = (
-        "import sys\n"
-        "from audit.cli.app import main\n"
-        "assert main(['--version']) == 0\n"
-        "import great_expectations, jsonschema._format as f\n"
-        "print(sys.modules['rfc3987_syntax'], 'iri' in f.draft202012_format_checker.checkers)\n"
-    )
-    env = subprocess_env()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.splitlines()[-1] == "None False"

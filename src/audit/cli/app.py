@@ -86,20 +86,8 @@ def _exit_code(exc: Exception) -> int | None:
     return None
 
 
-def _without_iri_grammar() -> None:
-    """Leave ``rfc3987_syntax`` out of this process.
-
-    jsonschema checks the ``iri`` formats with it when it is installed (JupyterLab's
-    jupyter-events installs it); importing it builds an Earley grammar, about a second of
-    one core, and Great Expectations imports jsonschema (through altair) in every audit.
-    No command validates an IRI, so a command's process goes without the grammar (jsonschema
-    then does not check those two formats). A process that imported it already keeps it."""
-    sys.modules.setdefault("rfc3987_syntax", None)  # None: ``import rfc3987_syntax`` fails fast
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the console script and of ``python -m audit``."""
-    _without_iri_grammar()
     try:
         rc = app(args=argv, prog_name="audit", standalone_mode=False)
     except KeyboardInterrupt:
