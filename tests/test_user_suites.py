@@ -117,6 +117,8 @@ def test_a_user_expectation_on_an_unknown_column_is_a_warning_not_a_failure(tmp_
     assert result.success is True
     (warning,) = [w for w in result.summary["pairs"][0]["warnings"] if "could not run" in w]
     assert "expect_column_values_to_not_be_null" in warning and "target.nope" in warning
+    path = user_suite_path(tmp_path, flow(CONTACT_TO_CUSTOMER), CONTACT_TO_CUSTOMER)
+    assert f"({path}, expectation 1)" in warning  # the file and the expectation's place in it
 
 
 def test_a_user_regex_the_database_rejects_is_a_one_line_warning_without_sql(tmp_path):

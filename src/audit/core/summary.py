@@ -21,6 +21,7 @@ from audit.core.policy import STATUSES, Policy
 from audit.core.snapshot import EntityFrame
 from audit.flow.model import Flow, Pair
 from audit.flow.profile import SystemProfile, profiles_for
+from audit.gx.user_suites import WHERE_KEY
 from audit.gx.validate import critical_success
 
 __all__ = ["now", "count_properties", "status_counts", "pair_summary", "run_summary", "link_warning"]
@@ -185,7 +186,9 @@ def _user_not_run(pair: str, gx_result: dict[str, Any]) -> list[str]:
         if _origin(item) == "user" and info.get("raised_exception"):
             config = item.get("expectation_config") or {}
             message = info.get("exception_message") or "it raised"
-            out.append(f"{pair}: your expectation {config.get('type')} could not run: {message}")
+            where = (config.get("meta") or {}).get(WHERE_KEY)
+            named = f"{config.get('type')} ({where})" if where else config.get("type")
+            out.append(f"{pair}: your expectation {named} could not run: {message}")
     return out
 
 

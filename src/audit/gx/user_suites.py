@@ -33,10 +33,14 @@ from audit.flow.model import Flow, Pair
 from audit.gx.columns import KEY_COLUMNS
 from audit.gx.suites import flow_stem, pair_slug
 
-__all__ = ["user_suite_path", "load_user_suite", "add_user_expectation", "user_findings", "USER_SUFFIX"]
+__all__ = ["user_suite_path", "load_user_suite", "add_user_expectation", "user_findings", "USER_SUFFIX", "WHERE_KEY"]
 
 #: File-name suffix of a user suite.
 USER_SUFFIX = ".user.json"
+
+
+#: The ``meta`` key of a user expectation naming its file and position in the file.
+WHERE_KEY = "defined_in"
 
 
 def user_suite_path(expectations_dir: str | Path, flow: Flow, pair: Pair) -> Path:
@@ -83,7 +87,8 @@ def load_user_suite(path: str | Path):
             config = ExpectationConfiguration(
                 type=item["type"],
                 kwargs=item.get("kwargs") or {},
-                meta=item.get("meta") or {},
+                # where it is written, for a warning when it cannot run (summary.user_not_run)
+                meta={**(item.get("meta") or {}), WHERE_KEY: f"{path}, expectation {number}"},
                 severity=item.get("severity", "critical"),
             )
             expectations.append(config.to_domain_obj())
