@@ -181,21 +181,23 @@ def test_v1_contact_persons_come_from_party_contact_person(po_sim):
 
 def test_429_answers_are_retried_and_never_reach_the_caller(tmp_path):
     seed = write_snapshot(tmp_path / "s", {"customer": many_customers(15)})
-    with running_simulator(seed, rate_limit=8, rate_burst=2) as sim:
-        records = list(connector(sim, page_size=5, rate_limit=1000).records("customer"))
+    with running_simulator(seed, rate_limit=8) as sim:
+        records = list(connector(sim, page_size=1, rate_limit=1000).records("customer"))
         stats = sim.stats()
     assert stats["rate_limited"] > 0
     assert len(records) == 15
 
 
 def test_client_side_limiter_keeps_under_the_server_rate_limit_without_429s(tmp_path):
-    seed = write_snapshot(tmp_path / "s", {"customer": many_customers(60)})
-    with running_simulator(seed, rate_limit=20) as sim:
-        conn = connector(sim, page_size=3, rate_limit=20)
-        records = list(conn.records("customer"))
+    # the documented v2 limit, counted in a sliding second, against the client's defaults
+    seed = write_snapshot(tmp_path / "s", {"customer": many_customers(45)})
+    with running_simulator(seed, rate_limit=10) as sim:
+        endpoint = ConnectionSettings.from_env(environ=sim.env(), dotenv_path=None, page_size=3).endpoint("v2")
+        assert (endpoint.rate_limit, endpoint.rate_burst) == (9.0, 1.0)
+        records = list(PowerOfficeConnector(ApiClient(endpoint), progress=False).records("customer"))
         stats = sim.stats()
-    assert len(records) == 60
-    assert stats["rate_limited"] == 0
+    assert len(records) == 45
+    assert stats["requests"] >= 16 and stats["rate_limited"] == 0
 
 
 def test_retry_after_header_sets_the_wait_before_the_next_attempt(po_sim):

@@ -371,7 +371,7 @@ def test_a_written_decimal_is_served_and_kept_with_its_digits(po_seed, tmp_path)
 
 
 def test_requests_beyond_the_rate_limit_get_429_with_retry_after(po_seed):
-    with running_simulator(po_seed, rate_limit=2, rate_burst=2) as s:
+    with running_simulator(po_seed, rate_limit=2) as s:
         t = token(s)
         answers = [
             requests.get(s.v2_url + "/Customers", headers={**SUB, "Authorization": f"Bearer {t}"})
@@ -447,3 +447,38 @@ def test_a_json_patch_test_that_holds_lets_the_replace_through(po_sim):
         {"op": "replace", "path": "/EmailAddress", "value": "ny@example.no"},
     ]
     assert v2(po_sim, "PATCH", "/Customers/1", json=ops).json()["EmailAddress"] == "ny@example.no"
+
+
+def test_the_rate_limit_is_a_sliding_window_of_one_second():
+    from audit.systems.poweroffice.sim.parts import SlidingWindow
+
+    now = [0.0]
+    window = SlidingWindow(3, clock=lambda: now[0])
+    assert [window.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert window.take() == pytest.approx(1.0)  # refused: the first leaves the window at 1.0
+    now[0] = 0.5
+    assert window.take() == pytest.approx(0.5)  # refusals are not counted
+    now[0] = 1.0
+    # t=0's three have left the window (it holds what came after 0.0, up to 1.0)
+    assert [window.take() for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(1.0)]
+
+
+def test_no_second_of_admitted_requests_holds_more_than_the_limit():
+    import random
+
+    from audit.systems.poweroffice.sim.parts import SlidingWindow
+
+    rng = random.Random(5)
+    times = sorted(rng.uniform(0, 20) for _ in range(2000))
+    clock = iter(times)
+    window = SlidingWindow(10, clock=lambda: next(clock))
+    admitted = [t for t in times if window.take() == 0.0]
+    assert len(admitted) >= 190  # about ten a second over twenty seconds
+    assert all(sum(1 for u in admitted if t - 1.0 < u <= t) <= 10 for t in admitted)
+
+
+def test_a_fractional_rate_limit_admits_whole_calls_at_that_average():
+    from audit.systems.poweroffice.sim.parts import SlidingWindow
+
+    assert (SlidingWindow.per_second(0.5).calls, SlidingWindow.per_second(0.5).period) == (1, 2.0)
+    assert (SlidingWindow.per_second(2.5).calls, SlidingWindow.per_second(2.5).period) == (2, pytest.approx(0.8))

@@ -79,11 +79,11 @@ def _subscription_refused(sim: Simulator, gen: str) -> Response | None:
 def _rate_limited(sim: Simulator, gen: str) -> Response | None:
     """429 (``paths./Customers.get.responses.429``, "throttled") with the body PowerOffice's
     developer pages show and a ``Retry-After`` (unconfirmed there: README, "What the
-    defaults assume") when the generation's bucket is empty."""
-    bucket = sim._buckets.get(gen)
-    if bucket is None:
+    defaults assume") when the generation's window is full."""
+    window = sim._limits.get(gen)
+    if window is None:
         return None
-    wait = bucket.take()
+    wait = window.take()
     if wait <= 0:
         return None
     seconds = max(1, math.ceil(wait))

@@ -1,18 +1,19 @@
-"""Small parts of the simulator: the server-side rate bucket, canned answers, counters,
+"""Small parts of the simulator: the server-side rate limit, canned answers, counters,
 and the request handler that drops connections on purpose and logs quietly."""
 
 from __future__ import annotations
 
 import logging
 import socket
-from collections import Counter
+import threading
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import WSGIRequestHandler
 
 from audit.systems.http import redaction
-from audit.systems.poweroffice.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from audit.systems.poweroffice.sim.server import Simulator
@@ -20,17 +21,45 @@ if TYPE_CHECKING:
 log = logging.getLogger("audit.systems.poweroffice.sim.server")
 
 
-class Bucket(TokenBucket):
-    """The server side of the rate limit: a token bucket; ``take`` returns 0 when the
-    request may pass, else the seconds until it could."""
+class SlidingWindow:
+    """The server side of the rate limit: at most ``calls`` requests in any sliding window
+    of ``period`` seconds; ``take`` returns 0 when a request may pass (and counts it), else
+    the seconds until the oldest counted request leaves the window (a refused request is
+    not counted).
+
+    PowerOffice's v2 API sits behind Azure API Management (the ``Ocp-Apim-Subscription-Key``
+    header; its 429 body "Rate limit is exceeded. Try again in N seconds." is that
+    gateway's), whose ``rate-limit`` policy counts ``calls`` per ``renewal-period``, "the
+    length in seconds of the sliding window" (learn.microsoft.com, Azure API Management,
+    "Limit call rate by subscription"). The same window is assumed for v1 (README, "What the
+    defaults assume").
+    """
+
+    def __init__(self, calls: int, period: float = 1.0, clock=time.monotonic):
+        if calls < 1 or period <= 0:
+            raise ValueError("a window admits at least one call in a positive period")
+        self.calls = calls
+        self.period = period
+        self._clock = clock
+        self._admitted: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def per_second(cls, rate: float, clock=time.monotonic) -> SlidingWindow:
+        """``rate`` requests a second: ``rate`` calls a second when it is whole, else the
+        whole calls it allows in a period of ``calls / rate`` seconds (0.5/s: one call in 2 s)."""
+        calls = max(1, int(rate))
+        return cls(calls, calls / rate, clock)
 
     def take(self) -> float:
         with self._lock:
-            self._refill()
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            now = self._clock()
+            while self._admitted and self._admitted[0] <= now - self.period:
+                self._admitted.popleft()
+            if len(self._admitted) < self.calls:
+                self._admitted.append(now)
                 return 0.0
-            return (1.0 - self._tokens) / self.rate
+            return self._admitted[0] + self.period - now
 
 
 @dataclass

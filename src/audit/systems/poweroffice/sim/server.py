@@ -37,8 +37,8 @@ Errors
     unknown ids, 400 for bad queries, read-only patch paths, a number already in use and
     a failed JSON Patch ``test``.
 Rate limit
-    ``rate_limit`` requests/second per generation (a token bucket holding ``rate_burst``,
-    default one second's worth); beyond it 429 with
+    ``rate_limit`` requests/second per generation, counted in a sliding window of one
+    second as Azure API Management counts them (:class:`~.parts.SlidingWindow`); beyond it 429 with
     ``{"statusCode": "429", "message": "Rate limit is exceeded. Try again in N seconds."}``
     and ``Retry-After: N``.
 Faults
@@ -80,7 +80,7 @@ from audit.systems.poweroffice.sim.options import (
     Faults,
     Keys,
 )
-from audit.systems.poweroffice.sim.parts import Bucket, Handler, Scripted, Stats
+from audit.systems.poweroffice.sim.parts import Handler, Scripted, SlidingWindow, Stats
 from audit.systems.poweroffice.sim.recorder import Exchange, Recorder
 from audit.systems.poweroffice.sim.routes import build_app
 from audit.systems.poweroffice.sim.store import SERVED_ENTITIES, Store
@@ -110,8 +110,8 @@ class Simulator:
         (:mod:`audit.systems.sesam.sim`; the same fault rate and seed).
     port
         TCP port on 127.0.0.1; 0 picks a free one.
-    rate_limit, rate_burst
-        Requests/second per generation (``None``: no limit) and the bucket size.
+    rate_limit
+        Requests/second per generation (``None``: no limit).
     fault_rate, faults
         A share of 5xx + dropped answers, or a full :class:`Faults`.
     token_lifetime
@@ -133,7 +133,6 @@ class Simulator:
         *,
         port: int = 0,
         rate_limit: float | None = None,
-        rate_burst: float | None = None,
         fault_rate: float = 0.0,
         faults: Faults | None = None,
         token_lifetime: float | None = None,
@@ -150,10 +149,9 @@ class Simulator:
         self.token_lifetime = {g: float(token_lifetime or TOKEN_LIFETIME[g]) for g in ("v1", "v2")}
         self.empty_as_204 = empty_as_204
         self.requested_port = port
-        self._buckets: dict[str, Bucket] = {}
+        self._limits: dict[str, SlidingWindow] = {}
         if rate_limit:
-            burst = rate_burst or max(1.0, rate_limit)
-            self._buckets = {g: Bucket(rate_limit, burst) for g in ("v1", "v2")}
+            self._limits = {g: SlidingWindow.per_second(rate_limit) for g in ("v1", "v2")}
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
