@@ -7,7 +7,7 @@
   address's ``LastChangedDateTimeOffset``) are ``format: date-time`` (RFC 3339, with an
   offset): a stamp seeded without one (demo data, a v1 record) is served with the
   offset of Norwegian local time (``Europe/Oslo``, the README's "What the defaults
-  assume", as :mod:`audit.systems.poweroffice.stamps` reads it), and a v1 stamp
+  assume", as :mod:`audit.systems.poweroffice.sim.stamps` reads it), and a v1 stamp
   ``2023-10-25T07:58:57 +00:00`` in ISO-8601. A stamp that already is RFC 3339 is served
   as stored.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from audit.systems.poweroffice.stamps import parse_stamp_or_none
+from audit.systems.poweroffice.sim.stamps import read_stamp
 
 _STAMPS = ("LastChangedDateTimeOffset", "SupplierCreatedDateTimeOffset")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE)
@@ -26,7 +26,7 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 def _stamp(value: Any) -> Any:
     if not isinstance(value, str) or _RFC3339.match(value):
         return value
-    at = parse_stamp_or_none(value)
+    at = read_stamp(value)
     return at.isoformat() if at is not None else value
 
 

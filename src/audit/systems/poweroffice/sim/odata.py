@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audit.systems.poweroffice.stamps import parse_stamp_or_none
+from audit.systems.poweroffice.sim.stamps import read_stamp
 
 _SINCE = re.compile(r"^\(LastChanged (gt|ge) DateTimeOffset'([^']+)'\)$")
 _ID = re.compile(r"^\(Id eq (\d+)\)$")
@@ -88,8 +88,8 @@ def _filter(raw: str | None, q: Query) -> None:
         return
     text = raw.strip()
     m = _SINCE.match(text)
-    if m and parse_stamp_or_none(m.group(2)) is not None:
-        q.since, q.inclusive = parse_stamp_or_none(m.group(2)), m.group(1) == "ge"
+    if m and read_stamp(m.group(2)) is not None:
+        q.since, q.inclusive = read_stamp(m.group(2)), m.group(1) == "ge"
         return
     m = _ID.match(text)
     if m:
@@ -114,5 +114,5 @@ def window(rows: list[dict[str, Any]], q: Query) -> tuple[list[dict[str, Any]], 
 
 
 def _sort_key(value: Any) -> Any:
-    stamp = parse_stamp_or_none(value) if isinstance(value, str) and value[:4].isdigit() else None
+    stamp = read_stamp(value) if isinstance(value, str) and value[:4].isdigit() else None
     return (0, stamp) if stamp is not None else (1, value if isinstance(value, (int, float)) else str(value))

@@ -37,7 +37,7 @@ from audit.errors import SnapshotError
 from audit.systems.poweroffice.sim import schema
 from audit.systems.poweroffice.sim.dto import as_v2_dto
 from audit.systems.poweroffice.sim.seed import deep_merge, read_snapshot_file
-from audit.systems.poweroffice.stamps import parse_timestamp
+from audit.systems.poweroffice.sim.stamps import read_stamp
 
 log = logging.getLogger("audit.systems.poweroffice.sim.server")
 
@@ -85,12 +85,7 @@ class Item:
 
 def parse_time(value: Any) -> datetime | None:
     """An aware datetime from an API timestamp (no offset means Norwegian local time), or ``None``."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
+    return read_stamp(value) if isinstance(value, str) else None
 
 
 class Store:
