@@ -244,3 +244,23 @@ def test_a_v1_gateway_refuses_a_compare_and_set(mixed_demo):
     with Tenants(root, plan) as t, pytest.raises(ConfigError, match="no compare-and-set"):
         gw = t.gateways()["source"]
         gw.write("customer", c.corrected.record_id, None, {c.field: c.new_value}, {}, expect={c.field: c.old_value})
+
+
+# -------------------------------------------------------------------------- (e) rollback
+
+
+def test_an_atomic_rollback_leaves_a_field_edited_during_it_as_the_other_writer_left_it(v2_demo, tmp_path):
+    from audit.writeback import Plan, reverse_changes
+
+    root, plan = v2_demo
+    with Tenants(root, plan) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
+        undo = Plan(header={"mode": "rollback"}, changes=reverse_changes(fold(tmp_path / "j.jsonl")))
+        victim = _victim(undo)
+        result = _atomic(undo, _race(t, victim), tmp_path / "r.jsonl", mode="rollback", limits=Limits(workers=1))
+        ref = victim.corrected
+        now = t.sim(ref.tenant).store.get(ref.entity, "v2", ref.record_id)
+    outcome = next(o for o in result.outcomes if o.change.id == victim.id)
+    assert outcome.status == "conflict"
+    assert _field(now, victim.field) == EDITED
+    assert result.counts["applied"] == len(undo.changes) - 1

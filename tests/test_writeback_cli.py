@@ -102,6 +102,12 @@ def test_plan_review_apply_verify_and_rollback(audited, tenants, tmp_path):
     again = _audit("verify", journal, "--flow", FLOW, env=env, cwd=tmp_path)
     assert again.returncode == 0 and f"{n}/{n} changes verified" in again.stdout
 
+    writes = s.store.writes + t.store.writes
+    dry_back = _audit("rollback", journal, "--atomic", env=env, cwd=tmp_path)
+    assert dry_back.returncode == 0, dry_back.stdout + dry_back.stderr
+    assert "(--atomic)" in dry_back.stdout and "DRY RUN" in dry_back.stdout
+    assert s.store.writes + t.store.writes == writes
+
     back = _audit("rollback", journal, "--apply", env=env, cwd=tmp_path)
     assert back.returncode == 0, back.stdout + back.stderr
     assert (tmp_path / "plan.journal.rollback.jsonl").is_file()

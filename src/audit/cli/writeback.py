@@ -23,6 +23,13 @@ DoApply = Annotated[bool, typer.Option("--apply", help="Really write (default: d
 MaxFailures = Annotated[int, typer.Option("--max-failures", help="Stop after more failures than this")]
 MaxConflicts = Annotated[int, typer.Option("--max-conflicts", help="Stop after more conflicts than this")]
 Workers = Annotated[int, typer.Option("--workers", help="Records handled at once")]
+Atomic = Annotated[
+    bool,
+    typer.Option(
+        "--atomic",
+        help="Compare-and-set: v2 writes test the old values first (JSON Patch test); v1 changes are skipped",
+    ),
+]
 
 
 @app.command("plan")
@@ -78,13 +85,7 @@ def writeback_apply_command(
     side: Annotated[
         Optional[str], typer.Option("--side", help="Handle only this tenant's changes: source or target")
     ] = None,
-    atomic: Annotated[
-        bool,
-        typer.Option(
-            "--atomic",
-            help="Compare-and-set: v2 writes test the old values first (JSON Patch test); v1 changes are skipped",
-        ),
-    ] = False,
+    atomic: Atomic = False,
 ) -> None:
     """Write a reviewed plan (dry run unless --apply), guarded, journaled and resumable."""
     from audit.writeback.commands import apply_reviewed_plan
@@ -120,6 +121,7 @@ def writeback_rollback_command(
     api_source: ApiSource = None,
     api_target: ApiTarget = None,
     workers: Workers = 4,
+    atomic: Atomic = False,
 ) -> None:
     """Restore the old values of a journal's applied changes (guarded; dry run unless --apply)."""
     from audit.writeback.commands import rollback_applied
@@ -129,9 +131,15 @@ def writeback_rollback_command(
     output.setup_logging()
     overrides = {"source": api_source, "target": api_target}
     result = rollback_applied(
-        journal, do_apply=do_apply, rollback_path=rollback_journal, limits=limits, overrides=overrides
+        journal,
+        do_apply=do_apply,
+        rollback_path=rollback_journal,
+        limits=limits,
+        overrides=overrides,
+        atomic=atomic,
+        report=output,
     )
-    output.writeback_outcomes(result.to_dict(), f"rollback {journal}")
+    output.writeback_outcomes(result.to_dict(), f"rollback {journal}" + (" (--atomic)" if atomic else ""))
     raise typer.Exit(result.exit_code)
 
 

@@ -138,16 +138,27 @@ def apply_reviewed_plan(
 
 
 def rollback_applied(
-    journal: Path, *, do_apply: bool, rollback_path: Path | None, limits: Limits, overrides: Overrides
+    journal: Path,
+    *,
+    do_apply: bool,
+    rollback_path: Path | None,
+    limits: Limits,
+    overrides: Overrides,
+    atomic: bool = False,
+    report: Report | None = None,
 ) -> ApplyResult:
     """Restore the old values of the journal's applied changes (dry run unless ``do_apply``).
 
-    The rollback keeps its own journal, ``rollback_path`` or ``<journal>.rollback.jsonl``.
+    The rollback keeps its own journal, ``rollback_path`` or ``<journal>.rollback.jsonl``;
+    ``atomic`` compare-and-sets its v2 writes and skips v1 changes, as an apply does, with
+    one warning through ``report``.
     """
     changes = reverse_changes(fold(journal))
     plan = Plan(header={"mode": "rollback", "journal": str(journal), "path": str(journal)}, changes=changes)
     target_journal = rollback_path or journal.with_name(journal.stem + ".rollback.jsonl")
     with open_gateways(changes, overrides) as gateways:
+        if atomic and report is not None and (warning := v1_warning(changes, gateways, None)):
+            report.warning(warning)
         return apply_plan(
             plan,
             gateways,
@@ -156,6 +167,7 @@ def rollback_applied(
             approve=plan.hash,
             limits=limits,
             mode="rollback",
+            atomic=atomic,
         )
 
 
