@@ -2,9 +2,9 @@
 
 1. Sustained request rate: a many-page fetch of customers and contact persons (the
    contact persons from their one list route: v2 ``GET /ContactPersons``, v1
-   ``GET /PartyContactPerson/``) against a simulator limited to R requests per second,
-   with the connector's limiter set to the same R. Goal: >= 0.9 R and no 429 reaching
-   the caller. A third row turns the client-side limiter off (1000/s) to show what
+   ``GET /PartyContactPerson/``) against a simulator limited to R requests in any sliding
+   second, with the connector's limiter at 0.9 R (its defaults' share of the documented
+   limits). Goal: >= 0.85 R and no 429 at all. A third row turns the client-side limiter off (1000/s) to show what
    leaning on 429s costs.
 2. Incremental fetch onto the full snapshot: after a few PATCH edits of customer fields,
    a fetch of customers since the last watermark; records transferred vs records changed
@@ -47,6 +47,11 @@ def seed(root: Path, n: int) -> Path:
                    "LastChangedDateTimeOffset": "2024-02-01T10:00:00+00:00"}
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return root
+
+
+#: The client's limiter runs at this share of the server's limit, as its defaults do
+#: against PowerOffice's documented limits (9/s against 10/s: ``settings.DEFAULT_RATE``).
+CLIENT_SHARE = 0.9
 
 
 def rate_run(seed_dir: Path, out: Path, api: str, rate: float, client_rate: float, page_size: int) -> dict:
@@ -139,8 +144,8 @@ def main() -> int:
         tmp = Path(tmpname)
         seed_dir = seed(tmp / "seed", args.customers)
         rows = [
-            rate_run(seed_dir, tmp / "a", "v2", args.rate, args.rate, args.page_size),
-            rate_run(seed_dir, tmp / "b", "v1", args.rate, args.rate, args.page_size),
+            rate_run(seed_dir, tmp / "a", "v2", args.rate, args.rate * CLIENT_SHARE, args.page_size),
+            rate_run(seed_dir, tmp / "b", "v1", args.rate, args.rate * CLIENT_SHARE, args.page_size),
             rate_run(seed_dir, tmp / "c", "v2", args.rate, 1000.0, args.page_size),
         ]
         print(f"Sustained rate, R = {args.rate:g}/s, {args.customers} customers, PageSize {args.page_size}")
@@ -150,7 +155,7 @@ def main() -> int:
         inc_address = incremental_run(seed_dir, tmp, args.rate, args.edits, ["customer", "address"])
         print("Incremental fetch onto the full snapshot after PATCH edits (v2, since = last watermark)")
         print(table([inc, inc_address]))
-    ok = all(r["fraction of R"] >= 0.9 and r["429 to caller"] == 0 and r["429 at server"] == 0 for r in rows[:2])
+    ok = all(r["fraction of R"] >= 0.85 and r["429 to caller"] == 0 and r["429 at server"] == 0 for r in rows[:2])
     ok = ok and inc["transferred (server)"] == inc["changed"]
     ok = ok and all(r["edits in snapshot"] == r["changed"] == args.edits for r in (inc, inc_address))
     ok = ok and all(r["snapshot customers"] == args.customers for r in (inc, inc_address))
