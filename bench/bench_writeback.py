@@ -1,10 +1,11 @@
 """Benchmark of ``audit writeback apply`` against the local simulator.
 
 A v2 tenant of N customers, a plan that corrects one field (``EmailAddress``) on each,
-and a simulator limited to R requests per second with the client's limiter set to the
-same R. Each guarded write costs three requests (guard read, PATCH, read back), so the best
-possible change rate is R/3. Reported: request rate and change rate, each as a share of
-its ceiling (goal: >= 0.9), plus the 429s the server answered.
+and a simulator limited to R requests in any sliding second with the client's limiter at
+0.9 R (its defaults' share of the documented limits). Each guarded write costs three
+requests (guard read, PATCH, read back), so the best possible change rate is R/3.
+Reported: request rate and change rate, each as a share of its ceiling (goal: >= 0.85),
+plus the 429s the server answered (goal: none).
 
 Run: ``PYTHONPATH=src python bench/bench_writeback.py [--rate 10] [--changes 200]``
 """
@@ -64,7 +65,7 @@ def run(rate: float, n: int, workers: int) -> dict:
         root = seed(Path(tmp) / "seed", n)
         plan = plan_for(n)
         with running_simulator(root, rate_limit=rate) as sim:
-            settings = ConnectionSettings.from_env(environ=sim.env(), dotenv_path=None, rate_limit=rate)
+            settings = ConnectionSettings.from_env(environ=sim.env(), dotenv_path=None, rate_limit=rate * 0.9)
             gw = RecordGateway(ApiClient(settings.endpoint("v2")))
             gw.client.tokens.get()  # the token call is not part of the write rate
             sim.reset_stats()
