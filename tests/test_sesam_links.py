@@ -269,3 +269,16 @@ def test_linked_values_follow_each_side_s_ids_integer_or_text(tmp_path):
     assert mismatch.select("source_key", "target_key", "source_value", "target_value").rows() == [
         ("2", "C502", "Ola", "Olav")
     ]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_an_export_with_a_byte_order_mark_is_read_alike_by_both_readers(tmp_path, suffix):
+    from audit.core.sesam_links import _fast_identifiers, _identifiers, _json_entities, _jsonl_entities
+
+    path = _export(tmp_path, PEOPLE, "global-person" + suffix)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    strict = _identifiers(_jsonl_entities(path) if suffix == ".jsonl" else _json_entities(path))
+    fast = _fast_identifiers(path)
+    assert fast is not None and strict[1] == fast[1]
+    assert strict[0].sort("entity", "record_id").equals(fast[0].sort("entity", "record_id"))
+    assert strict[0].height == 6

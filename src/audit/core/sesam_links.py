@@ -99,7 +99,7 @@ class SesamExport:
 def _json_entities(path: Path) -> Iterator[tuple[str, Any]]:
     """``(where, entity)`` of a ``.json`` export (one JSON array)."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))  # a byte-order mark, as DuckDB reads it
     except UnicodeDecodeError as exc:
         raise SnapshotError(f"{path}: bytes that are not UTF-8 (offset {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -117,7 +117,7 @@ def _jsonl_entities(path: Path) -> Iterator[tuple[str, Any]]:
             if not raw.strip():
                 continue
             try:
-                yield f"{path}:{number}", json.loads(raw.decode("utf-8"))
+                yield f"{path}:{number}", json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
             except UnicodeDecodeError:
                 raise SnapshotError(f"{path}:{number}: bytes that are not UTF-8") from None
             except json.JSONDecodeError as exc:
