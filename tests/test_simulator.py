@@ -482,3 +482,11 @@ def test_a_fractional_rate_limit_admits_whole_calls_at_that_average():
 
     assert (SlidingWindow.per_second(0.5).calls, SlidingWindow.per_second(0.5).period) == (1, 2.0)
     assert (SlidingWindow.per_second(2.5).calls, SlidingWindow.per_second(2.5).period) == (2, pytest.approx(0.8))
+
+
+def test_a_since_stamp_with_an_offset_of_a_day_is_a_bad_query_not_a_server_error(po_sim):
+    stamp = "2024-01-02T10:00:00+24:00"  # no zone has it (the client's reader reads no stamp)
+    r = v2(po_sim, "GET", "/Customers", params={"lastChangedDateTimeOffsetGreaterThan": stamp})
+    assert r.status_code == 400
+    r = v1(po_sim, "GET", "/Customer/", params={"$filter": f"(LastChanged gt DateTimeOffset'{stamp}')"})
+    assert r.status_code == 200 and r.json()["success"] is False

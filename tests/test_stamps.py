@@ -59,7 +59,19 @@ def test_the_simulator_and_the_client_read_each_documented_spelling_alike(text):
     assert ours is not None and ours == theirs and ours.utcoffset() == theirs.utcoffset()
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "2023-13-01", "2023-10-25T25:00:00Z", "12345", "2023-10-25T07"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2023-13-01",
+        "2023-10-25T25:00:00Z",
+        "12345",
+        "2023-10-25T07",
+        "2023-10-25T07:58:57+24:00",  # an offset of a day: no zone (as the client reads it)
+        "2023-10-25T07:58:57 -23:60",
+    ],
+)
 def test_the_simulator_reads_no_stamp_from_what_is_none(text):
     from audit.systems.poweroffice.sim.stamps import read_stamp
 

@@ -43,15 +43,15 @@ def read_stamp(value: Any) -> datetime | None:
     if m is None:
         return None
     micro = int((m["f"] or "0")[:6].ljust(6, "0"))
-    if m["z"]:
-        zone: timezone | ZoneInfo = timezone.utc
-    elif m["sign"]:
-        offset = timedelta(hours=int(m["oh"]), minutes=int(m["om"]))
-        zone = timezone(offset if m["sign"] == "+" else -offset)
-    else:
-        zone = _OSLO
     parts = [int(m[k] or 0) for k in ("y", "mo", "d", "h", "mi", "s")]
     try:
+        if m["z"]:
+            zone: timezone | ZoneInfo = timezone.utc
+        elif m["sign"]:
+            offset = timedelta(hours=int(m["oh"]), minutes=int(m["om"]))
+            zone = timezone(offset if m["sign"] == "+" else -offset)
+        else:
+            zone = _OSLO
         return datetime(*parts, micro, tzinfo=zone)
     except ValueError:  # a month 13, an hour 25, an offset of a day or more
         return None
