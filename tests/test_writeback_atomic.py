@@ -202,12 +202,17 @@ class _Report:
         pass
 
 
-def _dry_run_command(t, plan, tmp_path, monkeypatch, **kw):
-    """``audit writeback apply PLAN --atomic`` (a dry run) in this process."""
+def _tenants_env(t, tmp_path, monkeypatch):
+    """The two tenants' settings in the environment, as the CLI reads them."""
     for tenant in ("source", "target"):
         for name, value in t.sim(tenant).env().items():
             monkeypatch.setenv(name.replace("POWEROFFICE_", f"POWEROFFICE_{tenant.upper()}_"), value)
     monkeypatch.chdir(tmp_path)  # no .env
+
+
+def _dry_run_command(t, plan, tmp_path, monkeypatch, **kw):
+    """``audit writeback apply PLAN --atomic`` (a dry run) in this process."""
+    _tenants_env(t, tmp_path, monkeypatch)
     write_plan(plan, tmp_path / "plan.json")
     report = _Report()
     apply_reviewed_plan(
@@ -264,3 +269,26 @@ def test_an_atomic_rollback_leaves_a_field_edited_during_it_as_the_other_writer_
     assert outcome.status == "conflict"
     assert _field(now, victim.field) == EDITED
     assert result.counts["applied"] == len(undo.changes) - 1
+
+
+def test_an_atomic_rollback_skips_v1_changes_and_says_to_run_the_rollback_again(mixed_demo, tmp_path, monkeypatch):
+    from audit.writeback.commands import rollback_applied
+
+    root, plan = mixed_demo
+    with Tenants(root, plan) as t:
+        apply_approved(plan, t.gateways(), tmp_path / "j.jsonl")
+        _tenants_env(t, tmp_path, monkeypatch)
+        report = _Report()
+        result = rollback_applied(
+            tmp_path / "j.jsonl",
+            do_apply=False,
+            rollback_path=None,
+            limits=Limits(),
+            overrides={},
+            atomic=True,
+            report=report,
+        )
+    statuses = {(o.change.corrected.generation, o.status) for o in result.outcomes}
+    assert statuses == {("v1", "skipped"), ("v2", "would_write")}
+    (warning,) = report.warnings
+    assert "run rollback again without --atomic" in warning

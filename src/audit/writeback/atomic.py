@@ -59,15 +59,18 @@ def set_aside_v1(
     return [unit for unit in pending if unit not in v1], skipped
 
 
-def v1_warning(changes: list[Change], gateways: Mapping[str, RecordGateway], side: str | None = None) -> str | None:
-    """The one warning an ``--atomic`` run gives when it meets v1 changes (``None``: none)."""
+def v1_warning(
+    changes: list[Change], gateways: Mapping[str, RecordGateway], side: str | None = None, command: str = "apply"
+) -> str | None:
+    """The one warning an ``--atomic`` run of ``command`` (``apply``, ``rollback``) gives
+    when it meets v1 changes (``None``: none)."""
     v1 = [c for unit in _v1_units([[c] for c in changes], gateways, side) for c in unit]
     if not v1:
         return None
     tenants = ", ".join(sorted({c.corrected.tenant for c in v1}))
     return (
         f"--atomic: {len(v1)} change(s) of the v1 {tenants} tenant skipped: v1 writes post the whole "
-        "record and have no compare-and-set; run apply again without --atomic to write them"
+        f"record and have no compare-and-set; run {command} again without --atomic to write them"
     )
 
 

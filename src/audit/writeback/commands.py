@@ -157,7 +157,7 @@ def rollback_applied(
     plan = Plan(header={"mode": "rollback", "journal": str(journal), "path": str(journal)}, changes=changes)
     target_journal = rollback_path or journal.with_name(journal.stem + ".rollback.jsonl")
     with open_gateways(changes, overrides) as gateways:
-        if atomic and report is not None and (warning := v1_warning(changes, gateways, None)):
+        if atomic and report is not None and (warning := v1_warning(changes, gateways, None, "rollback")):
             report.warning(warning)
         return apply_plan(
             plan,
