@@ -282,3 +282,21 @@ def test_an_export_with_a_byte_order_mark_is_read_alike_by_both_readers(tmp_path
     assert fast is not None and strict[1] == fast[1]
     assert strict[0].sort("entity", "record_id").equals(fast[0].sort("entity", "record_id"))
     assert strict[0].height == 6
+
+
+def test_a_jsonl_export_whose_first_line_is_only_a_byte_order_mark_is_read_alike_by_both_readers(tmp_path):
+    from audit.core.sesam_links import _fast_identifiers, _identifiers, _jsonl_entities
+
+    path = _export(tmp_path, PEOPLE, "global-person.jsonl")
+    path.write_bytes(b"\xef\xbb\xbf\n" + path.read_bytes())
+    strict = _identifiers(_jsonl_entities(path))
+    fast = _fast_identifiers(path)
+    assert fast is not None and strict[1] == fast[1]
+    assert strict[0].sort("entity", "record_id").equals(fast[0].sort("entity", "record_id"))
+
+
+def test_bytes_that_are_not_utf8_after_a_byte_order_mark_are_named_at_their_offset_in_the_file(tmp_path):
+    path = tmp_path / "global-person.json"
+    path.write_bytes(b'\xef\xbb\xbf[{"$ids": ["\xff"]}]')
+    with pytest.raises(SnapshotError, match=r"offset 15\)"):
+        read_export(path)

@@ -28,6 +28,7 @@ merge rules (:func:`audit.core.links.resolve_links`).
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -98,10 +99,12 @@ class SesamExport:
 
 def _json_entities(path: Path) -> Iterator[tuple[str, Any]]:
     """``(where, entity)`` of a ``.json`` export (one JSON array)."""
+    raw = path.read_bytes()
+    skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0  # a byte-order mark, as DuckDB reads it
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))  # a byte-order mark, as DuckDB reads it
+        data = json.loads(raw[skip:].decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise SnapshotError(f"{path}: bytes that are not UTF-8 (offset {exc.start})") from None
+        raise SnapshotError(f"{path}: bytes that are not UTF-8 (offset {exc.start + skip})") from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, list):
@@ -114,10 +117,12 @@ def _jsonl_entities(path: Path) -> Iterator[tuple[str, Any]]:
     """``(where, entity)`` of a ``.jsonl`` export (one entity a line)."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):  # a byte-order mark, as DuckDB reads it
+                raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip():
                 continue
             try:
-                yield f"{path}:{number}", json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+                yield f"{path}:{number}", json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 raise SnapshotError(f"{path}:{number}: bytes that are not UTF-8") from None
             except json.JSONDecodeError as exc:
