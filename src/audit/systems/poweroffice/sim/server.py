@@ -38,7 +38,9 @@ Errors
     a failed JSON Patch ``test``.
 Rate limit
     ``rate_limit`` requests/second per generation, counted in a sliding window of one
-    second as Azure API Management counts them (:class:`~.parts.SlidingWindow`); beyond it 429 with
+    second as Azure API Management counts them (:class:`~.parts.SlidingWindow`; a
+    fractional rate counts its whole calls in a window of ``calls / rate`` seconds,
+    :meth:`~.parts.SlidingWindow.per_second`); beyond it 429 with
     ``{"statusCode": "429", "message": "Rate limit is exceeded. Try again in N seconds."}``
     and ``Retry-After: N``.
 Faults
