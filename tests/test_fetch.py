@@ -231,7 +231,8 @@ def test_a_fetch_through_injected_5xx_and_dropped_connections_equals_a_clean_fet
 
 def test_rate_limited_fetch_reports_no_429_to_the_caller(tmp_path):
     seed = write_snapshot(tmp_path / "seed", {"customer": many_customers(12)})
-    with running_simulator(seed, rate_limit=4) as s:
+    # five requests (a token, four pages) against two a second: the third within a second is refused
+    with running_simulator(seed, rate_limit=2) as s:
         result = fetch(s, tmp_path / "snap", entities=["customer"], settings={"page_size": 4})
         stats = s.stats()
     assert stats["rate_limited"] > 0
