@@ -215,3 +215,19 @@ def test_one_join_id_linking_of_integer_ids_hands_out_text_keys():
     assert frame.schema["source_key"] == frame.schema["target_key"] == pl.String
     assert sorted(link.linked.rows()) == [("2", "2"), ("3", "3")]
     assert link.missing_in_target.rows() == [("1",)] and link.missing_in_source.rows() == [("4",)]
+
+
+def test_a_links_file_s_rows_are_counted_once_each_as_its_dangling_rows_are(tmp_path):
+    from conftest import flow, pair, prop, records
+
+    from audit.core.engine import run_audit
+    from audit.core.snapshot import Snapshot
+
+    the_pair = pair("Contactperson", "Customer", [prop("firstName", "firstName")])
+    links = pl.DataFrame({"source_id": ["1", "1", " 1", "2", "9"], "target_id": ["501", "501", "501", "502", "509"]})
+    source = Snapshot.from_records({"contactperson": records("id | firstName\n1 | Kari\n2 | Ola")})
+    target = Snapshot.from_records({"customer": records("Id | FirstName\n501 | Kari\n502 | Ola")})
+    result = run_audit(flow(the_pair), source, target, links={("contactperson", "customer"): links})
+    link = result.summary["pairs"][0]["link"]
+    assert (link["links_file_rows"], link["links_file_dangling_rows"]) == (3, 1)
+    assert result.summary["pairs"][0]["linked"] == 2

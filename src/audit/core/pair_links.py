@@ -79,7 +79,8 @@ def link_candidates(
         method = given.method
         edges, dangling = match_links_file(given.table, s_keys, t_keys)
         stats.update(given.stats)
-        stats[f"{method}_rows"] = given.table.height
+        # the distinct links given, and those of them naming a record a snapshot lacks
+        stats[f"{method}_rows"] = edges.height + dangling
         stats[f"{method}_dangling_rows"] = dangling
     else:
         return CandidateLinks("id", None, stats, linkable)  # linked with the value columns, once known
