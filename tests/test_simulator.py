@@ -170,6 +170,23 @@ def test_v1_pages_in_the_orderby_order_and_counts_the_whole_set(po_sim):
     assert [c["id"] for c in body["data"]] == [2] and body["count"] == 3
 
 
+def test_v1_orders_decimal_and_whole_numbers_by_value(tmp_path):
+    """``$orderby`` on a number field (``hourlyRate: number``, route_get_customer_.md) orders
+    by value when the seed mixes whole numbers and decimals (read as ``Decimal``)."""
+    (tmp_path / "v1seed").mkdir()
+    (tmp_path / "v1seed" / "customer.jsonl").write_text(
+        '{"id": 1, "name": "A", "hourlyRate": 100}\n'
+        '{"id": 2, "name": "B", "hourlyRate": 150.50}\n'
+        '{"id": 3, "name": "C", "hourlyRate": 9.5}\n',
+        encoding="utf-8",
+    )
+    with running_simulator(tmp_path / "v1seed") as s:
+        params = {"$skip": 0, "$top": 10, "$orderby": "HourlyRate"}
+        body = v1(s, "GET", "/Customer/", params=params).json()
+    assert body["success"] is True, body
+    assert [c["id"] for c in body["data"]] == [3, 1, 2]
+
+
 def test_v1_party_contact_person_lists_every_contact_person(po_sim):
     body = v1(po_sim, "GET", "/PartyContactPerson/").json()
     assert sorted(c["id"] for c in body["data"]) == [7, 8, 9]

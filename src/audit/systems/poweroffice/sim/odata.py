@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from audit.systems.poweroffice.sim.stamps import read_stamp
@@ -114,5 +115,12 @@ def window(rows: list[dict[str, Any]], q: Query) -> tuple[list[dict[str, Any]], 
 
 
 def _sort_key(value: Any) -> Any:
+    """Stamps in time order, then numbers by value (a decimal is read as a ``Decimal``,
+    :mod:`audit.core.exact_json`), then anything else as text: keys of one kind only meet
+    keys of the same kind, so a list mixing ``100`` and ``150.50`` sorts instead of failing."""
     stamp = read_stamp(value) if isinstance(value, str) and value[:4].isdigit() else None
-    return (0, stamp) if stamp is not None else (1, value if isinstance(value, (int, float)) else str(value))
+    if stamp is not None:
+        return (0, stamp)
+    if isinstance(value, (int, float, Decimal)):
+        return (1, value)
+    return (2, str(value))
