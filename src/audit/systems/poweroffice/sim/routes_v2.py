@@ -85,8 +85,9 @@ def _page(q: dict[str, str]) -> tuple[int, int]:
 
 
 def _since(q: dict[str, str]) -> datetime | None:
-    """``lastChangedDateTimeOffsetGreaterThan`` (``format: date-time``, "Date not inclusive":
-    ``paths./Customers.get``, ``/Suppliers.get``, ``/ContactPersons.get``)."""
+    """``lastChangedDateTimeOffsetGreaterThan`` (``format: date-time``; "Date not inclusive"
+    in ``paths./Customers.get`` and ``/Suppliers.get``, "Timestamp not inclusive" in
+    ``/ContactPersons.get``)."""
     if "lastchangeddatetimeoffsetgreaterthan" not in q:
         return None
     since = parse_time(q["lastchangeddatetimeoffsetgreaterthan"])
