@@ -521,3 +521,13 @@ def test_a_since_stamp_with_an_offset_of_a_day_is_a_bad_query_not_a_server_error
     assert r.status_code == 400
     r = v1(po_sim, "GET", "/Customer/", params={"$filter": f"(LastChanged gt DateTimeOffset'{stamp}')"})
     assert r.status_code == 200 and r.json()["success"] is False
+
+
+def test_a_seed_line_that_is_not_utf8_is_named_by_file_and_line(tmp_path):
+    from audit.errors import SnapshotError
+
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "customer.jsonl").write_bytes(b'{"Id": 1}\n{"Id": 2, "Name": "\xe6"}\n')
+    with pytest.raises(SnapshotError, match=r"customer\.jsonl:2: bytes that are not UTF-8"):
+        with running_simulator(tmp_path / "bad"):
+            pass

@@ -27,8 +27,12 @@ def deep_merge(base: Record, update: Record) -> Record:
 def read_snapshot_file(path: Path) -> list[Record]:
     if path.suffix == ".jsonl":
         records = []
-        with open(path, encoding="utf-8") as f:
-            for no, line in enumerate(f, start=1):
+        with open(path, "rb") as f:
+            for no, raw in enumerate(f, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise SnapshotError(f"{path}:{no}: bytes that are not UTF-8 (column {exc.start + 1})") from None
                 if not line.strip():
                     continue
                 try:
