@@ -228,6 +228,19 @@ def test_an_export_whose_name_reads_as_a_glob_is_read_alone(tmp_path, name):
     assert export.stats["entities"] == 1
 
 
+def test_an_export_named_relative_to_a_folder_whose_name_reads_as_a_glob_is_read_alone(tmp_path, monkeypatch):
+    """The path DuckDB is given is the absolute one: a glob character in a folder above the
+    working directory counts as much as one in the name given."""
+    own, decoy = tmp_path / "links[1]", tmp_path / "links1"
+    own.mkdir(), decoy.mkdir()
+    _export(decoy, [{"$ids": [CP + "9", CU + "509"]}])
+    _export(own, PEOPLE[:1])
+    monkeypatch.chdir(own)
+    export = read_export("global-person.json")
+    assert export.identifiers.get_column("record_id").to_list() == ["1", "501"]
+    assert export.stats["entities"] == 1
+
+
 @pytest.mark.parametrize(
     ("identifier", "read_as"),
     [

@@ -201,14 +201,15 @@ def _fast_identifiers(path: Path) -> tuple[pl.DataFrame, dict[str, int]] | None:
     then the Python reader reads it again and names the file and entity or line."""
     import duckdb
 
-    if any(c in str(path) for c in _GLOB_CHARACTERS):
+    absolute = str(path.resolve())  # what DuckDB is given: a folder above a relative path counts too
+    if any(c in absolute for c in _GLOB_CHARACTERS):
         return None  # DuckDB reads a path as a glob: ``export[1].json`` would read ``export1.json``
     fmt = "newline_delimited" if path.suffix.lower() == ".jsonl" else "array"
     if fmt == "array" and not _ends_an_array(path):
         return None  # DuckDB reads ``[{...},`` (a cut-off export) as whole; the strict reader refuses it
     con = duckdb.connect(":memory:")
     try:
-        con.execute(_ENTITIES_SQL.format(format=fmt), [str(path.resolve())])
+        con.execute(_ENTITIES_SQL.format(format=fmt), [absolute])
         ((total, deleted, bad),) = con.execute(_CHECK_SQL).fetchall()
         if bad:
             return None
