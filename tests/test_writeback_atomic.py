@@ -292,3 +292,4 @@ def test_an_atomic_rollback_skips_v1_changes_and_says_to_run_the_rollback_again(
     assert statuses == {("v1", "skipped"), ("v2", "would_write")}
     (warning,) = report.warnings
     assert "run rollback again without --atomic" in warning
+    assert report.title == f"rollback {tmp_path / 'j.jsonl'} (--atomic)"  # the outcomes, under their title

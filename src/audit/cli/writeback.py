@@ -139,7 +139,6 @@ def writeback_rollback_command(
         atomic=atomic,
         report=output,
     )
-    output.writeback_outcomes(result.to_dict(), f"rollback {journal}" + (" (--atomic)" if atomic else ""))
     raise typer.Exit(result.exit_code)
 
 

@@ -144,22 +144,22 @@ def rollback_applied(
     rollback_path: Path | None,
     limits: Limits,
     overrides: Overrides,
+    report: Report,
     atomic: bool = False,
-    report: Report | None = None,
 ) -> ApplyResult:
     """Restore the old values of the journal's applied changes (dry run unless ``do_apply``).
 
     The rollback keeps its own journal, ``rollback_path`` or ``<journal>.rollback.jsonl``;
     ``atomic`` compare-and-sets its v2 writes and skips v1 changes, as an apply does, with
-    one warning through ``report``.
+    one warning; the warning and the outcomes are printed through ``report``.
     """
     changes = reverse_changes(fold(journal))
     plan = Plan(header={"mode": "rollback", "journal": str(journal), "path": str(journal)}, changes=changes)
     target_journal = rollback_path or journal.with_name(journal.stem + ".rollback.jsonl")
     with open_gateways(changes, overrides) as gateways:
-        if atomic and report is not None and (warning := v1_warning(changes, gateways, None, "rollback")):
+        if atomic and (warning := v1_warning(changes, gateways, None, "rollback")):
             report.warning(warning)
-        return apply_plan(
+        result = apply_plan(
             plan,
             gateways,
             journal_path=str(target_journal),
@@ -169,6 +169,8 @@ def rollback_applied(
             mode="rollback",
             atomic=atomic,
         )
+    report.writeback_outcomes(result.to_dict(), f"rollback {journal}" + (" (--atomic)" if atomic else ""))
+    return result
 
 
 def verify_journal(
