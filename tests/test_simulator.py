@@ -388,14 +388,14 @@ def test_a_written_decimal_is_served_and_kept_with_its_digits(po_seed, tmp_path)
     """A number is served and kept with the digits it was given (``150.50``), in answers and in
     the state file, never through a binary float (which would give ``150.5``)."""
     state = tmp_path / "state.json"
-    patch = b'[{"op": "replace", "path": "/CreditLimit", "value": 150.50}]'
+    patch = b'[{"op": "replace", "path": "/BillableRate", "value": 150.50}]'
     headers = {"Content-Type": "application/json-patch+json"}
     with running_simulator(po_seed, state_file=state) as s:
         r = v2(s, "PATCH", "/Customers/4", data=patch, headers=headers)
-        assert r.status_code == 200 and '"CreditLimit": 150.50' in r.text
-    assert '"CreditLimit": 150.50' in state.read_text(encoding="utf-8")
+        assert r.status_code == 200 and '"BillableRate": 150.50' in r.text
+    assert '"BillableRate": 150.50' in state.read_text(encoding="utf-8")
     with running_simulator(po_seed, state_file=state) as s:
-        assert '"CreditLimit": 150.50' in v2(s, "GET", "/Customers/4").text
+        assert '"BillableRate": 150.50' in v2(s, "GET", "/Customers/4").text
 
 
 # -- limits and faults ----------------------------------------------------------------
@@ -531,3 +531,22 @@ def test_a_seed_line_that_is_not_utf8_is_named_by_file_and_line(tmp_path):
     with pytest.raises(SnapshotError, match=r"customer\.jsonl:2: bytes that are not UTF-8"):
         with running_simulator(tmp_path / "bad"):
             pass
+
+
+def test_a_patch_names_members_of_the_v2_dto_in_any_case_and_nothing_else(po_seed):
+    # the v2 document's own PATCH /Customers/{id} example writes camelCase paths
+    # (``/phoneNumber``); a member CustomerDto does not have is refused, not stored
+    headers = {"Content-Type": "application/json-patch+json"}
+
+    def patch(body: bytes):
+        return v2(s, "PATCH", "/Customers/4", headers=headers, data=body)
+
+    with running_simulator(po_seed) as s:
+        ok = patch(b'[{"op": "replace", "path": "/phoneNumber", "value": "12345678"}]')
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["PhoneNumber"] == "12345678" and "phoneNumber" not in ok.json()
+        city = patch(b'[{"op": "replace", "path": "/mailAddress/city", "value": "Hamar"}]')
+        assert city.json()["MailAddress"]["City"] == "Hamar"
+        bogus = patch(b'[{"op": "replace", "path": "/Bogus", "value": 1}]')
+        assert bogus.status_code == 400 and "CustomerDto has no such member" in bogus.text
+        assert "Bogus" not in v2(s, "GET", "/Customers/4").json()

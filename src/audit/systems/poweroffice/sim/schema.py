@@ -23,9 +23,12 @@ and a v2 ``DateOfBirth`` as ``yyyy-MM-dd`` (``format: date``).
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from audit.core.dotted import get_path, set_path
+from audit.core.yaml_file import read_yaml
 
 Record = dict[str, Any]
 Pairs = tuple[tuple[str, str], ...]
@@ -158,4 +161,37 @@ def convert(entity: str, record: Record, to: str) -> Record:
         if found:
             date = pair[1] in _DATES
             set_path(out, pair[dst], _date(value, to) if date else value)
+    return out
+
+
+#: The v2 DTO each entity is served and patched as.
+DTOS = {"customer": "CustomerDto", "supplier": "SupplierDto", "contactperson": "ContactPersonDto"}
+#: The v2 DTOs as the bundled contract holds them (its schemas are the official document's).
+_CONTRACT = Path(__file__).resolve().parents[1] / "contract" / "v2-contract.yaml"
+
+
+@cache
+def _schemas() -> dict[str, Any]:
+    return read_yaml(_CONTRACT, "the v2 contract")["components"]["schemas"]
+
+
+def dto_path(entity: str, parts: list[str]) -> list[str] | None:
+    """The members a JSON Patch path's ``parts`` name on ``entity``'s DTO, spelt as
+    the DTO spells it (members matched in any case, as the v2 document's own PATCH example
+    writes ``/phoneNumber`` and ``/firstname``), or ``None`` when the DTO has no such member.
+    A path into a list or a free-form object is not followed past its member."""
+    schemas = _schemas()
+    schema = schemas[DTOS[entity]]
+    out: list[str] = []
+    for part in parts:
+        members = schema.get("properties") if isinstance(schema, dict) else None
+        if not members:
+            return out + parts[len(out) :] if out else None
+        found = next((name for name in members if name.lower() == part.lower()), None)
+        if found is None:
+            return None
+        out.append(found)
+        schema = members[found]
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
     return out

@@ -267,7 +267,15 @@ class Store:
             path = op.get("path")
             if not isinstance(path, str) or not path.startswith("/"):
                 raise StoreError(400, f"operation {op!r} has no JSON Pointer path")
-            dotted = ".".join(jsonpatch.JsonPointer(path).parts)
+            try:
+                parts = jsonpatch.JsonPointer(path).parts
+            except jsonpatch.JsonPointerException as exc:
+                raise StoreError(400, f"{path}: not a JSON Pointer ({exc})") from None
+            members = schema.dto_path(entity, parts)
+            if members is None:
+                raise StoreError(400, f"{path}: {schema.DTOS[entity]} has no such member")
+            op = {**op, "path": str(jsonpatch.JsonPointer.from_parts(members))}
+            dotted = ".".join(members)
             if op.get("op") != "test" and schema.is_read_only(entity, dotted):
                 raise StoreError(400, f"{path} is read-only")
             if op.get("op") != "test":
