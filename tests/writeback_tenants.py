@@ -6,6 +6,7 @@ its own demo folder, its tests share it."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -49,14 +50,15 @@ class Tenants:
         self.root, self.plan, self.sim_options = root, plan, sim_options
 
     def __enter__(self):
-        self._src = running_simulator(self.root / "source", **self.sim_options)
-        self._tgt = running_simulator(self.root / "target", **self.sim_options)
-        self.source, self.target = self._src.__enter__(), self._tgt.__enter__()
+        # one stack for both simulators: a target that fails to start stops the source too
+        with contextlib.ExitStack() as stack:
+            self.source = stack.enter_context(running_simulator(self.root / "source", **self.sim_options))
+            self.target = stack.enter_context(running_simulator(self.root / "target", **self.sim_options))
+            self._stack = stack.pop_all()
         return self
 
     def __exit__(self, *exc):
-        self._tgt.__exit__(*exc)
-        self._src.__exit__(*exc)
+        return self._stack.__exit__(*exc)
 
     def sim(self, tenant):
         return self.source if tenant == "source" else self.target
