@@ -550,3 +550,17 @@ def test_a_patch_names_members_of_the_v2_dto_in_any_case_and_nothing_else(po_see
         bogus = patch(b'[{"op": "replace", "path": "/Bogus", "value": 1}]')
         assert bogus.status_code == 400 and "CustomerDto has no such member" in bogus.text
         assert "Bogus" not in v2(s, "GET", "/Customers/4").json()
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [('[{"Id": 1}, 7]', "record 2 is a JSON int, not an object"), ('{"Id": 1}', "not a JSON dict")],
+)
+def test_a_seed_json_file_that_is_not_an_array_of_objects_names_the_record(tmp_path, text, named):
+    from audit.errors import SnapshotError
+    from audit.systems.poweroffice.sim.seed import read_snapshot_file
+
+    path = tmp_path / "customer.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SnapshotError, match=f"customer.json: .*{named}"):
+        read_snapshot_file(path)

@@ -48,8 +48,11 @@ def read_snapshot_file(path: Path) -> list[Record]:
             data = exact_json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise SnapshotError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise SnapshotError(f"{path}: expected one JSON array of objects")
+        if not isinstance(data, list):
+            raise SnapshotError(f"{path}: expected one JSON array of objects, not a JSON {type(data).__name__}")
+        for number, rec in enumerate(data, start=1):
+            if not isinstance(rec, dict):
+                raise SnapshotError(f"{path}: record {number} is a JSON {type(rec).__name__}, not an object")
         return data
     import polars as pl
 
